@@ -1,0 +1,39 @@
+# WSSS Studio — the README's commands.
+#   make run    install what is missing, build, make the demo data and open the studio
+#   make test   install what is missing, build, run every test under CTest (GUI tests under Xvfb)
+#   make build  build only;  make bench  run the benchmarks (tests/bench)
+BUILD_DIR ?= build
+JOBS ?= $(shell nproc)
+DEMO_DIR ?= demo
+CMAKE_FLAGS ?=
+
+.PHONY: deps build test run bench demo-data clean
+
+deps:
+	@bash packaging/install-deps.sh
+
+$(BUILD_DIR)/CMakeCache.txt:
+	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS)
+
+build: deps $(BUILD_DIR)/CMakeCache.txt
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+test: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -j 1
+
+# The demo dataset (Fashion-MNIST composites) and a demo checkpoint: the bundled one if
+# present, else one trained here on first run (a few minutes on a CPU, with a progress bar).
+$(DEMO_DIR)/data/labelmap.txt: | build
+	$(BUILD_DIR)/bin/wsss demo-data --out $(DEMO_DIR)/data --train 2000 --val 500 --size 128
+
+demo-data: $(DEMO_DIR)/data/labelmap.txt
+
+run: build demo-data
+	@bash packaging/open-demo.sh $(BUILD_DIR) $(DEMO_DIR)
+
+bench: build
+	@bash packaging/install-deps.sh --bench
+	bash tests/bench/run.sh $(BUILD_DIR)
+
+clean:
+	rm -rf $(BUILD_DIR)

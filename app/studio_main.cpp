@@ -1,0 +1,172 @@
+// wsss-studio: the GUI. Opens a project (or a dataset and a checkpoint) and, with --screenshot,
+// renders the first inspection to a PNG and exits — the studio's headless smoke test.
+#include "ui/engine/engine_bridge.h"
+#include "ui/main_window.h"
+
+#include <QApplication>
+#include <QCommandLineParser>
+#include <QDir>
+#include <QFile>
+#include <QFileInfo>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QPointF>
+#include <QTimer>
+
+#include <cstdio>
+
+namespace {
+
+// Seconds a --screenshot run may wait for its inspection before giving up.
+constexpr int kScreenshotTimeoutSeconds = 600;
+
+struct StudioArgs {
+    QString data, checkpoint, split = QStringLiteral("train"), image, className, screenshot;
+    QString device = QStringLiteral("auto");
+    bool hasQuery = false;
+    QPointF query;
+};
+
+void printError(const QString &message)
+{
+    std::fprintf(stderr, "wsss-studio: %s\n", qPrintable(message));
+}
+
+// A .wsssproj is JSON: {"data": DIR, "checkpoint": FILE, "split": S}, paths relative to itself.
+bool readProject(const QString &path, StudioArgs &args, QString *error)
+{
+    QFile file(path);
+    if (!file.open(QIODevice::ReadOnly)) {
+        *error = QStringLiteral("cannot open project \"%1\": %2").arg(path, file.errorString());
+        return false;
+    }
+    QJsonParseError parseError;
+    const QJsonDocument doc = QJsonDocument::fromJson(file.readAll(), &parseError);
+    if (!doc.isObject()) {
+        *error = QStringLiteral("project \"%1\" is not a JSON object: %2").arg(path, parseError.errorString());
+        return false;
+    }
+    const QJsonObject project = doc.object();
+    const QDir base = QFileInfo(path).absoluteDir();
+    auto resolve = [&base](const QString &p) { return p.isEmpty() ? p : QDir::cleanPath(base.absoluteFilePath(p)); };
+    args.data = resolve(project.value(QStringLiteral("data")).toString());
+    args.checkpoint = resolve(project.value(QStringLiteral("checkpoint")).toString());
+    args.split = project.value(QStringLiteral("split")).toString(args.split);
+    return true;
+}
+
+} // namespace
+
+int main(int argc, char *argv[])
+{
+    QApplication app(argc, argv);
+    QApplication::setOrganizationName(QStringLiteral("WSSS Studio"));
+    QApplication::setApplicationName(QStringLiteral("wsss-studio"));
+    QApplication::setApplicationVersion(QStringLiteral("0.1.0"));
+
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QStringLiteral("WSSS Studio: look inside weakly supervised segmentation models."));
+    parser.addHelpOption();
+    parser.addVersionOption();
+    parser.addPositionalArgument(QStringLiteral("project"), QStringLiteral("A .wsssproj file (optional)."),
+                                 QStringLiteral("[PROJECT.wsssproj]"));
+    const QCommandLineOption dataOpt(QStringLiteral("data"), QStringLiteral("VOC-layout dataset folder."), QStringLiteral("DIR"));
+    const QCommandLineOption ckptOpt(QStringLiteral("checkpoint"), QStringLiteral("Checkpoint (.wsss) to load."), QStringLiteral("FILE"));
+    const QCommandLineOption splitOpt(QStringLiteral("split"), QStringLiteral("Dataset split (default: train)."), QStringLiteral("S"));
+    const QCommandLineOption imageOpt(QStringLiteral("image"), QStringLiteral("Image id to show first."), QStringLiteral("ID"));
+    const QCommandLineOption queryOpt(QStringLiteral("query"), QStringLiteral("Query patch under image pixel X,Y."), QStringLiteral("X,Y"));
+    const QCommandLineOption classOpt(QStringLiteral("class"), QStringLiteral("Class whose map is shown."), QStringLiteral("NAME"));
+    const QCommandLineOption shotOpt(QStringLiteral("screenshot"),
+                                     QStringLiteral("Save the window to FILE.png once the inspection is shown, then exit."),
+                                     QStringLiteral("FILE.png"));
+    const QCommandLineOption deviceOpt(QStringLiteral("device"), QStringLiteral("auto, cpu or cuda[:N] (default: auto)."), QStringLiteral("D"));
+    parser.addOptions({dataOpt, ckptOpt, splitOpt, imageOpt, queryOpt, classOpt, shotOpt, deviceOpt});
+    parser.process(app);
+
+    StudioArgs args;
+    QString error;
+    const QStringList positional = parser.positionalArguments();
+    if (positional.size() > 1) {
+        printError(QStringLiteral("expected at most one project file, got %1").arg(positional.size()));
+        return 1;
+    }
+    if (!positional.isEmpty() && !readProject(positional.front(), args, &error)) {
+        printError(error);
+        return 1;
+    }
+    if (parser.isSet(dataOpt)) args.data = parser.value(dataOpt);
+    if (parser.isSet(ckptOpt)) args.checkpoint = parser.value(ckptOpt);
+    if (parser.isSet(splitOpt)) args.split = parser.value(splitOpt);
+    if (parser.isSet(deviceOpt)) args.device = parser.value(deviceOpt);
+    args.image = parser.value(imageOpt);
+    args.className = parser.value(classOpt);
+    args.screenshot = parser.value(shotOpt);
+    if (parser.isSet(queryOpt)) {
+        const QStringList xy = parser.value(queryOpt).split(QLatin1Char(','));
+        bool okX = false, okY = false;
+        if (xy.size() == 2)
+            args.query = QPointF(xy[0].trimmed().toDouble(&okX), xy[1].trimmed().toDouble(&okY));
+        if (!okX || !okY) {
+            printError(QStringLiteral("--query expects X,Y in image pixels, got \"%1\"").arg(parser.value(queryOpt)));
+            return 1;
+        }
+        args.hasQuery = true;
+    }
+    const bool screenshotMode = !args.screenshot.isEmpty();
+    if (screenshotMode && (args.data.isEmpty() || args.checkpoint.isEmpty())) {
+        printError(QStringLiteral("--screenshot needs a dataset and a checkpoint (a project, or --data and --checkpoint)"));
+        return 1;
+    }
+
+    wsss::ui::MainWindow window;
+    window.show();
+
+    // Failures end a screenshot run with exit status 1; in the GUI they stay in the status bar.
+    auto fail = [&](const QString &message) {
+        printError(message);
+        QTimer::singleShot(0, &app, [] { QCoreApplication::exit(1); });
+    };
+    if (screenshotMode) {
+        QObject::connect(window.bridge(), &wsss::ui::EngineBridge::jobFailed, &app,
+                         [&](quint64, const QString &message) { fail(message); });
+        QTimer::singleShot(kScreenshotTimeoutSeconds * 1000, &app, [&] {
+            fail(QStringLiteral("no inspection after %1 s").arg(kScreenshotTimeoutSeconds));
+        });
+    }
+
+    // The first inspection of the chosen image takes the command line's class and query.
+    bool applied = false;
+    QObject::connect(&window, &wsss::ui::MainWindow::inspectionShown, &app, [&](const QString &id) {
+        if (applied || (!args.image.isEmpty() && id != args.image))
+            return;
+        applied = true;
+        if (!args.className.isEmpty() && !window.setMapClass(args.className))
+            printError(QStringLiteral("unknown class \"%1\"; showing the image's first class").arg(args.className));
+        if (args.hasQuery)
+            window.setQueryPixel(args.query);
+        if (!screenshotMode)
+            return;
+        // Let pending layout and paint events settle before the grab.
+        QTimer::singleShot(200, &app, [&] {
+            if (window.saveScreenshot(args.screenshot)) {
+                std::fprintf(stdout, "%s\n", qPrintable(QFileInfo(args.screenshot).absoluteFilePath()));
+                QCoreApplication::exit(0);
+            } else {
+                fail(QStringLiteral("cannot write screenshot \"%1\"").arg(args.screenshot));
+            }
+        });
+    });
+
+    if (!args.data.isEmpty() && !window.openDataset(args.data, args.split) && screenshotMode) {
+        printError(window.lastError());
+        return 1;
+    }
+    if (!args.image.isEmpty() && !window.selectImage(args.image)) {
+        printError(QStringLiteral("image \"%1\" is not in split \"%2\" of %3").arg(args.image, args.split, args.data));
+        if (screenshotMode)
+            return 1;
+    }
+    if (!args.checkpoint.isEmpty())
+        window.openCheckpoint(args.checkpoint, args.device);
+    return app.exec();
+}

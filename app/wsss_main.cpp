@@ -1,0 +1,31 @@
+// wsss: the headless command-line tool. Registers the verbs; one exit path for errors.
+#include "training/cli/verbs.h"
+
+#include <CLI/CLI.hpp>
+#include <c10/util/Exception.h>
+
+#include <cstdio>
+#include <cstdlib>
+
+int main(int argc, char **argv)
+{
+    CLI::App app{"wsss — weakly supervised semantic segmentation toolkit (headless)"};
+    app.require_subcommand(1);
+    wsss::training::addDemoDataVerb(app);
+    wsss::training::addPretrainVerb(app);
+    wsss::training::addTrainVerb(app);
+    wsss::training::addInferVerb(app);
+    wsss::training::addEvalVerb(app);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError &e) {
+        return app.exit(e);
+    } catch (const c10::Error &e) {
+        std::fprintf(stderr, "error: %s\n", e.what_without_backtrace());
+        return EXIT_FAILURE;
+    } catch (const std::exception &e) {
+        std::fprintf(stderr, "error: %s\n", e.what());
+        return EXIT_FAILURE;
+    }
+    return EXIT_SUCCESS;
+}

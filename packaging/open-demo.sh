@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Opens the studio on the demo project: the demo dataset plus a checkpoint — the one bundled in
+# resources/demo/, or, when absent, one trained here by the project's own CLI on first run.
+set -euo pipefail
+build=${1:-build}
+demo=${2:-demo}
+checkpoint=resources/demo/cam_vit_demo_patch8.wsss
+if [[ ! -f "$checkpoint" ]]; then
+  checkpoint=$demo/run_cam/checkpoint.wsss
+  if [[ ! -f "$checkpoint" ]]; then
+    echo "Training a demo checkpoint (cam, vit_demo_patch8) — once, a few minutes on a CPU:" >&2
+    "$build/bin/wsss" train --method cam --data "$demo/data" --out "$demo/run_cam" --iters 300 --batch 16
+  fi
+fi
+cat > "$demo/demo.wsssproj" <<JSON
+{"data": "data", "checkpoint": "$(realpath --relative-to="$demo" "$checkpoint")", "split": "val"}
+JSON
+exec "$build/bin/wsss-studio" "$demo/demo.wsssproj"

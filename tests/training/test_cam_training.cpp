@@ -1,0 +1,224 @@
+// The `cam` and `supervised` methods end to end: a smoke training whose loss falls, the
+// checkpoint round trip, and the engine's load + inspect jobs.
+#include "support/tensor_compare.h"
+#include "training/checkpoint/checkpoint.h"
+#include "training/data/demo_generator.h"
+#include "training/data/fashion_mnist.h"
+#include "training/engine/engine.h"
+#include "training/loop/trainer.h"
+#include "training/methods/inference.h"
+#include "training/methods/method_registry.h"
+#include "vision/io/voc_reader.h"
+
+#include <QTemporaryDir>
+#include <torch/torch.h>
+
+#include <condition_variable>
+#include <filesystem>
+#include <mutex>
+
+using namespace wsss;
+using namespace wsss::training;
+
+namespace {
+
+// Collects engine events and lets the test wait for one of a kind.
+class EventLog {
+public:
+    void push(const Event &e)
+    {
+        std::lock_guard lock(m_mutex);
+        m_events.push_back(e);
+        m_changed.notify_all();
+    }
+    template <typename T>
+    std::optional<T> waitFor(JobId id, int seconds = 120)
+    {
+        std::unique_lock lock(m_mutex);
+        std::optional<T> found;
+        m_changed.wait_for(lock, std::chrono::seconds(seconds), [&] {
+            for (const auto &e : m_events)
+                if (const auto *t = std::get_if<T>(&e); t && t->id == id) {
+                    found = *t;
+                    return true;
+                }
+            return false;
+        });
+        return found;
+    }
+
+private:
+    std::mutex m_mutex;
+    std::condition_variable m_changed;
+    std::vector<Event> m_events;
+};
+
+} // namespace
+
+class TestCamTraining : public QObject {
+    Q_OBJECT
+
+    QTemporaryDir m_dir;
+    std::string m_data;
+
+    TrainOptions tinyOptions(const std::string &method, const std::string &out) const
+    {
+        TrainOptions o;
+        o.method = method;
+        o.data = m_data;
+        o.out = (std::filesystem::path(m_dir.path().toStdString()) / out).string();
+        o.backbone = "vit_test_patch8";
+        o.weights = "none";
+        o.size = 64;
+        o.batch = 8;
+        o.lr = 1e-3;
+        o.backboneLrScale = 1.0;
+        o.warmup = 5;
+        o.iters = 60;
+        return o;
+    }
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        if (!std::filesystem::exists(wsss::training::defaultFashionMnistDir()))
+            QSKIP("Fashion-MNIST (Debian package dataset-fashion-mnist) is not installed");
+        DemoDataOptions d;
+        d.out = m_data = m_dir.filePath("data").toStdString();
+        d.train = 64;
+        d.val = 8;
+        d.size = 64;
+        d.seed = 11;
+        generateDemoData(d);
+    }
+
+    void camLossFalls()
+    {
+        std::vector<double> losses;
+        TrainCallbacks cb;
+        cb.onStep = [&](const StepLog &log) { losses.push_back(log.losses.at("cls")); };
+        auto result = train(tinyOptions("cam", "run_cam"), cb);
+        QCOMPARE(static_cast<int>(losses.size()), 60);
+        double first = 0, last = 0;
+        for (int i = 0; i < 10; ++i) {
+            first += losses[i] / 10;
+            last += losses[losses.size() - 1 - i] / 10;
+        }
+        QVERIFY2(last < 0.85 * first, qPrintable(QString("loss %1 → %2").arg(first).arg(last)));
+        QVERIFY(std::filesystem::exists(result.checkpointPath));
+        QVERIFY(std::filesystem::file_size(std::filesystem::path(result.checkpointPath).parent_path() / "metrics.jsonl") > 0);
+    }
+
+    void checkpointRoundTrip_data()
+    {
+        QTest::addColumn<QString>("method");
+        QTest::newRow("cam") << "cam";
+        QTest::newRow("supervised") << "supervised";
+    }
+
+    void checkpointRoundTrip()
+    {
+        QFETCH(QString, method);
+        CheckpointHeader header;
+        header.method = method.toStdString();
+        header.backbone = "vit_test_patch8";
+        header.labelMap = demoLabelMap();
+        header.inputSize = 64;
+        header.step = 42;
+        auto original = createMethod(header.spec());
+        header.config = original->config();
+        original->eval();
+        const std::string path = m_dir.filePath(method + ".wsss").toStdString();
+        saveCheckpoint(path, header, *original);
+
+        auto loaded = loadCheckpoint(path);
+        QCOMPARE(loaded.header.step, std::int64_t{42});
+        QCOMPARE(loaded.header.labelMap.names(), header.labelMap.names());
+        QCOMPARE(readCheckpointHeader(path).method, method.toStdString());
+        torch::NoGradGuard noGrad;
+        auto x = torch::randn({1, 3, 64, 64});
+        auto a = original->infer(x, false), b = loaded.method->infer(x, false);
+        const auto kind = original->primaryMap();
+        WSSS_VERIFY_CLOSE(a.maps.at(kind), b.maps.at(kind), 1e-6);
+        WSSS_VERIFY_CLOSE(a.scores, b.scores, 1e-6);
+    }
+
+    void engineLoadsAndInspects()
+    {
+        const std::string checkpoint = m_dir.filePath("run_cam/checkpoint.wsss").toStdString();
+        if (!std::filesystem::exists(checkpoint))
+            QSKIP("needs camLossFalls' checkpoint");
+        auto dataset = vision::loadVocDataset(m_data, "val");
+        QVERIFY(!dataset.items.empty());
+        const auto &item = dataset.items.front();
+
+        EventLog log;
+        Engine engine([&](const Event &e) { log.push(e); });
+        // A bad checkpoint fails with a message naming it, and the engine keeps working.
+        const JobId bad = engine.submit(LoadModelJob{m_data + "/labelmap.txt", "cpu"});
+        auto failed = log.waitFor<JobFailed>(bad);
+        QVERIFY(failed);
+        QVERIFY2(failed->message.find("labelmap.txt") != std::string::npos, failed->message.c_str());
+
+        const JobId load = engine.submit(LoadModelJob{checkpoint, "cpu"});
+        auto loaded = log.waitFor<ModelLoaded>(load);
+        QVERIFY(loaded);
+        QCOMPARE(loaded->info.method, std::string("cam"));
+        QCOMPARE(loaded->info.patchSize, 8);
+
+        const JobId inspect = engine.submit(InspectJob{item.id, item.imagePath, item.labels});
+        auto ready = log.waitFor<InspectionReady>(inspect);
+        QVERIFY(ready);
+        const Inspection &ins = *ready->inspection;
+        QCOMPARE(ins.imageWidth, 64);
+        QCOMPARE(ins.gridWidth, 8);
+        QCOMPARE(static_cast<int>(ins.attention.size()), 2);
+        QCOMPARE(ins.attention.back().tokens, 65);
+        auto row = ins.attention.back().row(ins.patchTokenAt(20, 30));
+        double sum = 0;
+        for (float v : row)
+            sum += v;
+        QVERIFY(std::abs(sum - 1.0) < 1e-4);
+        QCOMPARE(ins.patchTokenAt(20, 30), 1 + 3 * 8 + 2);
+        for (int c : item.labels) {
+            const ClassMap *m = ins.map("cam", c);
+            QVERIFY(m);
+            QCOMPARE(m->values.size(), std::size_t{64 * 64});
+        }
+        // A higher threshold never adds foreground.
+        auto loose = ins.pseudoMask("cam", 0.1f), strict = ins.pseudoMask("cam", 0.9f);
+        std::size_t fgLoose = 0, fgStrict = 0;
+        for (std::size_t i = 0; i < loose.size(); ++i) {
+            fgLoose += loose[i] != 0;
+            fgStrict += strict[i] != 0;
+        }
+        QVERIFY(fgStrict <= fgLoose);
+        QVERIFY(fgLoose > 0);
+    }
+
+    void supervisedTrainsOnMasks()
+    {
+        auto o = tinyOptions("supervised", "run_supervised");
+        o.iters = 30;
+        std::vector<double> losses;
+        TrainCallbacks cb;
+        cb.onStep = [&](const StepLog &log) { losses.push_back(log.losses.at("seg")); };
+        train(o, cb);
+        QVERIFY2(losses.back() < losses.front(), qPrintable(QString("%1 → %2").arg(losses.front()).arg(losses.back())));
+    }
+
+    void badOptionsAreReported()
+    {
+        auto o = tinyOptions("cam", "run_bad");
+        o.size = 60;
+        WSSS_VERIFY_THROWS_WITH(train(o), "multiple of the patch size");
+        o = tinyOptions("nomethod", "run_bad");
+        WSSS_VERIFY_THROWS_WITH(train(o), "unknown method \"nomethod\"");
+        o = tinyOptions("cam", "run_bad");
+        o.data = m_dir.filePath("absent").toStdString();
+        WSSS_VERIFY_THROWS_WITH(train(o), "absent");
+    }
+};
+
+QTEST_MAIN(TestCamTraining)
+#include "test_cam_training.moc"

@@ -1,0 +1,42 @@
+#pragma once
+// A checkpoint is one file: the model's tensors plus a JSON header (method, backbone, config,
+// class names, step, metrics), stored as a safetensors file whose "wsss" metadata entry is the
+// header, so the studio can open it with no other input and Python can read its tensors.
+#include "training/methods/method.h"
+#include "vision/core/labels.h"
+
+#include <nlohmann/json.hpp>
+
+#include <memory>
+#include <string>
+
+namespace wsss::training {
+
+struct CheckpointHeader {
+    std::string method;
+    std::string backbone;
+    vision::LabelMap labelMap;      // background first
+    nlohmann::json config = nlohmann::json::object(); // the method's resolved config
+    int inputSize = 128;            // the side images are resized to for inference
+    std::int64_t step = 0;
+    nlohmann::json metrics = nlohmann::json::object();
+    nlohmann::json train = nlohmann::json::object(); // the training options of the run
+
+    nlohmann::json toJson() const;
+    static CheckpointHeader fromJson(const nlohmann::json &json, const std::string &source);
+    MethodSpec spec() const;
+};
+
+struct LoadedModel {
+    CheckpointHeader header;
+    std::shared_ptr<Method> method;
+};
+
+// Atomic write: a crash or a full disk leaves the previous checkpoint intact.
+void saveCheckpoint(const std::string &path, const CheckpointHeader &header, Method &method);
+// Rebuilds the method from the header and loads its tensors (strictly), on `device`.
+LoadedModel loadCheckpoint(const std::string &path, const torch::Device &device = torch::kCPU);
+// Only the header (cheap: no tensors are built).
+CheckpointHeader readCheckpointHeader(const std::string &path);
+
+} // namespace wsss::training

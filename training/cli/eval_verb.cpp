@@ -1,0 +1,142 @@
+#include "training/cli/verbs.h"
+#include "vision/core/error.h"
+#include "vision/io/npy.h"
+#include "vision/io/palette_png.h"
+#include "vision/io/voc_reader.h"
+#include "vision/labels/pseudo_label_rule.h"
+#include "vision/metrics/confusion_matrix.h"
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+
+namespace wsss::training {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct EvalOptions {
+    std::string pred, data, split = "val";
+    bool json = false;
+    bool sweep = false;
+};
+
+nlohmann::json number(double v)
+{
+    return std::isnan(v) ? nlohmann::json(nullptr) : nlohmann::json(v);
+}
+
+nlohmann::json scoresJson(const vision::SegmentationScores &s, const vision::LabelMap &labels)
+{
+    nlohmann::json perClass = nlohmann::json::object(), fpr = nlohmann::json::object(), fnr = nlohmann::json::object();
+    for (int c = 0; c < labels.size(); ++c) {
+        perClass[labels.classes[c].name] = number(s.iou[c]);
+        fpr[labels.classes[c].name] = number(s.fpr[c]);
+        fnr[labels.classes[c].name] = number(s.fnr[c]);
+    }
+    return {{"miou", s.miou},         {"per_class", perClass},       {"fpr", s.meanFpr},
+            {"fnr", s.meanFnr},       {"per_class_fpr", fpr},        {"per_class_fnr", fnr},
+            {"pixel_accuracy", s.pixelAccuracy}, {"coverage", s.coverage}};
+}
+
+void runEval(const EvalOptions &o)
+{
+    auto dataset = vision::loadVocDataset(o.data, o.split);
+    const int n = dataset.labelMap.size();
+    const fs::path predDir = fs::exists(fs::path(o.pred) / "SegmentationClass") ? fs::path(o.pred) / "SegmentationClass"
+                                                                                 : fs::path(o.pred);
+    vision::ConfusionMatrix cm(n);
+    vision::ThresholdSweep sweep(n);
+    int scored = 0, sweptImages = 0;
+    nlohmann::json missing = nlohmann::json::array();
+    for (const auto &item : dataset.items) {
+        if (item.maskPath.empty()) {
+            missing.push_back(item.id);
+            continue;
+        }
+        try {
+            const cv::Mat gt = vision::readLabelPng(item.maskPath);
+            const fs::path predPath = predDir / (item.id + ".png");
+            if (!fs::exists(predPath))
+                throw Error("prediction \"" + predPath.string() + "\" is missing");
+            const cv::Mat pred = vision::readLabelPng(predPath.string());
+            if (pred.size() != gt.size())
+                throw Error("prediction \"" + predPath.string() + "\" is " + std::to_string(pred.cols) + "x" +
+                            std::to_string(pred.rows) + ", ground truth " + std::to_string(gt.cols) + "x" +
+                            std::to_string(gt.rows));
+            cm.add(gt.data, pred.data, gt.total());
+            ++scored;
+            if (o.sweep) {
+                // Maps saved by `wsss infer --save-maps`: all K classes; the image's labels pick.
+                const auto maps = vision::readNpy((fs::path(o.pred) / "maps" / (item.id + ".npy")).string());
+                if (maps.shape.size() != 3 || maps.shape[1] != gt.rows || maps.shape[2] != gt.cols)
+                    throw Error("maps of \"" + item.id + "\" do not match the image size");
+                const std::size_t plane = gt.total();
+                std::vector<const float *> channels;
+                std::vector<int> ids;
+                for (int c : item.labels)
+                    if (c >= 1 && c <= maps.shape[0]) {
+                        channels.push_back(maps.data.data() + (c - 1) * plane);
+                        ids.push_back(c);
+                    }
+                std::vector<float> best(plane);
+                std::vector<std::uint8_t> arg(plane);
+                vision::maxAndArgmax(channels, ids, plane, best.data(), arg.data());
+                sweep.add(gt.data, best.data(), arg.data(), plane);
+                ++sweptImages;
+            }
+        } catch (const std::exception &e) {
+            std::fprintf(stderr, "warning: %s (skipped)\n", e.what());
+            missing.push_back(item.id);
+        }
+    }
+    if (scored == 0)
+        throw Error("eval: no image of \"" + o.data + "\" split \"" + o.split + "\" could be scored against \"" + o.pred + "\"");
+    auto result = scoresJson(cm.scores(), dataset.labelMap);
+    result["images"] = scored;
+    result["skipped"] = missing;
+    result["split"] = o.split;
+    result["averaging"] = "classes present in the ground truth";
+    if (o.sweep && sweptImages > 0) {
+        const auto mious = sweep.mious();
+        const int best = sweep.bestIndex();
+        result["best_bg_threshold"] = sweep.threshold(best);
+        result["best_miou"] = mious[best];
+        result["sweep"] = mious;
+    }
+    if (o.json) {
+        std::cout << result.dump() << std::endl;
+        return;
+    }
+    std::printf("mIoU %.2f%%  FPR %.3f  FNR %.3f  (%d images, split %s)\n", 100 * cm.scores().miou,
+                cm.scores().meanFpr, cm.scores().meanFnr, scored, o.split.c_str());
+    const auto s = cm.scores();
+    for (int c = 0; c < n; ++c)
+        if (!std::isnan(s.iou[c]))
+            std::printf("  %-16s %6.2f%%\n", dataset.labelMap.classes[c].name.c_str(), 100 * s.iou[c]);
+    if (result.contains("best_bg_threshold"))
+        std::printf("best background threshold %.2f → mIoU %.2f%%\n", result["best_bg_threshold"].get<double>(),
+                    100 * result["best_miou"].get<double>());
+}
+
+} // namespace
+
+void addEvalVerb(CLI::App &app)
+{
+    auto o = std::make_shared<EvalOptions>();
+    auto *verb = app.add_subcommand("eval", "Score predicted masks against the ground truth (mIoU, FPR, FNR)");
+    verb->add_option("--pred", o->pred, "Folder of predicted label PNGs (or an infer output folder)")->required();
+    verb->add_option("--data", o->data, "VOC-layout dataset folder with SegmentationClass")->required();
+    verb->add_option("--split", o->split, "Image list")->capture_default_str();
+    verb->add_flag("--json", o->json, "Print one JSON object on stdout");
+    verb->add_flag("--sweep", o->sweep, "Also sweep the background threshold over maps/<id>.npy (infer --save-maps)");
+    verb->callback([o] { runEval(*o); });
+}
+
+} // namespace wsss::training

@@ -1,0 +1,44 @@
+#pragma once
+// TrainingSet: a VOC-layout split decoded into memory at the training size, and the batches
+// drawn from it. Corrupt or missing files are reported through `warn` and skipped.
+#include "training/methods/method.h"
+#include "vision/backbones/backbone.h"
+#include "vision/io/voc_reader.h"
+
+#include <opencv2/core/mat.hpp>
+
+#include <functional>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace wsss::training {
+
+// RGB uint8 [H, W, 3] → normalised float [3, H, W].
+torch::Tensor imageToTensor(const cv::Mat &rgb, const vision::Normalization &norm);
+
+class TrainingSet {
+public:
+    TrainingSet(const vision::VocDataset &dataset, int size, bool needMasks,
+                const std::function<void(const std::string &)> &warn = {});
+
+    std::size_t size() const { return m_images.size(); }
+    int numClasses() const { return m_numClasses; }
+    // A batch of `batch` samples in a fixed shuffled order (a new permutation each epoch),
+    // with a random horizontal flip and a random scaled crop when augment is set.
+    Batch next(std::mt19937_64 &rng, int batch, const vision::Normalization &norm, bool augment);
+
+private:
+    int m_size;
+    int m_numClasses;
+    bool m_masks;
+    std::vector<cv::Mat> m_images, m_maskImages;
+    std::vector<std::vector<int>> m_labels;
+    std::vector<std::size_t> m_order;
+    std::size_t m_cursor = 0;
+};
+
+// A uniform double in [0, 1) from the generator, identical on every standard library.
+double uniform01(std::mt19937_64 &rng);
+
+} // namespace wsss::training

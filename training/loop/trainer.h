@@ -1,0 +1,56 @@
+#pragma once
+// The training loop shared by every method: data, optimiser, schedule, logging, checkpoints.
+// The CLI's `wsss train` and the engine's train job both call train().
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+
+namespace wsss::training {
+
+class CancelToken;
+
+struct TrainOptions {
+    std::string method = "cam";            // a registered method name
+    std::string data;                      // VOC-layout dataset folder
+    std::string split = "train";           // list under ImageSets/Segmentation
+    std::string out;                       // run folder: checkpoint.wsss, metrics.jsonl
+    std::string backbone = "vit_demo_patch8";
+    std::string weights;                   // "" = the preset's bundled weights, "none" = scratch
+    std::string device = "auto";           // auto | cpu | cuda[:N]
+    int iters = 1000;                      // optimiser steps
+    int batch = 8;
+    int size = 128;                        // training crop side, pixels
+    double lr = 2e-4;                      // peak learning rate of the head; backbone × backboneLrScale
+    double backboneLrScale = 0.1;          // fine-tune the pretrained backbone gently
+    double weightDecay = 0.01;
+    int warmup = 100;                      // linear warm-up steps
+    std::uint64_t seed = 0;
+    int logEvery = 10;                     // steps between metrics.jsonl lines
+};
+
+struct StepLog {
+    std::int64_t step = 0;
+    std::int64_t total = 0;
+    double lr = 0;
+    std::map<std::string, double> losses;
+};
+
+struct TrainCallbacks {
+    std::function<void(const StepLog &)> onStep;          // after every step
+    std::function<void(const std::string &)> onWarning;   // skipped files and the like
+};
+
+struct TrainResult {
+    std::string checkpointPath;
+    std::int64_t steps = 0;
+    double seconds = 0;
+    double finalLoss = 0;
+};
+
+// Trains and writes RUN/checkpoint.wsss and RUN/metrics.jsonl. Throws wsss::Error on bad
+// input or a non-finite loss (the last good checkpoint stays on disk).
+TrainResult train(const TrainOptions &options, const TrainCallbacks &callbacks = {},
+                  const CancelToken *cancel = nullptr);
+
+} // namespace wsss::training

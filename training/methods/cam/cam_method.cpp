@@ -1,0 +1,79 @@
+#include "training/methods/cam/cam_method.h"
+
+#include "training/methods/config_json.h"
+#include "vision/backbones/backbone_registry.h"
+
+#include <torch/torch.h>
+
+namespace wsss::training {
+
+nlohmann::json CamConfig::toJson() const
+{
+    return {{"pooling", pooling}, {"topk_fraction", topkFraction}, {"flip_inference", flipInference}};
+}
+
+CamConfig CamConfig::fromJson(const nlohmann::json &json)
+{
+    rejectUnknownKeys(json, "cam", {"pooling", "topk_fraction", "flip_inference"});
+    CamConfig c;
+    readKey(json, "pooling", c.pooling);
+    readKey(json, "topk_fraction", c.topkFraction);
+    readKey(json, "flip_inference", c.flipInference);
+    vision::poolingFromName(c.pooling); // validates
+    if (!(c.topkFraction > 0 && c.topkFraction <= 1))
+        throw Error("cam: topk_fraction " + std::to_string(c.topkFraction) + " is outside (0, 1]");
+    return c;
+}
+
+torch::Tensor multilabelSoftMarginLoss(const torch::Tensor &logits, const torch::Tensor &labels)
+{
+    return torch::binary_cross_entropy_with_logits(logits, labels);
+}
+
+CamMethod::CamMethod(const MethodSpec &spec)
+    : m_config(CamConfig::fromJson(spec.config)), m_pooling(vision::poolingFromName(m_config.pooling))
+{
+    m_backbone = register_module("backbone", vision::VisionTransformer(vision::vitPreset(spec.backbone)));
+    const int dim = m_backbone->config().embedDim;
+    m_classifier = register_module(
+        "classifier", torch::nn::Conv2d(torch::nn::Conv2dOptions(dim, spec.numClasses, 1).bias(false)));
+}
+
+torch::Tensor CamMethod::logits(const torch::Tensor &features)
+{
+    // Pool, then classify (AFA's order): a 1×1 conv on the pooled [B, D, 1, 1] features.
+    auto pooled = vision::globalPool(features, m_pooling, m_config.topkFraction);
+    return m_classifier(pooled.unsqueeze(-1).unsqueeze(-1)).flatten(1);
+}
+
+StepResult CamMethod::trainStep(const Batch &batch)
+{
+    auto out = m_backbone(batch.images);
+    StepResult r;
+    r.losses["cls"] = multilabelSoftMarginLoss(logits(out.patchFeatures()), batch.labels);
+    return r;
+}
+
+MethodOutput CamMethod::infer(const torch::Tensor &image, bool captureAttention)
+{
+    const auto H = image.size(2), W = image.size(3);
+    auto out = m_backbone(image, captureAttention ? vision::CaptureRequest::allAttention()
+                                                  : vision::CaptureRequest::none());
+    auto features = out.patchFeatures();
+    MethodOutput result;
+    result.gridHeight = out.gridHeight;
+    result.gridWidth = out.gridWidth;
+    result.scores = torch::sigmoid(logits(features))[0];
+    auto cams = vision::resizeMaps(torch::relu(vision::classActivationMaps(features, m_classifier->weight)), H, W);
+    if (m_config.flipInference) {
+        auto flipped = m_backbone(image.flip({3}));
+        auto flippedCams = torch::relu(vision::classActivationMaps(flipped.patchFeatures(), m_classifier->weight));
+        cams = cams + vision::resizeMaps(flippedCams, H, W).flip({3});
+    }
+    result.maps["cam"] = vision::normalizeMaps(cams)[0];
+    for (auto &a : out.attention)
+        result.attention.push_back(a[0]);
+    return result;
+}
+
+} // namespace wsss::training

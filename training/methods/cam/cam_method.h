@@ -1,0 +1,43 @@
+#pragma once
+// `cam`: the baseline every WSSS method is compared with. ViT patch features, global pooling,
+// a bias-free 1×1 classifier trained with the multilabel soft-margin loss; the class
+// activation maps are that classifier applied at every patch.
+#include "training/methods/method.h"
+#include "vision/maps/cam.h"
+
+#include <torch/nn/modules/conv.h>
+
+namespace wsss::training {
+
+struct CamConfig {
+    std::string pooling = "gmp";  // gmp | gap | topk: how patch features become image features
+    double topkFraction = 0.25;   // fraction of patches averaged by topk pooling, (0, 1]
+    bool flipInference = true;    // add the horizontally flipped pass to the maps at inference
+
+    nlohmann::json toJson() const;
+    static CamConfig fromJson(const nlohmann::json &json);
+};
+
+class CamMethod : public Method {
+public:
+    explicit CamMethod(const MethodSpec &spec);
+
+    std::string name() const override { return "cam"; }
+    StepResult trainStep(const Batch &batch) override;
+    MethodOutput infer(const torch::Tensor &image, bool captureAttention) override;
+    std::string primaryMap() const override { return "cam"; }
+    nlohmann::json config() const override { return m_config.toJson(); }
+
+    // Class logits [B, K] from patch features [B, D, h, w].
+    torch::Tensor logits(const torch::Tensor &features);
+
+private:
+    CamConfig m_config;
+    vision::Pooling m_pooling;
+    torch::nn::Conv2d m_classifier{nullptr};
+};
+
+// Multilabel soft-margin loss: mean over classes and batch of BCE on logits.
+torch::Tensor multilabelSoftMarginLoss(const torch::Tensor &logits, const torch::Tensor &labels);
+
+} // namespace wsss::training

@@ -1,0 +1,35 @@
+#pragma once
+// Helpers for method configs: read known keys from JSON, reject unknown ones by name.
+#include "vision/core/error.h"
+
+#include <nlohmann/json.hpp>
+
+#include <initializer_list>
+#include <string>
+
+namespace wsss::training {
+
+inline void rejectUnknownKeys(const nlohmann::json &json, const std::string &owner,
+                              std::initializer_list<const char *> known)
+{
+    for (auto it = json.begin(); it != json.end(); ++it) {
+        bool ok = false;
+        for (const char *k : known)
+            ok = ok || it.key() == k;
+        if (!ok) {
+            std::string list;
+            for (const char *k : known)
+                list += (list.empty() ? "" : ", ") + std::string(k);
+            throw Error(owner + ": unknown config key \"" + it.key() + "\" (known: " + list + ")");
+        }
+    }
+}
+
+template <typename T>
+void readKey(const nlohmann::json &json, const char *key, T &field)
+{
+    if (json.contains(key))
+        field = json.at(key).get<T>();
+}
+
+} // namespace wsss::training

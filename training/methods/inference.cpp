@@ -1,0 +1,126 @@
+#include "training/methods/inference.h"
+
+#include "training/data/dataset.h"
+#include "vision/core/error.h"
+#include "vision/labels/pseudo_label_rule.h"
+#include "vision/maps/cam.h"
+
+#include <opencv2/imgproc.hpp>
+#include <torch/cuda.h>
+#include <torch/torch.h>
+
+namespace wsss::training {
+
+torch::Device resolveDevice(const std::string &name)
+{
+    if (name == "auto")
+        return torch::cuda::is_available() ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
+    if (name == "cpu")
+        return torch::kCPU;
+    if (name.rfind("cuda", 0) == 0) {
+        if (!torch::cuda::is_available())
+            throw Error("device \"" + name + "\": CUDA is not available on this machine");
+        torch::Device d(name);
+        if (d.index() >= static_cast<int>(torch::cuda::device_count()))
+            throw Error("device \"" + name + "\": only " + std::to_string(torch::cuda::device_count()) + " CUDA device(s)");
+        return d;
+    }
+    throw Error("unknown device \"" + name + "\" (auto, cpu, cuda or cuda:N)");
+}
+
+MethodOutput inferImage(LoadedModel &model, const cv::Mat &rgb, bool captureAttention, const torch::Device &device)
+{
+    torch::NoGradGuard noGrad;
+    model.method->eval();
+    const int size = model.header.inputSize;
+    cv::Mat resized;
+    cv::resize(rgb, resized, {size, size}, 0, 0, cv::INTER_LINEAR);
+    const auto &norm = model.method->backbone()->config().norm;
+    auto input = imageToTensor(resized, norm).unsqueeze(0).to(device);
+    MethodOutput out = model.method->infer(input, captureAttention);
+
+    auto toImage = [&](const torch::Tensor &maps) { // [C, h, w] → [C, H, W] on the CPU
+        return vision::resizeMaps(maps.unsqueeze(0).to(torch::kFloat), rgb.rows, rgb.cols)[0].to(torch::kCPU).contiguous();
+    };
+    for (auto &[kind, maps] : out.maps)
+        maps = toImage(maps);
+    if (out.background.defined())
+        out.background = toImage(out.background.unsqueeze(0))[0];
+    out.scores = out.scores.to(torch::kCPU).to(torch::kFloat);
+    for (auto &a : out.attention)
+        a = a.to(torch::kCPU).to(torch::kFloat).contiguous();
+    return out;
+}
+
+std::vector<int> effectiveLabels(const MethodOutput &output, const std::vector<int> &labels)
+{
+    if (!labels.empty())
+        return labels;
+    std::vector<int> predicted;
+    auto scores = output.scores.contiguous();
+    for (int k = 0; k < scores.size(0); ++k)
+        if (scores[k].item<float>() > 0.5f)
+            predicted.push_back(k + 1);
+    return predicted;
+}
+
+cv::Mat pseudoMask(const LoadedModel &model, const MethodOutput &output, const std::vector<int> &labels,
+                   float bgThreshold)
+{
+    const auto &maps = output.maps.at(model.method->primaryMap()); // [K, H, W]
+    const int H = static_cast<int>(maps.size(1)), W = static_cast<int>(maps.size(2));
+    cv::Mat mask(H, W, CV_8UC1, cv::Scalar(0));
+    if (model.method->predictsBackground() && output.background.defined()) {
+        auto all = torch::cat({output.background.unsqueeze(0), maps}, 0).argmax(0).to(torch::kUInt8).contiguous();
+        std::memcpy(mask.data, all.data_ptr<std::uint8_t>(), static_cast<size_t>(H) * W);
+        return mask;
+    }
+    std::vector<const float *> channels;
+    std::vector<int> ids;
+    for (int c : effectiveLabels(output, labels)) {
+        if (c < 1 || c > maps.size(0))
+            continue;
+        channels.push_back(maps[c - 1].data_ptr<float>());
+        ids.push_back(c);
+    }
+    vision::applyBackgroundThreshold(channels, ids, static_cast<size_t>(H) * W, bgThreshold, mask.data);
+    return mask;
+}
+
+std::shared_ptr<Inspection> makeInspection(const LoadedModel &model, const MethodOutput &output, const cv::Mat &rgb,
+                                           const std::string &imageId, const std::vector<int> &labels)
+{
+    auto ins = std::make_shared<Inspection>();
+    ins->imageId = imageId;
+    ins->imageWidth = rgb.cols;
+    ins->imageHeight = rgb.rows;
+    cv::Mat continuous = rgb.isContinuous() ? rgb : rgb.clone();
+    ins->rgb.assign(continuous.data, continuous.data + static_cast<size_t>(rgb.rows) * rgb.cols * 3);
+    const auto &cfg = model.method->backbone()->config();
+    ins->inputWidth = ins->inputHeight = model.header.inputSize;
+    ins->gridWidth = static_cast<int>(output.gridWidth);
+    ins->gridHeight = static_cast<int>(output.gridHeight);
+    ins->patchSize = cfg.patchSize;
+    ins->prefixTokens = cfg.prefixTokens;
+    ins->classNames = model.header.labelMap.names();
+    ins->imageLabels = effectiveLabels(output, labels);
+    auto scores = output.scores.contiguous();
+    ins->classScores.assign(scores.data_ptr<float>(), scores.data_ptr<float>() + scores.numel());
+    for (const auto &[kind, maps] : output.maps) {
+        for (int k = 0; k < maps.size(0); ++k) {
+            auto m = maps[k].contiguous();
+            ins->maps.push_back({kind, k + 1, std::vector<float>(m.data_ptr<float>(), m.data_ptr<float>() + m.numel())});
+        }
+    }
+    for (const auto &a : output.attention) {
+        AttentionLayer layer;
+        layer.heads = static_cast<int>(a.size(0));
+        layer.tokens = static_cast<int>(a.size(1));
+        layer.probs.assign(a.data_ptr<float>(), a.data_ptr<float>() + a.numel());
+        ins->attention.push_back(std::move(layer));
+    }
+    ins->defaultBgThreshold = model.header.metrics.value("best_bg_threshold", 0.45f);
+    return ins;
+}
+
+} // namespace wsss::training

@@ -1,0 +1,37 @@
+#pragma once
+// Running a loaded method on one image at its checkpoint's input size, and turning the result
+// into the studio's Inspection. Shared by the engine, `wsss infer` and `wsss eval`.
+#include "training/checkpoint/checkpoint.h"
+#include "training/methods/inspection.h"
+
+#include <opencv2/core/mat.hpp>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace wsss::training {
+
+// "auto" → CUDA when available, else CPU; "cpu"; "cuda" or "cuda:N" (an error names the
+// device when CUDA is absent).
+torch::Device resolveDevice(const std::string &name);
+
+// Runs the method on an RGB image; maps, background and attention come back on the CPU, the
+// maps resized to the image's own size.
+MethodOutput inferImage(LoadedModel &model, const cv::Mat &rgb, bool captureAttention,
+                        const torch::Device &device);
+
+// The pseudo-mask of the method's default rule: argmax over background + classes for methods
+// that predict background, else the background threshold over the labelled classes' maps.
+// labels: the image's classes (1..K); empty = those the classifier scores above 0.5.
+cv::Mat pseudoMask(const LoadedModel &model, const MethodOutput &output, const std::vector<int> &labels,
+                   float bgThreshold);
+
+std::shared_ptr<Inspection> makeInspection(const LoadedModel &model, const MethodOutput &output,
+                                           const cv::Mat &rgb, const std::string &imageId,
+                                           const std::vector<int> &labels);
+
+// The classes an image is treated as containing: its labels, or the confident predictions.
+std::vector<int> effectiveLabels(const MethodOutput &output, const std::vector<int> &labels);
+
+} // namespace wsss::training

@@ -1,0 +1,60 @@
+#include "training/methods/inspection.h"
+
+#include "vision/labels/pseudo_label_rule.h"
+
+#include <algorithm>
+
+namespace wsss::training {
+
+std::vector<float> AttentionLayer::row(int query, int head) const
+{
+    std::vector<float> out(static_cast<size_t>(tokens), 0.0f);
+    if (query < 0 || query >= tokens || heads == 0)
+        return out;
+    const size_t plane = static_cast<size_t>(tokens) * tokens;
+    const int first = head < 0 ? 0 : head;
+    const int last = head < 0 ? heads : std::min(head + 1, heads);
+    for (int h = first; h < last; ++h) {
+        const float *src = probs.data() + h * plane + static_cast<size_t>(query) * tokens;
+        for (int j = 0; j < tokens; ++j)
+            out[j] += src[j];
+    }
+    const float scale = 1.0f / static_cast<float>(std::max(1, last - first));
+    for (float &v : out)
+        v *= scale;
+    return out;
+}
+
+int Inspection::patchTokenAt(double x, double y) const
+{
+    if (x < 0 || y < 0 || x >= imageWidth || y >= imageHeight || gridWidth == 0 || gridHeight == 0)
+        return -1;
+    const int col = std::min(gridWidth - 1, static_cast<int>(x / imageWidth * gridWidth));
+    const int row = std::min(gridHeight - 1, static_cast<int>(y / imageHeight * gridHeight));
+    return prefixTokens + row * gridWidth + col;
+}
+
+const ClassMap *Inspection::map(const std::string &kind, int classIndex) const
+{
+    for (const auto &m : maps)
+        if (m.kind == kind && m.classIndex == classIndex)
+            return &m;
+    return nullptr;
+}
+
+std::vector<std::uint8_t> Inspection::pseudoMask(const std::string &kind, float bgThreshold) const
+{
+    const size_t n = static_cast<size_t>(imageWidth) * imageHeight;
+    std::vector<const float *> maps;
+    std::vector<int> ids;
+    for (int c : imageLabels)
+        if (const ClassMap *m = map(kind, c); m && m->values.size() == n) {
+            maps.push_back(m->values.data());
+            ids.push_back(c);
+        }
+    std::vector<std::uint8_t> mask(n, 0);
+    vision::applyBackgroundThreshold(maps, ids, n, bgThreshold, mask.data());
+    return mask;
+}
+
+} // namespace wsss::training

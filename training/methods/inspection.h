@@ -1,0 +1,57 @@
+#pragma once
+// Inspection: everything the studio shows for one image, computed once by the engine's worker.
+// Plain data (no LibTorch types) so ui/ can hold it without the tensor headers; immutable once
+// made and passed around as std::shared_ptr<const Inspection>.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace wsss::training {
+
+// One per-class map at image resolution, values in [0, 1].
+struct ClassMap {
+    std::string kind;   // "cam", "seg", ... (what made it)
+    int classIndex = 0; // index into Inspection::classNames (1..K; 0 = background)
+    std::vector<float> values; // [imageHeight * imageWidth], row-major
+};
+
+// The attention of one block: post-softmax probabilities [heads, tokens, tokens].
+struct AttentionLayer {
+    int heads = 0;
+    int tokens = 0;
+    std::vector<float> probs;
+
+    // Row `query` (a token index: 0 = class token, 1 + r*w + c = patch (r, c)), of one head,
+    // or the mean over heads when head < 0. Length = tokens.
+    std::vector<float> row(int query, int head = -1) const;
+};
+
+struct Inspection {
+    std::string imageId;
+    int imageWidth = 0, imageHeight = 0;
+    std::vector<std::uint8_t> rgb; // [imageHeight * imageWidth * 3], RGB
+
+    // The network's view: the input was resized to inputWidth × inputHeight; its patch grid
+    // is gridWidth × gridHeight patches of patchSize pixels, preceded by prefixTokens tokens.
+    int inputWidth = 0, inputHeight = 0;
+    int gridWidth = 0, gridHeight = 0;
+    int patchSize = 0;
+    int prefixTokens = 1;
+
+    std::vector<std::string> classNames; // background first
+    std::vector<int> imageLabels;        // the classes the image is labelled with (1..K)
+    std::vector<float> classScores;      // per foreground class (index k-1 for class k), sigmoid
+    std::vector<ClassMap> maps;
+    std::vector<AttentionLayer> attention; // every block, in order
+    float defaultBgThreshold = 0.45f;
+
+    // The patch token index under an image pixel (x, y), or -1 outside the image.
+    int patchTokenAt(double x, double y) const;
+    // The map of a kind and class, or nullptr.
+    const ClassMap *map(const std::string &kind, int classIndex) const;
+    // Pseudo-mask under a background threshold: argmax over [t; maps of `kind` for the image's
+    // labelled classes], ties to background. [imageHeight * imageWidth] class indices.
+    std::vector<std::uint8_t> pseudoMask(const std::string &kind, float bgThreshold) const;
+};
+
+} // namespace wsss::training

@@ -1,0 +1,72 @@
+#pragma once
+// Method: one WSSS method (or a baseline): a backbone plus the method's heads, its training
+// step and its inspection of one image. Built by name from a MethodSpec (method_registry.h).
+#include "vision/backbones/vit.h"
+
+#include <nlohmann/json.hpp>
+#include <torch/nn/module.h>
+#include <torch/optim/optimizer.h>
+#include <torch/types.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace wsss::training {
+
+struct Batch {
+    torch::Tensor images; // [B, 3, H, W], normalised
+    torch::Tensor labels; // [B, K] multi-hot, float
+    torch::Tensor masks;  // [B, H, W] int64 class indices (255 = ignore); only where the method needs them
+};
+
+// Named losses (summed for backward) and logs (never backpropagated).
+struct StepResult {
+    std::map<std::string, torch::Tensor> losses;
+    std::map<std::string, double> logs;
+    torch::Tensor total() const;
+};
+
+// A method's view of one image. Maps are per foreground class at the input resolution,
+// in [0, 1]; `background` is set only by methods that score background themselves.
+struct MethodOutput {
+    torch::Tensor scores;                      // [K], sigmoid of the class logits
+    std::map<std::string, torch::Tensor> maps; // kind → [K, H, W]
+    torch::Tensor background;                  // [H, W] or undefined
+    std::vector<torch::Tensor> attention;      // per block [heads, T, T], when asked for
+    std::int64_t gridHeight = 0, gridWidth = 0;
+};
+
+struct MethodSpec {
+    std::string method;
+    std::string backbone = "vit_demo_patch8";
+    int numClasses = 0; // foreground classes K
+    nlohmann::json config = nlohmann::json::object();
+};
+
+class Method : public torch::nn::Module {
+public:
+    virtual std::string name() const = 0;
+    // One training step's losses on a batch (the model is in train mode).
+    virtual StepResult trainStep(const Batch &batch) = 0;
+    // image: [1, 3, H, W]; the caller holds the grad mode it wants and calls eval().
+    virtual MethodOutput infer(const torch::Tensor &image, bool captureAttention) = 0;
+    // The map kind the default pseudo-label rule reads.
+    virtual std::string primaryMap() const = 0;
+    // True when the method predicts background itself (argmax over background + classes,
+    // no threshold), as the supervised upper bound does.
+    virtual bool predictsBackground() const { return false; }
+    // Whether batches must carry ground-truth masks.
+    virtual bool needsMasks() const { return false; }
+    virtual nlohmann::json config() const = 0;
+
+    vision::VisionTransformer &backbone() { return m_backbone; }
+    // Backbone at lr × backboneScale, heads at lr; no weight decay on norms, biases, tokens.
+    std::vector<torch::optim::OptimizerParamGroup> parameterGroups(double lr, double backboneScale,
+                                                                   double weightDecay);
+
+protected:
+    vision::VisionTransformer m_backbone{nullptr};
+};
+
+} // namespace wsss::training

@@ -1,0 +1,46 @@
+#include "training/methods/method_registry.h"
+
+#include "training/methods/cam/cam_method.h"
+#include "training/methods/supervised/supervised_method.h"
+#include "vision/core/error.h"
+
+#include <map>
+
+namespace wsss::training {
+
+namespace {
+
+const std::map<std::string, MethodFactory> &registry()
+{
+    static const std::map<std::string, MethodFactory> table = {
+        {"cam", [](const MethodSpec &s) { return std::make_shared<CamMethod>(s); }},
+        {"supervised", [](const MethodSpec &s) { return std::make_shared<SupervisedMethod>(s); }},
+    };
+    return table;
+}
+
+} // namespace
+
+std::shared_ptr<Method> createMethod(const MethodSpec &spec)
+{
+    auto it = registry().find(spec.method);
+    if (it == registry().end()) {
+        std::string known;
+        for (const auto &[name, f] : registry())
+            known += (known.empty() ? "" : ", ") + name;
+        throw Error("unknown method \"" + spec.method + "\" (known: " + known + ")");
+    }
+    if (spec.numClasses <= 0)
+        throw Error("method \"" + spec.method + "\": the dataset has no foreground classes");
+    return it->second(spec);
+}
+
+std::vector<std::string> methodNames()
+{
+    std::vector<std::string> names;
+    for (const auto &[name, f] : registry())
+        names.push_back(name);
+    return names;
+}
+
+} // namespace wsss::training

@@ -1,0 +1,77 @@
+#include "training/methods/supervised/supervised_method.h"
+
+#include "training/methods/config_json.h"
+#include "vision/backbones/backbone_registry.h"
+#include "vision/core/labels.h"
+#include "vision/maps/cam.h"
+
+#include <torch/torch.h>
+
+namespace wsss::training {
+
+nlohmann::json SupervisedConfig::toJson() const
+{
+    return {{"head_channels", headChannels}};
+}
+
+SupervisedConfig SupervisedConfig::fromJson(const nlohmann::json &json)
+{
+    rejectUnknownKeys(json, "supervised", {"head_channels"});
+    SupervisedConfig c;
+    readKey(json, "head_channels", c.headChannels);
+    if (c.headChannels <= 0)
+        throw Error("supervised: head_channels must be positive");
+    return c;
+}
+
+SegHeadImpl::SegHeadImpl(int inChannels, int hidden, int outChannels)
+{
+    m_fuse = register_module("fuse", torch::nn::Conv2d(torch::nn::Conv2dOptions(inChannels, hidden, 1).bias(false)));
+    m_norm = register_module("norm", torch::nn::BatchNorm2d(hidden));
+    m_classifier = register_module("classifier", torch::nn::Conv2d(hidden, outChannels, 1));
+}
+
+torch::Tensor SegHeadImpl::forward(const torch::Tensor &features)
+{
+    return m_classifier(torch::relu(m_norm(m_fuse(features))));
+}
+
+SupervisedMethod::SupervisedMethod(const MethodSpec &spec) : m_config(SupervisedConfig::fromJson(spec.config))
+{
+    m_backbone = register_module("backbone", vision::VisionTransformer(vision::vitPreset(spec.backbone)));
+    const int dim = m_backbone->config().embedDim;
+    m_head = register_module("head", SegHead(dim, m_config.headChannels, spec.numClasses + 1));
+}
+
+torch::Tensor SupervisedMethod::segment(const torch::Tensor &features, std::int64_t height, std::int64_t width)
+{
+    return vision::resizeMaps(m_head(features), height, width);
+}
+
+StepResult SupervisedMethod::trainStep(const Batch &batch)
+{
+    auto out = m_backbone(batch.images);
+    auto logits = segment(out.patchFeatures(), batch.images.size(2), batch.images.size(3));
+    StepResult r;
+    r.losses["seg"] = torch::nn::functional::cross_entropy(
+        logits, batch.masks, torch::nn::functional::CrossEntropyFuncOptions().ignore_index(vision::kIgnoreLabel));
+    return r;
+}
+
+MethodOutput SupervisedMethod::infer(const torch::Tensor &image, bool captureAttention)
+{
+    auto out = m_backbone(image, captureAttention ? vision::CaptureRequest::allAttention()
+                                                  : vision::CaptureRequest::none());
+    auto probs = segment(out.patchFeatures(), image.size(2), image.size(3)).softmax(1)[0]; // [K+1, H, W]
+    MethodOutput result;
+    result.gridHeight = out.gridHeight;
+    result.gridWidth = out.gridWidth;
+    result.background = probs[0];
+    result.maps["seg"] = probs.slice(0, 1);
+    result.scores = std::get<0>(result.maps["seg"].flatten(1).max(1));
+    for (auto &a : out.attention)
+        result.attention.push_back(a[0]);
+    return result;
+}
+
+} // namespace wsss::training

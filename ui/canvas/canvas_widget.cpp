@@ -1,0 +1,454 @@
+#include "ui/canvas/canvas_widget.h"
+
+#include "vision/core/labels.h"
+
+#include <QKeyEvent>
+#include <QMouseEvent>
+#include <QPainter>
+#include <QWheelEvent>
+
+#include <algorithm>
+#include <cmath>
+
+namespace wsss::ui {
+
+namespace tr = wsss::training;
+
+namespace {
+
+constexpr double kMinZoom = 0.02;
+constexpr double kMaxZoom = 128.0;
+constexpr double kFitMargin = 8.0; // widget pixels left around a fitted image
+
+// Pixels per wheel notch (120 units) → about ×1.2, the usual step of image viewers.
+double wheelFactor(int angleDelta) { return std::pow(1.2, angleDelta / 120.0); }
+
+} // namespace
+
+QRgb jetColor(float t)
+{
+    t = std::clamp(std::isfinite(t) ? t : 0.0f, 0.0f, 1.0f);
+    auto channel = [t](float centre) {
+        return static_cast<int>(255.0f * std::clamp(1.5f - std::abs(4.0f * t - centre), 0.0f, 1.0f));
+    };
+    return qRgb(channel(3.0f), channel(2.0f), channel(1.0f));
+}
+
+CanvasWidget::CanvasWidget(QWidget *parent) : QWidget(parent)
+{
+    setObjectName(QStringLiteral("Canvas"));
+    setFocusPolicy(Qt::StrongFocus); // arrow keys and 'F' go to the canvas
+    setMouseTracking(true);          // hover readout without a button held
+    setMinimumSize(200, 200);
+    setAttribute(Qt::WA_OpaquePaintEvent); // paintScene fills every pixel
+}
+
+void CanvasWidget::setInspection(std::shared_ptr<const tr::Inspection> inspection)
+{
+    const QSizeF oldSize = imageSize();
+    const int oldGridW = m_inspection ? m_inspection->gridWidth : 0;
+    const int oldGridH = m_inspection ? m_inspection->gridHeight : 0;
+    m_inspection = std::move(inspection);
+    m_image = QImage();
+    if (m_inspection && m_inspection->imageWidth > 0 && m_inspection->imageHeight > 0
+        && m_inspection->rgb.size()
+               == static_cast<size_t>(m_inspection->imageWidth) * m_inspection->imageHeight * 3) {
+        m_image = QImage(m_inspection->rgb.data(), m_inspection->imageWidth,
+                         m_inspection->imageHeight, m_inspection->imageWidth * 3,
+                         QImage::Format_RGB888)
+                      .copy(); // own the pixels: the QImage may outlive a swapped inspection
+    }
+    // Same image size: keep the view, so images can be compared at one zoom.
+    if (m_fitMode || imageSize() != oldSize)
+        fitToWindow();
+
+    // Keep the query patch where the grid allows; else start at the centre patch.
+    int query = m_query;
+    if (m_inspection) {
+        const auto &ins = *m_inspection;
+        const int patches = ins.gridWidth * ins.gridHeight;
+        if (ins.gridWidth != oldGridW || ins.gridHeight != oldGridH || query < ins.prefixTokens
+            || query >= ins.prefixTokens + patches)
+            query = patches > 0 ? ins.prefixTokens + (ins.gridHeight / 2) * ins.gridWidth
+                                      + ins.gridWidth / 2
+                                : -1;
+    } else {
+        query = -1;
+    }
+    rebuildHeatmap();
+    rebuildMask();
+    update();
+    if (query != m_query) {
+        m_query = query;
+        Q_EMIT queryChanged(m_query);
+    }
+}
+
+void CanvasWidget::setMapClass(int classIndex)
+{
+    if (classIndex == m_mapClass)
+        return;
+    m_mapClass = classIndex;
+    rebuildHeatmap();
+    update();
+}
+
+void CanvasWidget::setMapKind(const QString &kind)
+{
+    if (kind == m_mapKind)
+        return;
+    m_mapKind = kind;
+    rebuildHeatmap();
+    rebuildMask();
+    update();
+}
+
+QString CanvasWidget::mapKind() const
+{
+    if (!m_mapKind.isEmpty() || !m_inspection || m_inspection->maps.empty())
+        return m_mapKind;
+    return QString::fromStdString(m_inspection->maps.front().kind);
+}
+
+void CanvasWidget::setOverlayOpacity(double opacity)
+{
+    m_opacity = std::clamp(opacity, 0.0, 1.0);
+    update();
+}
+
+void CanvasWidget::setBgThreshold(float threshold)
+{
+    threshold = std::clamp(threshold, 0.0f, 1.0f);
+    if (threshold == m_bgThreshold)
+        return;
+    m_bgThreshold = threshold;
+    rebuildMask();
+    update();
+}
+
+void CanvasWidget::setShowMask(bool show)
+{
+    m_showMask = show;
+    update();
+}
+
+void CanvasWidget::setShowGrid(bool show)
+{
+    m_showGrid = show;
+    update();
+}
+
+void CanvasWidget::setQueryToken(int token)
+{
+    if (!m_inspection || token == m_query)
+        return;
+    const int first = m_inspection->prefixTokens;
+    if (token < first || token >= first + m_inspection->gridWidth * m_inspection->gridHeight)
+        return;
+    m_query = token;
+    update();
+    Q_EMIT queryChanged(m_query);
+}
+
+QPointF CanvasWidget::widgetToImage(QPointF widgetPos) const
+{
+    return (widgetPos - m_offset) / m_zoom;
+}
+
+QPointF CanvasWidget::imageToWidget(QPointF imagePos) const
+{
+    return m_offset + imagePos * m_zoom;
+}
+
+void CanvasWidget::fitToWindow()
+{
+    const QSizeF image = imageSize();
+    m_fitMode = true;
+    if (image.isEmpty()) {
+        m_zoom = 1.0;
+        m_offset = QPointF();
+        update();
+        return;
+    }
+    const double w = std::max(1.0, width() - 2 * kFitMargin);
+    const double h = std::max(1.0, height() - 2 * kFitMargin);
+    m_zoom = std::clamp(std::min(w / image.width(), h / image.height()), kMinZoom, kMaxZoom);
+    m_offset = QPointF((width() - image.width() * m_zoom) / 2, (height() - image.height() * m_zoom) / 2);
+    update();
+}
+
+void CanvasWidget::zoomAt(QPointF widgetPos, double factor)
+{
+    const QPointF anchor = widgetToImage(widgetPos);
+    m_zoom = std::clamp(m_zoom * factor, kMinZoom, kMaxZoom);
+    m_offset = widgetPos - anchor * m_zoom;
+    m_fitMode = false;
+    update();
+}
+
+void CanvasWidget::panBy(QPointF widgetDelta)
+{
+    m_offset += widgetDelta;
+    m_fitMode = false;
+    update();
+}
+
+void CanvasWidget::rebuildHeatmap()
+{
+    m_heatmap = QImage();
+    if (!m_inspection || m_mapClass < 0 || m_image.isNull())
+        return;
+    const tr::ClassMap *map = m_inspection->map(mapKind().toStdString(), m_mapClass);
+    const int w = m_inspection->imageWidth, h = m_inspection->imageHeight;
+    if (!map || map->values.size() != static_cast<size_t>(w) * h)
+        return;
+    m_heatmap = QImage(w, h, QImage::Format_RGB32);
+    for (int y = 0; y < h; ++y) {
+        auto *line = reinterpret_cast<QRgb *>(m_heatmap.scanLine(y));
+        const float *src = map->values.data() + static_cast<size_t>(y) * w;
+        for (int x = 0; x < w; ++x)
+            line[x] = jetColor(src[x]);
+    }
+}
+
+void CanvasWidget::rebuildMask()
+{
+    m_mask = QImage();
+    if (!m_inspection || m_image.isNull())
+        return;
+    const std::vector<std::uint8_t> labels = m_inspection->pseudoMask(mapKind().toStdString(), m_bgThreshold);
+    const int w = m_inspection->imageWidth, h = m_inspection->imageHeight;
+    if (labels.size() != static_cast<size_t>(w) * h)
+        return;
+    QRgb palette[256];
+    palette[0] = qRgba(0, 0, 0, 0); // background stays see-through
+    for (int i = 1; i < 256; ++i) {
+        const auto c = wsss::vision::vocPaletteColor(i);
+        palette[i] = qRgb(c[0], c[1], c[2]);
+    }
+    m_mask = QImage(w, h, QImage::Format_ARGB32);
+    for (int y = 0; y < h; ++y) {
+        auto *line = reinterpret_cast<QRgb *>(m_mask.scanLine(y));
+        const std::uint8_t *src = labels.data() + static_cast<size_t>(y) * w;
+        for (int x = 0; x < w; ++x)
+            line[x] = palette[src[x]];
+    }
+}
+
+QSizeF CanvasWidget::imageSize() const
+{
+    return m_image.isNull() ? QSizeF() : QSizeF(m_image.size());
+}
+
+QRectF CanvasWidget::patchRect(int token) const
+{
+    if (!m_inspection || m_inspection->gridWidth <= 0 || m_inspection->gridHeight <= 0)
+        return {};
+    const auto &ins = *m_inspection;
+    const int patch = token - ins.prefixTokens;
+    if (patch < 0 || patch >= ins.gridWidth * ins.gridHeight)
+        return {};
+    // The grid covers the whole image: the network saw it resized to its input size.
+    const double cw = double(ins.imageWidth) / ins.gridWidth;
+    const double ch = double(ins.imageHeight) / ins.gridHeight;
+    return QRectF((patch % ins.gridWidth) * cw, (patch / ins.gridWidth) * ch, cw, ch);
+}
+
+void CanvasWidget::paintEvent(QPaintEvent *)
+{
+    QPainter painter(this);
+    paintScene(painter);
+}
+
+void CanvasWidget::paintScene(QPainter &painter)
+{
+    painter.fillRect(rect(), QColor(38, 40, 44));
+    if (m_image.isNull()) {
+        painter.setPen(QColor(170, 170, 170));
+        painter.drawText(rect(), Qt::AlignCenter,
+                         tr("Open a dataset and a checkpoint, then pick an image."));
+        return;
+    }
+    const auto &ins = *m_inspection;
+
+    // Image layers in image coordinates. Nearest sampling once pixels are big enough to see.
+    painter.save();
+    painter.translate(m_offset);
+    painter.scale(m_zoom, m_zoom);
+    painter.setRenderHint(QPainter::SmoothPixmapTransform, m_zoom < 2.0);
+    painter.drawImage(QPointF(0, 0), m_image);
+    const QImage &overlay = m_showMask ? m_mask : m_heatmap;
+    if (!overlay.isNull() && m_opacity > 0) {
+        painter.setRenderHint(QPainter::SmoothPixmapTransform, !m_showMask && m_zoom < 2.0);
+        painter.setOpacity(m_opacity);
+        painter.drawImage(QPointF(0, 0), overlay);
+        painter.setOpacity(1.0);
+    }
+    painter.restore();
+
+    // Lines in widget coordinates so they stay one pixel wide at any zoom.
+    const QRectF imageRect(imageToWidget(QPointF(0, 0)), imageToWidget(QPointF(m_image.width(), m_image.height())));
+    const double cellW = imageRect.width() / std::max(1, ins.gridWidth);
+    const double cellH = imageRect.height() / std::max(1, ins.gridHeight);
+    if (m_showGrid && ins.gridWidth > 0 && ins.gridHeight > 0 && std::min(cellW, cellH) >= 4.0) {
+        painter.setPen(QPen(QColor(255, 255, 255, 70), 0));
+        for (int c = 1; c < ins.gridWidth; ++c) {
+            const double x = imageRect.left() + c * cellW;
+            painter.drawLine(QPointF(x, imageRect.top()), QPointF(x, imageRect.bottom()));
+        }
+        for (int r = 1; r < ins.gridHeight; ++r) {
+            const double y = imageRect.top() + r * cellH;
+            painter.drawLine(QPointF(imageRect.left(), y), QPointF(imageRect.right(), y));
+        }
+    }
+    const QRectF query = patchRect(m_query);
+    if (!query.isEmpty()) {
+        const QRectF r(imageToWidget(query.topLeft()), imageToWidget(query.bottomRight()));
+        painter.setRenderHint(QPainter::Antialiasing, false);
+        painter.setPen(QPen(QColor(0, 0, 0, 160), 4));
+        painter.drawRect(r);
+        painter.setPen(QPen(QColor(255, 230, 0), 2));
+        painter.drawRect(r);
+    }
+
+    // Caption: what is on screen.
+    QString caption = QStringLiteral("%1  %2×%3  ·  %4%")
+                          .arg(QString::fromStdString(ins.imageId))
+                          .arg(ins.imageWidth)
+                          .arg(ins.imageHeight)
+                          .arg(qRound(m_zoom * 100));
+    if (m_showMask)
+        caption += tr("  ·  pseudo-mask %1, bg ≥ %2").arg(mapKind()).arg(m_bgThreshold, 0, 'f', 2);
+    else if (m_mapClass >= 0 && m_mapClass < static_cast<int>(ins.classNames.size()))
+        caption += QStringLiteral("  ·  %1 %2").arg(mapKind(), QString::fromStdString(ins.classNames[m_mapClass]));
+    const QRect textRect = painter.fontMetrics().boundingRect(caption).adjusted(-6, -3, 6, 3);
+    const QRect box(QPoint(8, 8), textRect.size());
+    painter.fillRect(box, QColor(0, 0, 0, 150));
+    painter.setPen(Qt::white);
+    painter.drawText(box, Qt::AlignCenter, caption);
+}
+
+void CanvasWidget::resizeEvent(QResizeEvent *)
+{
+    if (m_fitMode)
+        fitToWindow();
+}
+
+void CanvasWidget::wheelEvent(QWheelEvent *event)
+{
+    if (m_image.isNull())
+        return;
+    zoomAt(event->position(), wheelFactor(event->angleDelta().y()));
+    updateHover(event->position());
+    event->accept();
+}
+
+void CanvasWidget::mousePressEvent(QMouseEvent *event)
+{
+    setFocus(Qt::MouseFocusReason);
+    if (event->button() == Qt::LeftButton) {
+        m_selecting = true;
+        selectQueryAt(event->position());
+    } else if (event->button() == Qt::MiddleButton || event->button() == Qt::RightButton) {
+        m_panning = true;
+        m_lastDragPos = event->position();
+        setCursor(Qt::ClosedHandCursor);
+    }
+    event->accept();
+}
+
+void CanvasWidget::mouseMoveEvent(QMouseEvent *event)
+{
+    if (m_panning) {
+        panBy(event->position() - m_lastDragPos);
+        m_lastDragPos = event->position();
+    } else if (m_selecting) {
+        selectQueryAt(event->position()); // scrub: the attention follows the cursor
+    }
+    updateHover(event->position());
+    event->accept();
+}
+
+void CanvasWidget::mouseReleaseEvent(QMouseEvent *event)
+{
+    if (event->button() == Qt::LeftButton)
+        m_selecting = false;
+    if (m_panning && (event->button() == Qt::MiddleButton || event->button() == Qt::RightButton)) {
+        m_panning = false;
+        unsetCursor();
+    }
+    event->accept();
+}
+
+void CanvasWidget::keyPressEvent(QKeyEvent *event)
+{
+    if (event->key() == Qt::Key_F) {
+        fitToWindow();
+        return;
+    }
+    if (event->key() == Qt::Key_Plus || event->key() == Qt::Key_Equal) {
+        zoomAt(QPointF(width() / 2.0, height() / 2.0), 1.25);
+        return;
+    }
+    if (event->key() == Qt::Key_Minus) {
+        zoomAt(QPointF(width() / 2.0, height() / 2.0), 0.8);
+        return;
+    }
+    if (!m_inspection || m_query < m_inspection->prefixTokens) {
+        QWidget::keyPressEvent(event);
+        return;
+    }
+    const int gw = m_inspection->gridWidth, gh = m_inspection->gridHeight;
+    const int patch = m_query - m_inspection->prefixTokens;
+    int col = patch % gw, row = patch / gw;
+    switch (event->key()) {
+    case Qt::Key_Left: col = std::max(0, col - 1); break;
+    case Qt::Key_Right: col = std::min(gw - 1, col + 1); break;
+    case Qt::Key_Up: row = std::max(0, row - 1); break;
+    case Qt::Key_Down: row = std::min(gh - 1, row + 1); break;
+    default: QWidget::keyPressEvent(event); return;
+    }
+    setQueryToken(m_inspection->prefixTokens + row * gw + col);
+    event->accept();
+}
+
+void CanvasWidget::leaveEvent(QEvent *)
+{
+    Q_EMIT hoverChanged(QString());
+}
+
+void CanvasWidget::selectQueryAt(QPointF widgetPos)
+{
+    if (!m_inspection)
+        return;
+    const QPointF p = widgetToImage(widgetPos);
+    const int token = m_inspection->patchTokenAt(p.x(), p.y());
+    if (token >= 0)
+        setQueryToken(token);
+}
+
+void CanvasWidget::updateHover(QPointF widgetPos)
+{
+    if (!m_inspection || m_image.isNull())
+        return;
+    const QPointF p = widgetToImage(widgetPos);
+    const int x = static_cast<int>(std::floor(p.x())), y = static_cast<int>(std::floor(p.y()));
+    if (x < 0 || y < 0 || x >= m_image.width() || y >= m_image.height()) {
+        Q_EMIT hoverChanged(QString());
+        return;
+    }
+    const auto &ins = *m_inspection;
+    const int token = ins.patchTokenAt(p.x(), p.y());
+    const int patch = token - ins.prefixTokens;
+    QString text = tr("pixel (%1, %2)  patch (%3, %4)")
+                       .arg(x)
+                       .arg(y)
+                       .arg(patch / std::max(1, ins.gridWidth))
+                       .arg(patch % std::max(1, ins.gridWidth));
+    if (const tr::ClassMap *map = ins.map(mapKind().toStdString(), m_mapClass))
+        if (map->values.size() == static_cast<size_t>(ins.imageWidth) * ins.imageHeight)
+            text += tr("  %1 = %2").arg(mapKind()).arg(map->values[static_cast<size_t>(y) * ins.imageWidth + x], 0, 'f', 3);
+    Q_EMIT hoverChanged(text);
+}
+
+} // namespace wsss::ui

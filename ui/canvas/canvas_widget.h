@@ -1,0 +1,95 @@
+#pragma once
+// CanvasWidget: the image of the current inspection with its layers — the selected class map as
+// a heatmap, or the pseudo-mask under the background threshold, the patch grid and the query
+// patch. Owns the view transform (widget = offset + zoom · image pixel). The old inspection
+// stays on screen until setInspection() brings the next one. All drawing is in paintScene().
+#include "training/methods/inspection.h"
+
+#include <QImage>
+#include <QPointF>
+#include <QRgb>
+#include <QString>
+#include <QWidget>
+
+#include <memory>
+
+namespace wsss::ui {
+
+// A jet-like colour map for t in [0, 1]: blue → cyan → yellow → red.
+QRgb jetColor(float t);
+
+class CanvasWidget : public QWidget {
+    Q_OBJECT
+public:
+    explicit CanvasWidget(QWidget *parent = nullptr);
+
+    void setInspection(std::shared_ptr<const wsss::training::Inspection> inspection);
+    const std::shared_ptr<const wsss::training::Inspection> &inspection() const { return m_inspection; }
+
+    // The class whose map is shown (index into Inspection::classNames); -1 shows none.
+    void setMapClass(int classIndex);
+    int mapClass() const { return m_mapClass; }
+    // Which map kind ("cam", "seg", …) the heatmap and the pseudo-mask use; "" = the first present.
+    void setMapKind(const QString &kind);
+    QString mapKind() const; // the kind actually in use
+    void setOverlayOpacity(double opacity); // 0..1
+    void setBgThreshold(float threshold);   // 0..1
+    void setShowMask(bool show);            // the pseudo-mask replaces the heatmap
+    void setShowGrid(bool show);
+
+    // The query is a token index (prefixTokens + row · gridWidth + col); emits queryChanged.
+    void setQueryToken(int token);
+    int queryToken() const { return m_query; }
+
+    QPointF widgetToImage(QPointF widgetPos) const;
+    QPointF imageToWidget(QPointF imagePos) const;
+    double zoom() const { return m_zoom; } // widget pixels per image pixel
+    void fitToWindow();
+    void zoomAt(QPointF widgetPos, double factor); // keeps the image point under widgetPos still
+    void panBy(QPointF widgetDelta);
+
+Q_SIGNALS:
+    void queryChanged(int token);
+    void hoverChanged(const QString &text); // what lies under the cursor, for the status bar
+
+protected:
+    void paintEvent(QPaintEvent *event) override;
+    void resizeEvent(QResizeEvent *event) override;
+    void wheelEvent(QWheelEvent *event) override;
+    void mousePressEvent(QMouseEvent *event) override;
+    void mouseMoveEvent(QMouseEvent *event) override;
+    void mouseReleaseEvent(QMouseEvent *event) override;
+    void keyPressEvent(QKeyEvent *event) override;
+    void leaveEvent(QEvent *event) override;
+
+private:
+    void paintScene(QPainter &painter);
+    void rebuildHeatmap();
+    void rebuildMask();
+    void selectQueryAt(QPointF widgetPos);
+    void updateHover(QPointF widgetPos);
+    QSizeF imageSize() const;
+    QRectF patchRect(int token) const; // in image pixels
+
+    std::shared_ptr<const wsss::training::Inspection> m_inspection;
+    QImage m_image;   // the inspection's RGB
+    QImage m_heatmap; // m_mapClass's map, jet, opaque
+    QImage m_mask;    // the pseudo-mask in palette colours, background transparent
+
+    int m_mapClass = -1;
+    QString m_mapKind;
+    double m_opacity = 0.5;
+    float m_bgThreshold = 0.45f;
+    bool m_showMask = false;
+    bool m_showGrid = true;
+    int m_query = -1;
+
+    double m_zoom = 1.0;
+    QPointF m_offset;
+    bool m_fitMode = true; // refit on resize until the user zooms or pans
+    QPointF m_lastDragPos;
+    bool m_panning = false;
+    bool m_selecting = false;
+};
+
+} // namespace wsss::ui

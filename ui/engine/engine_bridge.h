@@ -1,0 +1,63 @@
+#pragma once
+// EngineBridge: the one place engine events become Qt signals. Owns the engine; its sink runs
+// on the worker thread and posts every event to this object's (GUI) thread as a queued call,
+// so every signal below is emitted on the GUI thread. Results travel as
+// std::shared_ptr<const Inspection>: immutable and never copied.
+#include "training/engine/engine.h"
+#include "training/engine/events.h"
+#include "training/methods/inspection.h"
+
+#include <QMetaType>
+#include <QObject>
+#include <QSet>
+#include <QString>
+#include <QVector>
+
+#include <memory>
+
+Q_DECLARE_METATYPE(wsss::training::ModelInfo)
+Q_DECLARE_METATYPE(std::shared_ptr<const wsss::training::Inspection>)
+
+namespace wsss::ui {
+
+class EngineBridge : public QObject {
+    Q_OBJECT
+public:
+    explicit EngineBridge(QObject *parent = nullptr);
+    ~EngineBridge() override; // joins the worker before the signals go away
+
+    // Each returns the job id that its events will carry.
+    quint64 loadModel(const QString &checkpoint, const QString &device = QStringLiteral("auto"));
+    // Latest wins: an inspection finishing after a newer inspect() was asked for is dropped.
+    quint64 inspect(const QString &id, const QString &imagePath, const QVector<int> &labels);
+    void cancel(quint64 jobId);
+
+    bool isBusy() const { return !m_running.isEmpty(); }
+    bool hasModel() const { return m_hasModel; }
+    const wsss::training::ModelInfo &modelInfo() const { return m_modelInfo; }
+
+Q_SIGNALS:
+    void modelLoaded(const wsss::training::ModelInfo &info);
+    void inspectionReady(std::shared_ptr<const wsss::training::Inspection> inspection);
+    void jobStarted(quint64 jobId, const QString &what);
+    void jobFinished(quint64 jobId);
+    void jobFailed(quint64 jobId, const QString &message);
+    void jobProgress(quint64 jobId, qint64 done, qint64 total, const QString &message);
+    void logMessage(const QString &message);
+    // True while at least one submitted job has not finished, failed or been cancelled.
+    void busyChanged(bool busy);
+
+private:
+    void dispatch(const wsss::training::Event &event); // GUI thread
+    void jobEnded(quint64 jobId);
+    void setRunning(const QSet<quint64> &running);
+
+    std::unique_ptr<wsss::training::Engine> m_engine;
+    QSet<quint64> m_running;
+    QSet<quint64> m_inspectJobs;
+    quint64 m_latestInspect = 0;
+    bool m_hasModel = false;
+    wsss::training::ModelInfo m_modelInfo;
+};
+
+} // namespace wsss::ui

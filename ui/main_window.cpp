@@ -1,0 +1,453 @@
+#include "ui/main_window.h"
+
+#include "ui/canvas/canvas_widget.h"
+#include "ui/docks/attention_dock.h"
+#include "ui/docks/dataset_dock.h"
+#include "ui/engine/engine_bridge.h"
+#include "vision/io/voc_reader.h"
+
+#include <QAction>
+#include <QApplication>
+#include <QCheckBox>
+#include <QCloseEvent>
+#include <QComboBox>
+#include <QDir>
+#include <QDoubleSpinBox>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QInputDialog>
+#include <QLabel>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QProgressBar>
+#include <QSettings>
+#include <QSignalBlocker>
+#include <QSlider>
+#include <QStatusBar>
+#include <QToolBar>
+
+#include <algorithm>
+#include <exception>
+
+namespace wsss::ui {
+
+namespace tr = wsss::training;
+
+namespace {
+
+QSettings studioSettings() { return QSettings(QStringLiteral("WSSS Studio"), QStringLiteral("wsss-studio")); }
+
+constexpr int kSliderSteps = 100; // sliders run 0..100 for values in [0, 1]
+
+} // namespace
+
+MainWindow::MainWindow(QWidget *parent) : QMainWindow(parent)
+{
+    setWindowTitle(tr("WSSS Studio"));
+    setObjectName(QStringLiteral("MainWindow"));
+
+    m_bridge = new EngineBridge(this);
+    m_canvas = new CanvasWidget(this);
+    setCentralWidget(m_canvas);
+
+    m_datasetDock = new DatasetDock(this);
+    addDockWidget(Qt::LeftDockWidgetArea, m_datasetDock);
+    m_attentionDock = new AttentionDock(this);
+    addDockWidget(Qt::RightDockWidgetArea, m_attentionDock);
+
+    createMenus();
+    createControls();
+    createStatusBar();
+
+    connect(m_datasetDock, &DatasetDock::imageSelected, this, &MainWindow::requestInspection);
+    connect(m_canvas, &CanvasWidget::queryChanged, m_attentionDock, &AttentionDock::setQueryToken);
+    connect(m_attentionDock, &AttentionDock::queryRequested, m_canvas, &CanvasWidget::setQueryToken);
+    connect(m_canvas, &CanvasWidget::hoverChanged, m_hoverLabel, &QLabel::setText);
+
+    connect(m_bridge, &EngineBridge::modelLoaded, this, &MainWindow::onModelLoaded);
+    connect(m_bridge, &EngineBridge::inspectionReady, this, &MainWindow::showInspection);
+    connect(m_bridge, &EngineBridge::jobFailed, this, &MainWindow::onJobFailed);
+    connect(m_bridge, &EngineBridge::jobStarted, this,
+            [this](quint64, const QString &what) { statusBar()->showMessage(what); });
+    connect(m_bridge, &EngineBridge::logMessage, this,
+            [this](const QString &message) { statusBar()->showMessage(message, 8000); });
+    connect(m_bridge, &EngineBridge::jobProgress, this,
+            [this](quint64, qint64 done, qint64 total, const QString &message) {
+                if (total > 0) {
+                    m_progress->setRange(0, 1000);
+                    m_progress->setValue(static_cast<int>(1000 * std::clamp<double>(double(done) / total, 0, 1)));
+                }
+                if (!message.isEmpty())
+                    statusBar()->showMessage(message);
+            });
+    connect(m_bridge, &EngineBridge::busyChanged, this, [this](bool busy) {
+        m_progress->setRange(0, 0); // indeterminate until a job reports its total
+        m_progress->setVisible(busy);
+    });
+
+    restoreSettings();
+}
+
+MainWindow::~MainWindow() = default;
+
+void MainWindow::createMenus()
+{
+    QMenu *file = menuBar()->addMenu(tr("&File"));
+    QAction *openCkpt = file->addAction(tr("Open &checkpoint…"), this, &MainWindow::openCheckpointDialog);
+    openCkpt->setShortcut(QKeySequence::Open);
+    QAction *openData = file->addAction(tr("Open &dataset folder…"), this, &MainWindow::openDatasetDialog);
+    openData->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_O));
+    file->addSeparator();
+    QAction *quit = file->addAction(tr("&Quit"), this, &QWidget::close);
+    quit->setShortcut(QKeySequence::Quit);
+
+    QMenu *view = menuBar()->addMenu(tr("&View"));
+    QAction *fit = view->addAction(tr("&Fit image"), m_canvas, &CanvasWidget::fitToWindow);
+    fit->setShortcut(Qt::Key_F);
+    fit->setShortcutContext(Qt::WidgetWithChildrenShortcut); // 'F' while typing a filter is text
+    m_canvas->addAction(fit);
+    view->addSeparator();
+    view->addAction(m_datasetDock->toggleViewAction());
+    view->addAction(m_attentionDock->toggleViewAction());
+}
+
+void MainWindow::createControls()
+{
+    QToolBar *bar = addToolBar(tr("Display"));
+    bar->setObjectName(QStringLiteral("DisplayToolBar"));
+    bar->setMovable(false);
+
+    auto label = [bar](const QString &text) {
+        auto *l = new QLabel(text, bar);
+        l->setContentsMargins(8, 0, 4, 0);
+        bar->addWidget(l);
+    };
+
+    label(tr("Class"));
+    m_classCombo = new QComboBox(bar);
+    m_classCombo->setObjectName(QStringLiteral("classCombo"));
+    m_classCombo->setMinimumContentsLength(12);
+    m_classCombo->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
+    m_classCombo->setToolTip(tr("The class whose map is shown"));
+    bar->addWidget(m_classCombo);
+    connect(m_classCombo, &QComboBox::currentIndexChanged, this, [this](int i) {
+        m_canvas->setMapClass(i < 0 ? -1 : m_classCombo->itemData(i).toInt());
+    });
+
+    label(tr("Map"));
+    m_kindCombo = new QComboBox(bar);
+    m_kindCombo->setObjectName(QStringLiteral("kindCombo"));
+    m_kindCombo->setToolTip(tr("Which of the method's maps to show and threshold"));
+    bar->addWidget(m_kindCombo);
+    connect(m_kindCombo, &QComboBox::currentTextChanged, m_canvas, &CanvasWidget::setMapKind);
+
+    label(tr("Opacity"));
+    m_opacitySlider = new QSlider(Qt::Horizontal, bar);
+    m_opacitySlider->setObjectName(QStringLiteral("opacitySlider"));
+    m_opacitySlider->setRange(0, kSliderSteps);
+    m_opacitySlider->setValue(kSliderSteps / 2);
+    m_opacitySlider->setFixedWidth(110);
+    m_opacitySlider->setToolTip(tr("Opacity of the map or mask over the image"));
+    bar->addWidget(m_opacitySlider);
+    connect(m_opacitySlider, &QSlider::valueChanged, this,
+            [this](int v) { m_canvas->setOverlayOpacity(double(v) / kSliderSteps); });
+    m_canvas->setOverlayOpacity(0.5);
+
+    label(tr("Background threshold"));
+    m_thresholdSlider = new QSlider(Qt::Horizontal, bar);
+    m_thresholdSlider->setObjectName(QStringLiteral("bgThresholdSlider"));
+    m_thresholdSlider->setRange(0, kSliderSteps);
+    m_thresholdSlider->setFixedWidth(140);
+    m_thresholdSlider->setToolTip(tr("Pixels whose class maps all stay at or below this are background"));
+    bar->addWidget(m_thresholdSlider);
+    m_thresholdSpin = new QDoubleSpinBox(bar);
+    m_thresholdSpin->setObjectName(QStringLiteral("bgThresholdSpin"));
+    m_thresholdSpin->setRange(0.0, 1.0);
+    m_thresholdSpin->setSingleStep(0.01);
+    m_thresholdSpin->setDecimals(2);
+    bar->addWidget(m_thresholdSpin);
+    connect(m_thresholdSlider, &QSlider::valueChanged, this,
+            [this](int v) { setBgThreshold(double(v) / kSliderSteps); });
+    connect(m_thresholdSpin, &QDoubleSpinBox::valueChanged, this, &MainWindow::setBgThreshold);
+    setBgThreshold(tr::Inspection{}.defaultBgThreshold);
+
+    bar->addSeparator();
+    m_showMask = new QCheckBox(tr("Pseudo-mask"), bar);
+    m_showMask->setObjectName(QStringLiteral("showMaskCheck"));
+    m_showMask->setToolTip(tr("Show the pseudo-mask under the threshold instead of the class map"));
+    bar->addWidget(m_showMask);
+    connect(m_showMask, &QCheckBox::toggled, m_canvas, &CanvasWidget::setShowMask);
+    m_showGrid = new QCheckBox(tr("Patch grid"), bar);
+    m_showGrid->setObjectName(QStringLiteral("showGridCheck"));
+    m_showGrid->setChecked(true);
+    bar->addWidget(m_showGrid);
+    connect(m_showGrid, &QCheckBox::toggled, m_canvas, &CanvasWidget::setShowGrid);
+    m_canvas->setShowGrid(true);
+}
+
+void MainWindow::createStatusBar()
+{
+    m_hoverLabel = new QLabel(this);
+    m_hoverLabel->setMinimumWidth(260);
+    m_modelLabel = new QLabel(tr("No model"), this);
+    m_progress = new QProgressBar(this);
+    m_progress->setObjectName(QStringLiteral("jobProgress"));
+    m_progress->setMaximumWidth(160);
+    m_progress->setTextVisible(false);
+    m_progress->setVisible(false);
+    statusBar()->addPermanentWidget(m_hoverLabel);
+    statusBar()->addPermanentWidget(m_progress);
+    statusBar()->addPermanentWidget(m_modelLabel);
+}
+
+void MainWindow::restoreSettings()
+{
+    QSettings settings = studioSettings();
+    if (!restoreGeometry(settings.value(QStringLiteral("window/geometry")).toByteArray()))
+        resize(1440, 900);
+    restoreState(settings.value(QStringLiteral("window/state")).toByteArray());
+}
+
+void MainWindow::saveSettings() const
+{
+    QSettings settings = studioSettings();
+    settings.setValue(QStringLiteral("window/geometry"), saveGeometry());
+    settings.setValue(QStringLiteral("window/state"), saveState());
+}
+
+void MainWindow::closeEvent(QCloseEvent *event)
+{
+    saveSettings();
+    QMainWindow::closeEvent(event);
+}
+
+bool MainWindow::openDataset(const QString &root, const QString &split)
+{
+    wsss::vision::VocDataset dataset;
+    try {
+        dataset = wsss::vision::loadVocDataset(root.toStdString(), split.toStdString());
+    } catch (const std::exception &e) {
+        showError(tr("Cannot open dataset %1: %2").arg(root, QString::fromUtf8(e.what())));
+        return false;
+    }
+    m_datasetDock->setDataset(dataset);
+    if (m_classNames.empty())
+        populateClasses(dataset.labelMap.names());
+
+    QString message = tr("%1 (%2): %n image(s)", nullptr, static_cast<int>(dataset.items.size()))
+                          .arg(QDir::toNativeSeparators(root), split);
+    if (!dataset.warnings.empty())
+        message += tr(", %n warning(s), first: %1", nullptr, static_cast<int>(dataset.warnings.size()))
+                       .arg(QString::fromStdString(dataset.warnings.front()));
+    statusBar()->showMessage(message);
+    setWindowTitle(tr("WSSS Studio — %1").arg(QFileInfo(root).fileName()));
+    if (!dataset.items.empty())
+        m_datasetDock->selectImage(QString::fromStdString(dataset.items.front().id));
+    return true;
+}
+
+void MainWindow::openCheckpoint(const QString &path, const QString &device)
+{
+    m_modelRequested = true;
+    m_thresholdFromModel = true;
+    m_loadJob = m_bridge->loadModel(path, device);
+    m_modelLabel->setText(tr("Loading %1…").arg(QFileInfo(path).fileName()));
+    // Jobs run in order, so the current image can be queued behind the load.
+    if (!m_requestedId.isEmpty())
+        requestInspection(m_requestedId, m_requestedPath, m_requestedLabels);
+}
+
+bool MainWindow::selectImage(const QString &id)
+{
+    return m_datasetDock->selectImage(id);
+}
+
+void MainWindow::setQueryPixel(QPointF imagePixel)
+{
+    const auto &inspection = m_canvas->inspection();
+    if (!inspection)
+        return;
+    const int token = inspection->patchTokenAt(imagePixel.x(), imagePixel.y());
+    if (token >= 0)
+        m_canvas->setQueryToken(token);
+}
+
+bool MainWindow::setMapClass(const QString &name)
+{
+    const int i = m_classCombo->findText(name, Qt::MatchFixedString); // case-insensitive
+    if (i < 0)
+        return false;
+    m_classCombo->setCurrentIndex(i);
+    return true;
+}
+
+bool MainWindow::saveScreenshot(const QString &png)
+{
+    return grab().save(png, "PNG");
+}
+
+void MainWindow::openCheckpointDialog()
+{
+    QSettings settings = studioSettings();
+    const QString path = QFileDialog::getOpenFileName(
+        this, tr("Open checkpoint"), settings.value(QStringLiteral("paths/checkpoint")).toString(),
+        tr("WSSS checkpoints (*.wsss);;All files (*)"));
+    if (path.isEmpty())
+        return;
+    settings.setValue(QStringLiteral("paths/checkpoint"), QFileInfo(path).absolutePath());
+    openCheckpoint(path);
+    // A failure of something the user just asked for deserves a dialog, not only a status line.
+    m_dialogJobs.insert(m_loadJob);
+}
+
+void MainWindow::openDatasetDialog()
+{
+    QSettings settings = studioSettings();
+    const QString root = QFileDialog::getExistingDirectory(
+        this, tr("Open dataset folder"), settings.value(QStringLiteral("paths/dataset")).toString());
+    if (root.isEmpty())
+        return;
+    settings.setValue(QStringLiteral("paths/dataset"), root);
+
+    QStringList splits;
+    try {
+        for (const auto &s : wsss::vision::vocSplits(root.toStdString()))
+            splits << QString::fromStdString(s);
+    } catch (const std::exception &e) {
+        QMessageBox::warning(this, tr("Open dataset"), QString::fromUtf8(e.what()));
+        return;
+    }
+    QString split = splits.contains(QStringLiteral("train")) ? QStringLiteral("train")
+                                                             : splits.value(0, QStringLiteral("train"));
+    if (splits.size() > 1) {
+        bool ok = false;
+        split = QInputDialog::getItem(this, tr("Open dataset"), tr("Split:"), splits,
+                                      std::max<int>(0, splits.indexOf(split)), false, &ok);
+        if (!ok)
+            return;
+    }
+    if (!openDataset(root, split))
+        QMessageBox::warning(this, tr("Open dataset"), m_lastError);
+}
+
+void MainWindow::requestInspection(const QString &id, const QString &imagePath, const QVector<int> &labels)
+{
+    m_requestedId = id;
+    m_requestedPath = imagePath;
+    m_requestedLabels = labels;
+    if (m_modelRequested)
+        m_bridge->inspect(id, imagePath, labels);
+}
+
+void MainWindow::showInspection(std::shared_ptr<const tr::Inspection> inspection)
+{
+    if (!inspection)
+        return;
+    const auto &ins = *inspection;
+    if (ins.classNames != m_classNames && !ins.classNames.empty())
+        populateClasses(ins.classNames);
+    populateKinds(ins);
+    if (m_thresholdFromModel) {
+        m_thresholdFromModel = false;
+        setBgThreshold(ins.defaultBgThreshold);
+    }
+
+    // Attention first: the canvas announces its query as soon as it has the new grid.
+    m_attentionDock->setInspection(inspection);
+    m_canvas->setInspection(inspection);
+    m_attentionDock->setQueryToken(m_canvas->queryToken());
+
+    // Default class: the image's first labelled class, else the model's most confident one.
+    int cls = ins.imageLabels.empty() ? -1 : ins.imageLabels.front();
+    if (cls < 0 && !ins.classScores.empty())
+        cls = 1 + static_cast<int>(std::max_element(ins.classScores.begin(), ins.classScores.end())
+                                   - ins.classScores.begin());
+    const int row = m_classCombo->findData(cls);
+    if (row >= 0)
+        m_classCombo->setCurrentIndex(row);
+    m_canvas->setMapClass(m_classCombo->currentIndex() < 0 ? -1 : m_classCombo->currentData().toInt());
+
+    if (isVisible()) {
+        m_canvas->repaint();
+        m_attentionDock->repaint();
+    }
+    Q_EMIT inspectionShown(QString::fromStdString(ins.imageId));
+}
+
+void MainWindow::onModelLoaded(const tr::ModelInfo &info)
+{
+    populateClasses(info.classNames);
+    m_modelLabel->setText(tr("%1 · %2 · %3 · step %4")
+                              .arg(QString::fromStdString(info.method), QString::fromStdString(info.backbone),
+                                   QString::fromStdString(info.device))
+                              .arg(info.step));
+    m_modelLabel->setToolTip(QString::fromStdString(info.checkpointPath));
+    statusBar()->showMessage(tr("Loaded %1").arg(QFileInfo(QString::fromStdString(info.checkpointPath)).fileName()), 8000);
+}
+
+void MainWindow::onJobFailed(quint64 jobId, const QString &message)
+{
+    showError(message);
+    if (m_dialogJobs.remove(jobId))
+        QMessageBox::warning(this, tr("WSSS Studio"), message);
+}
+
+void MainWindow::populateClasses(const std::vector<std::string> &names)
+{
+    if (names == m_classNames)
+        return;
+    m_classNames = names;
+    const int previous = m_classCombo->currentIndex() < 0 ? -1 : m_classCombo->currentData().toInt();
+    const QSignalBlocker block(m_classCombo);
+    m_classCombo->clear();
+    // Background (index 0) has no class map of its own in most methods: list it only when there
+    // is nothing else.
+    for (size_t i = names.size() > 1 ? 1 : 0; i < names.size(); ++i)
+        m_classCombo->addItem(QString::fromStdString(names[i]), static_cast<int>(i));
+    const int row = m_classCombo->findData(previous);
+    m_classCombo->setCurrentIndex(row >= 0 ? row : 0);
+}
+
+void MainWindow::populateKinds(const tr::Inspection &inspection)
+{
+    QStringList kinds;
+    for (const auto &map : inspection.maps) {
+        const QString kind = QString::fromStdString(map.kind);
+        if (!kinds.contains(kind))
+            kinds << kind;
+    }
+    QStringList current;
+    for (int i = 0; i < m_kindCombo->count(); ++i)
+        current << m_kindCombo->itemText(i);
+    if (kinds == current)
+        return;
+    const QString previous = m_kindCombo->currentText();
+    {
+        const QSignalBlocker block(m_kindCombo);
+        m_kindCombo->clear();
+        m_kindCombo->addItems(kinds);
+        m_kindCombo->setCurrentIndex(std::max<int>(0, kinds.indexOf(previous)));
+    }
+    m_kindCombo->setEnabled(kinds.size() > 1);
+    m_canvas->setMapKind(m_kindCombo->currentText());
+}
+
+void MainWindow::setBgThreshold(double threshold)
+{
+    threshold = std::clamp(threshold, 0.0, 1.0);
+    {
+        const QSignalBlocker blockSlider(m_thresholdSlider);
+        const QSignalBlocker blockSpin(m_thresholdSpin);
+        m_thresholdSlider->setValue(qRound(threshold * kSliderSteps));
+        m_thresholdSpin->setValue(threshold);
+    }
+    m_canvas->setBgThreshold(static_cast<float>(threshold));
+}
+
+void MainWindow::showError(const QString &message)
+{
+    m_lastError = message;
+    statusBar()->showMessage(tr("Error: %1").arg(message));
+}
+
+} // namespace wsss::ui

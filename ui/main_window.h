@@ -1,0 +1,114 @@
+#pragma once
+// MainWindow: the studio's window. The canvas in the middle, the dataset list on the left, the
+// attention view on the right, display controls in a toolbar, engine messages in the status
+// bar. Selecting an image submits an inspect job; the result replaces what is shown only when
+// it arrives, and inspectionShown() tells when it is on screen.
+#include "training/methods/inspection.h"
+
+#include <QMainWindow>
+#include <QPointF>
+#include <QSet>
+#include <QString>
+#include <QVector>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+class QCheckBox;
+class QComboBox;
+class QDoubleSpinBox;
+class QLabel;
+class QProgressBar;
+class QSlider;
+
+namespace wsss::training {
+struct ModelInfo;
+}
+
+namespace wsss::ui {
+
+class AttentionDock;
+class CanvasWidget;
+class DatasetDock;
+class EngineBridge;
+
+class MainWindow : public QMainWindow {
+    Q_OBJECT
+public:
+    explicit MainWindow(QWidget *parent = nullptr);
+    ~MainWindow() override;
+
+    // Lists the split's images and selects the first; warnings go to the status bar. False (with
+    // the reason in the status bar and lastError()) when the folder cannot be read.
+    bool openDataset(const QString &root, const QString &split = QStringLiteral("train"));
+    // Asynchronous: the model is loaded by the engine; failures arrive as EngineBridge::jobFailed.
+    void openCheckpoint(const QString &path, const QString &device = QStringLiteral("auto"));
+    // Makes an image of the open dataset current and inspects it; false if the id is unknown.
+    bool selectImage(const QString &id);
+    // Moves the query to the patch under an image pixel of the shown inspection.
+    void setQueryPixel(QPointF imagePixel);
+    // Shows the map of a class by name (as in the model's class list); false if unknown.
+    bool setMapClass(const QString &name);
+    bool saveScreenshot(const QString &png);
+
+    CanvasWidget *canvas() const { return m_canvas; }
+    AttentionDock *attentionDock() const { return m_attentionDock; }
+    DatasetDock *datasetDock() const { return m_datasetDock; }
+    EngineBridge *bridge() const { return m_bridge; }
+    QString currentImageId() const { return m_requestedId; }
+    QString lastError() const { return m_lastError; }
+
+Q_SIGNALS:
+    // After the inspection of image `id` has been drawn (canvas and attention view).
+    void inspectionShown(const QString &id);
+
+protected:
+    void closeEvent(QCloseEvent *event) override;
+
+private:
+    void createMenus();
+    void createControls();
+    void createStatusBar();
+    void restoreSettings();
+    void saveSettings() const;
+
+    void openCheckpointDialog();
+    void openDatasetDialog();
+    void requestInspection(const QString &id, const QString &imagePath, const QVector<int> &labels);
+    void showInspection(std::shared_ptr<const wsss::training::Inspection> inspection);
+    void onModelLoaded(const wsss::training::ModelInfo &info);
+    void onJobFailed(quint64 jobId, const QString &message);
+    void populateClasses(const std::vector<std::string> &names);
+    void populateKinds(const wsss::training::Inspection &inspection);
+    void setBgThreshold(double threshold); // keeps slider and spin box in step
+    void showError(const QString &message);
+
+    EngineBridge *m_bridge = nullptr;
+    CanvasWidget *m_canvas = nullptr;
+    DatasetDock *m_datasetDock = nullptr;
+    AttentionDock *m_attentionDock = nullptr;
+
+    QComboBox *m_classCombo = nullptr;
+    QComboBox *m_kindCombo = nullptr;
+    QSlider *m_opacitySlider = nullptr;
+    QSlider *m_thresholdSlider = nullptr;
+    QDoubleSpinBox *m_thresholdSpin = nullptr;
+    QCheckBox *m_showMask = nullptr;
+    QCheckBox *m_showGrid = nullptr;
+    QLabel *m_modelLabel = nullptr;
+    QLabel *m_hoverLabel = nullptr;
+    QProgressBar *m_progress = nullptr;
+
+    bool m_modelRequested = false;
+    bool m_thresholdFromModel = true; // take the next inspection's default threshold
+    quint64 m_loadJob = 0;
+    QSet<quint64> m_dialogJobs;       // jobs the user started from a dialog: failures pop up
+    QString m_requestedId;
+    QString m_requestedPath;
+    QVector<int> m_requestedLabels;
+    QString m_lastError;
+    std::vector<std::string> m_classNames;
+};
+
+} // namespace wsss::ui

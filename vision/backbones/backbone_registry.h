@@ -1,0 +1,21 @@
+#pragma once
+// Backbone presets by timm-style name. A preset is data: sizes, input size, normalisation.
+#include "vision/backbones/vit.h"
+
+#include <string>
+#include <vector>
+
+namespace wsss::vision {
+
+// The preset of a name (e.g. "vit_small_patch16", "vit_demo_patch8"); throws listing the
+// known names when there is none.
+VitConfig vitPreset(const std::string &name);
+std::vector<std::string> backboneNames();
+
+// The bundled pretrained weights of a preset ("" when it has none), under the resource folder.
+std::string bundledWeightsPath(const std::string &name);
+// Where the bundled resources are: $WSSS_RESOURCE_DIR, else next to the executable
+// (../share/wsss-studio), else the source tree's resources/.
+std::string resourceDir();
+
+} // namespace wsss::vision
