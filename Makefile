@@ -6,6 +6,11 @@ BUILD_DIR ?= build
 JOBS ?= $(shell nproc)
 DEMO_DIR ?= demo
 CMAKE_FLAGS ?=
+# Let ccache reuse objects across clones of the repository at other paths.
+export CCACHE_BASEDIR := $(CURDIR)
+export CCACHE_NOHASHDIR := 1
+# Precompiled headers are cacheable only with these (ccache manual, "Precompiled headers").
+export CCACHE_SLOPPINESS := pch_defines,time_macros,include_file_mtime,include_file_ctime
 
 .PHONY: deps build test run bench demo-data clean
 

@@ -122,7 +122,11 @@ int main(int argc, char *argv[])
     window.show();
 
     // Failures end a screenshot run with exit status 1; in the GUI they stay in the status bar.
+    bool failed = false;
     auto fail = [&](const QString &message) {
+        if (failed) // a failed load also fails the inspection queued behind it: report the cause only
+            return;
+        failed = true;
         printError(message);
         QTimer::singleShot(0, &app, [] { QCoreApplication::exit(1); });
     };

@@ -7,7 +7,6 @@
 #include "vision/io/voc_reader.h"
 
 #include <QAction>
-#include <QApplication>
 #include <QCheckBox>
 #include <QCloseEvent>
 #include <QComboBox>
@@ -67,8 +66,10 @@ MainWindow::MainWindow(QWidget *parent) : QMainWindow(parent)
     connect(m_bridge, &EngineBridge::modelLoaded, this, &MainWindow::onModelLoaded);
     connect(m_bridge, &EngineBridge::inspectionReady, this, &MainWindow::showInspection);
     connect(m_bridge, &EngineBridge::jobFailed, this, &MainWindow::onJobFailed);
-    connect(m_bridge, &EngineBridge::jobStarted, this,
-            [this](quint64, const QString &what) { statusBar()->showMessage(what); });
+    connect(m_bridge, &EngineBridge::jobStarted, this, [this](quint64, const QString &what) {
+        m_jobMessage = what;
+        statusBar()->showMessage(what);
+    });
     connect(m_bridge, &EngineBridge::logMessage, this,
             [this](const QString &message) { statusBar()->showMessage(message, 8000); });
     connect(m_bridge, &EngineBridge::jobProgress, this,
@@ -83,6 +84,9 @@ MainWindow::MainWindow(QWidget *parent) : QMainWindow(parent)
     connect(m_bridge, &EngineBridge::busyChanged, this, [this](bool busy) {
         m_progress->setRange(0, 0); // indeterminate until a job reports its total
         m_progress->setVisible(busy);
+        // "Inspecting …" is stale once idle; errors and warnings stay.
+        if (!busy && statusBar()->currentMessage() == m_jobMessage)
+            statusBar()->clearMessage();
     });
 
     restoreSettings();
@@ -205,7 +209,8 @@ void MainWindow::restoreSettings()
     QSettings settings = studioSettings();
     if (!restoreGeometry(settings.value(QStringLiteral("window/geometry")).toByteArray()))
         resize(1440, 900);
-    restoreState(settings.value(QStringLiteral("window/state")).toByteArray());
+    if (!restoreState(settings.value(QStringLiteral("window/state")).toByteArray()))
+        resizeDocks({m_datasetDock, m_attentionDock}, {230, 360}, Qt::Horizontal);
 }
 
 void MainWindow::saveSettings() const

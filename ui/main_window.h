@@ -108,6 +108,7 @@ private:
     QString m_requestedPath;
     QVector<int> m_requestedLabels;
     QString m_lastError;
+    QString m_jobMessage; // the last "job started" line, cleared when the engine goes idle
     std::vector<std::string> m_classNames;
 };
 

@@ -5,10 +5,16 @@
 #include "training/loop/trainer.h"
 #include "ui/canvas/canvas_widget.h"
 #include "ui/docks/attention_dock.h"
+#include "ui/docks/dataset_dock.h"
 #include "ui/main_window.h"
+#include "ui/models/image_list_model.h"
+#include "vision/io/voc_reader.h"
 
+#include <QAbstractItemModelTester>
 #include <QCheckBox>
 #include <QDoubleSpinBox>
+#include <QLineEdit>
+#include <QListView>
 #include <QSignalSpy>
 #include <QSlider>
 #include <QStandardPaths>
@@ -29,6 +35,8 @@ private Q_SLOTS:
     void cleanupTestCase();
     void init();
 
+    void imageListModel();
+    void datasetFilter();
     void clickSelectsPatch_data();
     void clickSelectsPatch();
     void clickChangesAttention();
@@ -46,6 +54,7 @@ private:
     void wheel(int notches, QPoint at);
     void clickPixel(QPointF pixel);
 
+    QString m_data;
     QTemporaryDir m_dir;
     std::unique_ptr<MainWindow> m_window;
 };
@@ -55,6 +64,7 @@ void TestStudio::initTestCase()
     QStandardPaths::setTestModeEnabled(true); // keep QSettings away from the user's own
     QVERIFY(m_dir.isValid());
     const QString data = m_dir.filePath(QStringLiteral("data"));
+    m_data = data;
     const QString run = m_dir.filePath(QStringLiteral("run"));
 
     wsss::training::DemoDataOptions demo;
@@ -106,6 +116,51 @@ void TestStudio::init()
     m_window->canvas()->setFocus();
 }
 
+void TestStudio::imageListModel()
+{
+    const auto dataset = wsss::vision::loadVocDataset(m_data.toStdString(), "train");
+    QCOMPARE(static_cast<int>(dataset.items.size()), 4);
+    wsss::ui::ImageListModel model;
+    QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+    model.setDataset(dataset);
+    QCOMPARE(model.rowCount(), 4);
+    for (int row = 0; row < model.rowCount(); ++row) {
+        const auto &item = dataset.items[static_cast<size_t>(row)];
+        const QModelIndex index = model.index(row);
+        QCOMPARE(index.data().toString(), QString::fromStdString(item.id));
+        QCOMPARE(index.data(wsss::ui::ImageListModel::ImagePathRole).toString(), QString::fromStdString(item.imagePath));
+        QCOMPARE(index.data(wsss::ui::ImageListModel::LabelsRole).value<QVector<int>>(),
+                 QVector<int>(item.labels.begin(), item.labels.end()));
+        const QString firstName = QString::fromStdString(dataset.labelMap.classes[static_cast<size_t>(item.labels.front())].name);
+        QVERIFY(index.data(Qt::ToolTipRole).toString().contains(firstName));
+    }
+    QCOMPARE(model.rowOf(QString::fromStdString(dataset.items[2].id)), 2);
+    QCOMPARE(model.rowOf(QStringLiteral("no such id")), -1);
+}
+
+void TestStudio::datasetFilter()
+{
+    wsss::ui::DatasetDock *dock = m_window->datasetDock();
+    auto *search = dock->findChild<QLineEdit *>();
+    auto *list = dock->findChild<QListView *>();
+    QVERIFY(search && list);
+    const QString shown = m_window->currentImageId();
+    QCOMPARE(dock->currentId(), shown);
+    QSignalSpy selected(dock, &wsss::ui::DatasetDock::imageSelected);
+    const QString id = dock->model()->index(2).data().toString();
+    QVERIFY(id != shown);
+    search->setText(id.right(3));
+    QCOMPARE(list->model()->rowCount(), 1);
+    QCOMPARE(list->model()->index(0, 0).data().toString(), id);
+    search->setText(QStringLiteral("no such id"));
+    QCOMPARE(list->model()->rowCount(), 0);
+    search->clear();
+    QCOMPARE(list->model()->rowCount(), dock->model()->rowCount());
+    // Filtering never asks for another inspection, and the shown image is current again.
+    QCOMPARE(selected.count(), 0);
+    QCOMPARE(list->currentIndex().data().toString(), shown);
+}
+
 int TestStudio::expectedToken(QPointF p) const
 {
     const auto &ins = inspection();
@@ -141,7 +196,7 @@ void TestStudio::clickPixel(QPointF pixel)
 
 void TestStudio::clickSelectsPatch_data()
 {
-    QTest::addColumn<int>("zoomNotches"); // wheel notches at the canvas centre (+ = in)
+    QTest::addColumn<int>("zoomNotches"); // wheel notches near the canvas centre (+ = in)
     QTest::addColumn<QPoint>("pan");      // right-button drag, widget pixels
     QTest::addColumn<QPointF>("where");   // the pixel, as fractions of the image size
 
@@ -161,11 +216,16 @@ void TestStudio::clickSelectsPatch()
     CanvasWidget *canvas = m_window->canvas();
 
     const double fitZoom = canvas->zoom();
-    wheel(zoomNotches, canvas->rect().center());
-    if (zoomNotches > 0)
-        QVERIFY(canvas->zoom() > fitZoom * 1.5);
-    if (zoomNotches < 0)
-        QVERIFY(canvas->zoom() < fitZoom / 1.5);
+    const QPoint wheelAt = canvas->rect().center() + QPoint(37, -23);
+    const QPointF anchor = canvas->widgetToImage(wheelAt);
+    wheel(zoomNotches, wheelAt);
+    // The image point under the cursor stays under it.
+    const QPointF anchorAfter = canvas->widgetToImage(wheelAt);
+    QVERIFY(std::abs(anchorAfter.x() - anchor.x()) < 1e-6 && std::abs(anchorAfter.y() - anchor.y()) < 1e-6);
+    // One notch is ×1.2 (the canvas's wheel step).
+    const double expectedZoom = fitZoom * std::pow(1.2, zoomNotches);
+    QVERIFY2(std::abs(canvas->zoom() / expectedZoom - 1.0) < 1e-3,
+             qPrintable(QStringLiteral("zoom %1, expected %2").arg(canvas->zoom()).arg(expectedZoom)));
 
     if (!pan.isNull()) {
         const QPointF originBefore = canvas->imageToWidget(QPointF(0, 0));
@@ -231,16 +291,27 @@ void TestStudio::thresholdChangesMask()
     QVERIFY(showMask && slider && spin);
     showMask->setChecked(true);
 
+    // Compare only the image below the caption and legend (their text names the threshold).
+    CanvasWidget *canvas = m_window->canvas();
+    const auto &ins = inspection();
+    QRect area = QRectF(canvas->imageToWidget(QPointF(0, 0)),
+                        canvas->imageToWidget(QPointF(ins.imageWidth, ins.imageHeight)))
+                     .toAlignedRect()
+                 & canvas->rect();
+    area.setTop(std::max(area.top(), 80));
+    QVERIFY(area.height() > canvas->height() / 2);
+    auto drawnImage = [canvas, area] { return canvas->grab().toImage().copy(area); };
+
     slider->setValue(slider->minimum()); // every labelled pixel with any response is foreground
     QCOMPARE(spin->value(), 0.0);
-    const QImage low = m_window->canvas()->grab().toImage();
+    const QImage low = drawnImage();
     slider->setValue(slider->maximum()); // nothing beats the threshold: all background
     QCOMPARE(spin->value(), 1.0);
-    const QImage high = m_window->canvas()->grab().toImage();
+    const QImage high = drawnImage();
     QVERIFY2(low != high, "moving the background threshold must change the drawn pseudo-mask");
 
     slider->setValue(slider->minimum());
-    QCOMPARE(m_window->canvas()->grab().toImage(), low); // live, and only the threshold mattered
+    QCOMPARE(drawnImage(), low); // live, and only the threshold mattered
     spin->setValue(0.45);
     QCOMPARE(slider->value(), 45);
     showMask->setChecked(false);

@@ -321,11 +321,28 @@ void CanvasWidget::paintScene(QPainter &painter)
         caption += tr("  ·  pseudo-mask %1, bg ≥ %2").arg(mapKind()).arg(m_bgThreshold, 0, 'f', 2);
     else if (m_mapClass >= 0 && m_mapClass < static_cast<int>(ins.classNames.size()))
         caption += QStringLiteral("  ·  %1 %2").arg(mapKind(), QString::fromStdString(ins.classNames[m_mapClass]));
-    const QRect textRect = painter.fontMetrics().boundingRect(caption).adjusted(-6, -3, 6, 3);
-    const QRect box(QPoint(8, 8), textRect.size());
+    const QFontMetrics fm = painter.fontMetrics();
+    const QRect box(QPoint(8, 8), fm.boundingRect(caption).adjusted(-6, -3, 6, 3).size());
     painter.fillRect(box, QColor(0, 0, 0, 150));
     painter.setPen(Qt::white);
     painter.drawText(box, Qt::AlignCenter, caption);
+
+    // Mask legend: the palette colour of each class the image is labelled with.
+    if (m_showMask && !ins.imageLabels.empty()) {
+        int x = box.left();
+        const int y = box.bottom() + 4, h = fm.height() + 6;
+        for (int c : ins.imageLabels) {
+            const QString name = c >= 0 && c < static_cast<int>(ins.classNames.size())
+                                     ? QString::fromStdString(ins.classNames[static_cast<size_t>(c)])
+                                     : QString::number(c);
+            const int w = h + fm.horizontalAdvance(name) + 10;
+            painter.fillRect(QRect(x, y, w, h), QColor(0, 0, 0, 150));
+            const auto rgb = wsss::vision::vocPaletteColor(c);
+            painter.fillRect(QRect(x + 4, y + 4, h - 8, h - 8), QColor(rgb[0], rgb[1], rgb[2]));
+            painter.drawText(QRect(x + h, y, w - h, h), Qt::AlignVCenter | Qt::AlignLeft, name);
+            x += w + 4;
+        }
+    }
 }
 
 void CanvasWidget::resizeEvent(QResizeEvent *)

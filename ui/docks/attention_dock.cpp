@@ -23,13 +23,27 @@ public:
     explicit AttentionHeatmapView(QWidget *parent) : QWidget(parent)
     {
         setMouseTracking(true);
-        setMinimumSize(180, 180);
-        setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Expanding);
+        setMinimumSize(180, 120);
+        // Square cells: as tall as the width allows, not taller, so the labels sit just below.
+        QSizePolicy policy(QSizePolicy::Expanding, QSizePolicy::Preferred);
+        policy.setHeightForWidth(true);
+        setSizePolicy(policy);
     }
+
+    bool hasHeightForWidth() const override { return true; }
+    int heightForWidth(int w) const override
+    {
+        const double aspect = m_image.isNull() ? 1.0 : double(m_image.height()) / m_image.width();
+        return std::max(120, int((w - kBarSpace) * aspect) + 4);
+    }
+    QSize sizeHint() const override { return QSize(320, heightForWidth(320)); }
 
     void setContent(const QImage &image, int queryPatch, float minValue, float maxValue)
     {
+        const bool shapeChanged = image.size() != m_image.size();
         m_image = image;
+        if (shapeChanged)
+            updateGeometry(); // the height follows the grid's aspect
         m_queryPatch = queryPatch;
         m_min = minValue;
         m_max = maxValue;
@@ -56,8 +70,11 @@ protected:
         if (m_queryPatch >= 0 && m_queryPatch < gw * m_image.height()) {
             const double cw = map.width() / gw, ch = map.height() / m_image.height();
             const QRectF cell(map.left() + (m_queryPatch % gw) * cw, map.top() + (m_queryPatch / gw) * ch, cw, ch);
-            p.setPen(QPen(Qt::white, 2));
-            p.drawRect(cell.adjusted(1, 1, -1, -1));
+            // Black under white: visible on every colour of the map.
+            p.setPen(QPen(Qt::black, 3));
+            p.drawRect(cell);
+            p.setPen(QPen(Qt::white, 1.5));
+            p.drawRect(cell);
         }
         // Colour bar: max at the top.
         const QRectF bar(map.right() + 10, map.top(), 12, map.height());
@@ -99,7 +116,7 @@ private:
         const double w = std::max(1, width() - kBarSpace), h = std::max(1, height() - 4);
         const double cell = std::min(w / m_image.width(), h / m_image.height());
         const double mw = cell * m_image.width(), mh = cell * m_image.height();
-        return QRectF(std::max(2.0, (width() - kBarSpace - mw) / 2), (height() - mh) / 2, mw, mh);
+        return QRectF(std::max(2.0, (width() - kBarSpace - mw) / 2), 2, mw, mh);
     }
 
     int patchAt(QPointF pos) const
@@ -140,12 +157,13 @@ AttentionDock::AttentionDock(QWidget *parent) : QDockWidget(tr("Attention"), par
     m_title->setWordWrap(true);
     layout->addWidget(m_title);
     m_view = new AttentionHeatmapView(body);
-    layout->addWidget(m_view, 1);
+    layout->addWidget(m_view);
     m_range = new QLabel(body);
     m_range->setTextInteractionFlags(Qt::TextSelectableByMouse);
     layout->addWidget(m_range);
     m_hover = new QLabel(body);
     layout->addWidget(m_hover);
+    layout->addStretch(1);
     setWidget(body);
 
     connect(m_layer, &QComboBox::currentIndexChanged, this, [this] { recompute(); });

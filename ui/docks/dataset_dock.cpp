@@ -39,7 +39,17 @@ DatasetDock::DatasetDock(QWidget *parent) : QDockWidget(tr("Dataset"), parent)
     setWidget(body);
 
     connect(m_search, &QLineEdit::textChanged, this, [this](const QString &text) {
+        // Typing a filter must not inspect whichever row becomes current: the image on screen
+        // stays, and stays selected while the filter lists it.
+        const QString shown = m_shownId;
+        m_filtering = true;
         m_proxy->setFilterFixedString(text);
+        const QModelIndex index = m_proxy->mapFromSource(m_model->index(m_model->rowOf(shown)));
+        if (index.isValid())
+            m_list->setCurrentIndex(index);
+        else
+            m_list->selectionModel()->clear();
+        m_filtering = false;
         updateCount();
     });
     connect(m_list->selectionModel(), &QItemSelectionModel::currentChanged, this,
@@ -49,6 +59,7 @@ DatasetDock::DatasetDock(QWidget *parent) : QDockWidget(tr("Dataset"), parent)
 
 void DatasetDock::setDataset(const wsss::vision::VocDataset &dataset)
 {
+    m_shownId.clear();
     m_model->setDataset(dataset);
     updateCount();
 }
@@ -72,16 +83,12 @@ bool DatasetDock::selectImage(const QString &id)
     return true;
 }
 
-QString DatasetDock::currentId() const
-{
-    return m_list->currentIndex().data(ImageListModel::IdRole).toString();
-}
-
 void DatasetDock::emitCurrent()
 {
     const QModelIndex index = m_list->currentIndex();
-    if (!index.isValid())
+    if (m_filtering || !index.isValid())
         return;
+    m_shownId = index.data(ImageListModel::IdRole).toString();
     Q_EMIT imageSelected(index.data(ImageListModel::IdRole).toString(),
                          index.data(ImageListModel::ImagePathRole).toString(),
                          index.data(ImageListModel::LabelsRole).value<QVector<int>>());

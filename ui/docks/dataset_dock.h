@@ -28,7 +28,7 @@ public:
 
     // Makes an image current (clearing the filter if it hides it); false if the id is unknown.
     bool selectImage(const QString &id);
-    QString currentId() const;
+    QString currentId() const { return m_shownId; } // the image last announced
 
 Q_SIGNALS:
     void imageSelected(const QString &id, const QString &imagePath, const QVector<int> &labels);
@@ -42,6 +42,8 @@ private:
     QLineEdit *m_search = nullptr;
     QListView *m_list = nullptr;
     QLabel *m_count = nullptr;
+    QString m_shownId;       // the last id announced by imageSelected
+    bool m_filtering = false; // current-row changes caused by the filter announce nothing
 };
 
 } // namespace wsss::ui

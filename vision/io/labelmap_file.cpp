@@ -1,6 +1,7 @@
 #include "vision/io/labelmap_file.h"
 
 #include "vision/core/error.h"
+#include "vision/core/text.h"
 #include "vision/io/atomic_write.h"
 
 #include <cerrno>
@@ -11,15 +12,6 @@
 
 namespace wsss::vision {
 namespace {
-
-std::string trim(const std::string &s)
-{
-    const auto first = s.find_first_not_of(" \t\r\n");
-    if (first == std::string::npos)
-        return {};
-    const auto last = s.find_last_not_of(" \t\r\n");
-    return s.substr(first, last - first + 1);
-}
 
 std::vector<std::string> split(const std::string &s, char sep)
 {

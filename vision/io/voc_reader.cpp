@@ -1,6 +1,7 @@
 #include "vision/io/voc_reader.h"
 
 #include "vision/core/error.h"
+#include "vision/core/text.h"
 #include "vision/io/labelmap_file.h"
 #include "vision/io/palette_png.h"
 
@@ -28,15 +29,6 @@ bool isFile(const fs::path &p)
 {
     std::error_code ec;
     return fs::is_regular_file(p, ec);
-}
-
-std::string trim(const std::string &s)
-{
-    const auto first = s.find_first_not_of(" \t\r\n");
-    if (first == std::string::npos)
-        return {};
-    const auto last = s.find_last_not_of(" \t\r\n");
-    return s.substr(first, last - first + 1);
 }
 
 std::string lower(std::string s)

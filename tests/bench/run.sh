@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# make bench: ViT forward times beside the same forward in Debian's python3-torch, run in the
+# same invocation. The demo benchmark (training cam and supervised, ~1 h on 2 cores) runs with
+# WSSS_BENCH_DEMO=1.
+set -euo pipefail
+build=${1:-build}
+here=$(cd "$(dirname "$0")" && pwd)
+py=/usr/bin/python3
+
+blas=$(readlink -f /usr/lib/x86_64-linux-gnu/libblas.so.3 2>/dev/null || echo unknown)
+echo "# bench: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), BLAS $blas"
+case "$blas" in
+  *openblas*) ;;
+  *) echo "# WARNING: LibTorch is on the reference BLAS; install libopenblas0-openmp (packaging/install-deps.sh)";;
+esac
+
+printf "%-18s %5s %5s %8s %12s %14s %7s\n" preset size batch capture wsss_ms python_ms ratio
+for row in "vit_demo_patch8 128 1" "vit_demo_patch8 128 16" "vit_small_patch16 224 1" "vit_small_patch16 384 1"; do
+  set -- $row
+  mine=$("$build/tests/bench_vit" "$1" "$2" "$3" 5)
+  peer=$("$py" "$here/vit_peer.py" "$1" "$2" "$3" 5)
+  "$py" - "$mine" "$peer" <<'PY'
+import json, sys
+mine = [json.loads(l) for l in sys.argv[1].splitlines()]
+peer = [json.loads(l) for l in sys.argv[2].splitlines()]
+for m, p in zip(mine, peer):
+    print("%-18s %5d %5d %8s %12.1f %14.1f %7.2f" % (m["preset"], m["size"], m["batch"], m["capture"],
+          m["median_ms"], p["median_ms"], p["median_ms"] / m["median_ms"]))
+PY
+done
+echo "# ratio = python3-torch time / wsss time (> 1: wsss is faster)"
+
+if [[ "${WSSS_BENCH_DEMO:-0}" == "1" ]]; then
+  bash "$here/demo_benchmark.sh" "$build"
+fi

@@ -1,0 +1,17 @@
+#pragma once
+// Small string helpers shared by the text-format readers.
+#include <string>
+
+namespace wsss::vision {
+
+// s without leading and trailing spaces, tabs and line ends.
+inline std::string trim(const std::string &s)
+{
+    const auto first = s.find_first_not_of(" \t\r\n");
+    if (first == std::string::npos)
+        return {};
+    const auto last = s.find_last_not_of(" \t\r\n");
+    return s.substr(first, last - first + 1);
+}
+
+} // namespace wsss::vision
