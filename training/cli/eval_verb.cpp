@@ -77,18 +77,7 @@ void runEval(const EvalOptions &o)
                 const auto maps = vision::readNpy((fs::path(o.pred) / "maps" / (item.id + ".npy")).string());
                 if (maps.shape.size() != 3 || maps.shape[1] != gt.rows || maps.shape[2] != gt.cols)
                     throw Error("maps of \"" + item.id + "\" do not match the image size");
-                const std::size_t plane = gt.total();
-                std::vector<const float *> channels;
-                std::vector<int> ids;
-                for (int c : item.labels)
-                    if (c >= 1 && c <= maps.shape[0]) {
-                        channels.push_back(maps.data.data() + (c - 1) * plane);
-                        ids.push_back(c);
-                    }
-                std::vector<float> best(plane);
-                std::vector<std::uint8_t> arg(plane);
-                vision::maxAndArgmax(channels, ids, plane, best.data(), arg.data());
-                sweep.add(gt.data, best.data(), arg.data(), plane);
+                sweep.addMaps(gt.data, maps.data.data(), static_cast<int>(maps.shape[0]), item.labels, gt.total());
                 ++sweptImages;
             }
         } catch (const std::exception &e) {

@@ -17,6 +17,7 @@ void addTrainVerb(CLI::App &app)
     verb->add_option("--data", o->data, "VOC-layout dataset folder")->required();
     verb->add_option("--out", o->out, "Run folder")->required();
     verb->add_option("--split", o->split, "Training list")->capture_default_str();
+    verb->add_option("--val-split", o->valSplit, "List scored after training (none: skip)")->capture_default_str();
     verb->add_option("--iters", o->iters, "Optimiser steps")->capture_default_str();
     verb->add_option("--batch", o->batch, "Batch size")->capture_default_str();
     verb->add_option("--size", o->size, "Training image side in pixels")->capture_default_str();
@@ -36,7 +37,18 @@ void addTrainVerb(CLI::App &app)
         };
         callbacks.onWarning = [](const std::string &w) { std::fprintf(stderr, "warning: %s\n", w.c_str()); };
         auto result = train(*o, callbacks);
-        bar.finish("→ " + result.checkpointPath);
+        std::string summary = "→ " + result.checkpointPath;
+        char figure[96];
+        if (result.metrics.count("val_miou")) {
+            std::snprintf(figure, sizeof figure, "; %s mIoU %.1f%%", o->valSplit.c_str(), 100 * result.metrics.at("val_miou"));
+            summary += figure;
+        }
+        if (result.metrics.count("best_bg_threshold")) {
+            std::snprintf(figure, sizeof figure, " (%.1f%% at the best background threshold %.2f)",
+                          100 * result.metrics.at("val_miou_best"), result.metrics.at("best_bg_threshold"));
+            summary += figure;
+        }
+        bar.finish(summary);
     });
 }
 

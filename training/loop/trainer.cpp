@@ -4,6 +4,7 @@
 #include "training/data/dataset.h"
 #include "training/engine/cancel_token.h"
 #include "training/loop/schedule.h"
+#include "training/loop/validation.h"
 #include "training/methods/inference.h"
 #include "training/methods/method_registry.h"
 #include "vision/backbones/backbone_registry.h"
@@ -153,6 +154,14 @@ TrainResult train(const TrainOptions &o, const TrainCallbacks &callbacks, const 
     method->eval();
     header.step = o.iters;
     header.metrics = {{"final_loss", smoothed}};
+    if (o.valSplit != "none" && fs::exists(fs::path(o.data) / "ImageSets" / "Segmentation" / (o.valSplit + ".txt"))) {
+        LoadedModel trained{header, method};
+        const auto val = vision::loadVocDataset(o.data, o.valSplit);
+        for (const auto &[key, value] : validateModel(trained, val, device, 0.45f, callbacks.onWarning).items()) {
+            header.metrics[key] = value;
+            result.metrics[key] = value.get<double>();
+        }
+    }
     saveCheckpoint(checkpointPath, header, *method);
     result.steps = o.iters;
     result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -14,6 +14,7 @@ struct TrainOptions {
     std::string method = "cam";            // a registered method name
     std::string data;                      // VOC-layout dataset folder
     std::string split = "train";           // list under ImageSets/Segmentation
+    std::string valSplit = "val";          // scored after training when it exists ("none": skip)
     std::string out;                       // run folder: checkpoint.wsss, metrics.jsonl
     std::string backbone = "vit_demo_patch8";
     std::string weights;                   // "" = the preset's bundled weights, "none" = scratch
@@ -46,6 +47,7 @@ struct TrainResult {
     std::int64_t steps = 0;
     double seconds = 0;
     double finalLoss = 0;
+    std::map<std::string, double> metrics; // validation figures stored in the checkpoint
 };
 
 // Trains and writes RUN/checkpoint.wsss and RUN/metrics.jsonl. Throws wsss::Error on bad

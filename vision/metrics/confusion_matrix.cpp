@@ -2,6 +2,7 @@
 
 #include "vision/core/error.h"
 #include "vision/core/labels.h"
+#include "vision/labels/pseudo_label_rule.h"
 
 #include <algorithm>
 #include <cmath>
@@ -111,6 +112,22 @@ void ThresholdSweep::add(const std::uint8_t *gt, const float *maxScore, const st
             ++b;
         ++m_bins[(static_cast<size_t>(g) * m_n + p) * (m_steps + 1) + b];
     }
+}
+
+void ThresholdSweep::addMaps(const std::uint8_t *gt, const float *maps, int numMaps, const std::vector<int> &labels,
+                             std::size_t n)
+{
+    std::vector<const float *> channels;
+    std::vector<int> ids;
+    for (int c : labels)
+        if (c >= 1 && c <= numMaps) {
+            channels.push_back(maps + static_cast<std::size_t>(c - 1) * n);
+            ids.push_back(c);
+        }
+    std::vector<float> best(n);
+    std::vector<std::uint8_t> arg(n);
+    maxAndArgmax(channels, ids, n, best.data(), arg.data());
+    add(gt, best.data(), arg.data(), n);
 }
 
 ConfusionMatrix ThresholdSweep::matrixAt(int t) const

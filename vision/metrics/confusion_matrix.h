@@ -45,6 +45,9 @@ public:
     // gt: n labels. maxScore: n values max_c M_c in [0, 1]; argmaxClass: n class indices
     // (1..K) of that maximum.
     void add(const std::uint8_t *gt, const float *maxScore, const std::uint8_t *argmaxClass, std::size_t n);
+    // One image's class maps: maps holds numMaps planes of n values, plane k for class k+1;
+    // only the image's labelled classes (1..numMaps) compete, as in the background-threshold rule.
+    void addMaps(const std::uint8_t *gt, const float *maps, int numMaps, const std::vector<int> &labels, std::size_t n);
     // The confusion matrix at threshold index i (t = i / steps).
     ConfusionMatrix matrixAt(int i) const;
     // mIoU per threshold index, and the best one.

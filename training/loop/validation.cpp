@@ -1,0 +1,49 @@
+#include "training/loop/validation.h"
+
+#include "training/methods/inference.h"
+#include "vision/io/image_io.h"
+#include "vision/io/palette_png.h"
+#include "vision/metrics/confusion_matrix.h"
+
+#include <torch/torch.h>
+
+namespace wsss::training {
+
+nlohmann::json validateModel(LoadedModel &model, const vision::VocDataset &dataset, const torch::Device &device,
+                             float bgThreshold, const std::function<void(const std::string &)> &warn)
+{
+    const int n = model.header.labelMap.size();
+    vision::ConfusionMatrix cm(n);
+    vision::ThresholdSweep sweep(n);
+    const bool thresholds = !model.method->predictsBackground();
+    int images = 0;
+    for (const auto &item : dataset.items) {
+        if (item.maskPath.empty())
+            continue;
+        try {
+            const cv::Mat rgb = vision::readImageRgb(item.imagePath);
+            const cv::Mat gt = vision::readLabelPng(item.maskPath);
+            auto output = inferImage(model, rgb, false, device);
+            const cv::Mat pred = pseudoMask(model, output, item.labels, bgThreshold);
+            cm.add(gt.data, pred.data, gt.total());
+            if (thresholds) {
+                const auto &maps = output.maps.at(model.method->primaryMap());
+                sweep.addMaps(gt.data, maps.data_ptr<float>(), static_cast<int>(maps.size(0)), item.labels, gt.total());
+            }
+            ++images;
+        } catch (const std::exception &e) {
+            if (warn)
+                warn(std::string(e.what()) + " (not scored)");
+        }
+    }
+    const auto s = cm.scores();
+    nlohmann::json out = {{"val_miou", s.miou}, {"val_fpr", s.meanFpr}, {"val_fnr", s.meanFnr}, {"val_images", images}};
+    if (thresholds && images > 0) {
+        const int best = sweep.bestIndex();
+        out["best_bg_threshold"] = sweep.threshold(best);
+        out["val_miou_best"] = sweep.mious()[best];
+    }
+    return out;
+}
+
+} // namespace wsss::training

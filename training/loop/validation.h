@@ -1,0 +1,20 @@
+#pragma once
+// Scores a model's pseudo-masks on a split with ground truth: mIoU of the method's default
+// rule, and, for methods that threshold background, the background-threshold sweep. The result
+// goes into the checkpoint's metrics, so the studio starts at the best threshold.
+#include "training/checkpoint/checkpoint.h"
+#include "vision/io/voc_reader.h"
+
+#include <nlohmann/json.hpp>
+
+#include <functional>
+
+namespace wsss::training {
+
+// {"val_miou", "val_fpr", "val_fnr", "val_images"} and, where the method thresholds background,
+// {"best_bg_threshold", "val_miou_best"}. Images without a mask are not scored.
+nlohmann::json validateModel(LoadedModel &model, const vision::VocDataset &dataset, const torch::Device &device,
+                             float bgThreshold = 0.45f,
+                             const std::function<void(const std::string &)> &warn = {});
+
+} // namespace wsss::training
