@@ -157,7 +157,8 @@ TrainResult train(const TrainOptions &o, const TrainCallbacks &callbacks, const 
     if (o.valSplit != "none" && fs::exists(fs::path(o.data) / "ImageSets" / "Segmentation" / (o.valSplit + ".txt"))) {
         LoadedModel trained{header, method};
         const auto val = vision::loadVocDataset(o.data, o.valSplit);
-        for (const auto &[key, value] : validateModel(trained, val, device, 0.45f, callbacks.onWarning).items()) {
+        const auto scores = validateModel(trained, val, device, 0.45f, callbacks.onWarning);
+        for (const auto &[key, value] : scores.items()) {
             header.metrics[key] = value;
             result.metrics[key] = value.get<double>();
         }
