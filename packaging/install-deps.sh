@@ -11,7 +11,7 @@ packages=(
   libopencv-dev libpng-dev libjpeg-dev zlib1g-dev
   libimgui-dev libqcustomplot-dev
   nlohmann-json3-dev libcli11-dev
-  xvfb xauth libgl1-mesa-dri libglx-mesa0
+  xvfb xauth libgl1-mesa-dri libglx-mesa0 python3
   dataset-fashion-mnist
 )
 if [[ "${1:-}" == "--bench" ]]; then

@@ -2,6 +2,7 @@
 // checkpoint round trip, and the engine's load + inspect jobs.
 #include "support/tensor_compare.h"
 #include "training/checkpoint/checkpoint.h"
+#include "training/data/dataset.h"
 #include "training/data/demo_generator.h"
 #include "training/data/fashion_mnist.h"
 #include "training/engine/engine.h"
@@ -205,6 +206,23 @@ private Q_SLOTS:
         cb.onStep = [&](const StepLog &log) { losses.push_back(log.losses.at("seg")); };
         train(o, cb);
         QVERIFY2(losses.back() < losses.front(), qPrintable(QString("%1 → %2").arg(losses.front()).arg(losses.back())));
+    }
+
+    void augmentationLeavesStoredImagesIntact()
+    {
+        // Augmented batches must be drawn from copies: the stored images (and masks) stay as
+        // loaded, so a plain pass over the set gives the same sum before and after.
+        auto dataset = vision::loadVocDataset(m_data, "val");
+        TrainingSet set(dataset, 64, true);
+        const int n = static_cast<int>(set.size());
+        std::mt19937_64 rng(1);
+        const vision::Normalization norm;
+        auto before = set.next(rng, n, norm, false);
+        for (int epoch = 0; epoch < 3; ++epoch)
+            set.next(rng, n, norm, true);
+        auto after = set.next(rng, n, norm, false);
+        WSSS_VERIFY_CLOSE(after.images.sum(0), before.images.sum(0), 1e-3);
+        QVERIFY(torch::equal(after.masks.sum(0), before.masks.sum(0)));
     }
 
     void badOptionsAreReported()

@@ -76,15 +76,20 @@ Batch TrainingSet::next(std::mt19937_64 &rng, int batch, const vision::Normaliza
         const std::size_t idx = m_order[m_cursor++];
         cv::Mat rgb = m_images[idx], mask = m_maskImages[idx];
         if (augment) {
-            // Random scaled crop (area 50–100 %) back to the training size, then a flip.
+            // Random scaled crop (area 50–100 %) back to the training size, then a flip. The
+            // results go to new matrices: the stored images must stay as loaded.
             const double scale = std::sqrt(0.5 + 0.5 * uniform01(rng));
             const int side = std::max(8, static_cast<int>(m_size * scale));
             const int x = static_cast<int>(uniform01(rng) * (m_size - side + 1));
             const int y = static_cast<int>(uniform01(rng) * (m_size - side + 1));
             const cv::Rect roi(x, y, side, side);
-            cv::resize(rgb(roi), rgb, {m_size, m_size}, 0, 0, cv::INTER_LINEAR);
-            if (m_masks)
-                cv::resize(mask(roi), mask, {m_size, m_size}, 0, 0, cv::INTER_NEAREST);
+            cv::Mat croppedRgb, croppedMask;
+            cv::resize(m_images[idx](roi), croppedRgb, {m_size, m_size}, 0, 0, cv::INTER_LINEAR);
+            rgb = croppedRgb;
+            if (m_masks) {
+                cv::resize(m_maskImages[idx](roi), croppedMask, {m_size, m_size}, 0, 0, cv::INTER_NEAREST);
+                mask = croppedMask;
+            }
             if (uniform01(rng) < 0.5) {
                 cv::flip(rgb, rgb, 1);
                 if (m_masks)

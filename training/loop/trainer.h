@@ -22,7 +22,7 @@ struct TrainOptions {
     int iters = 1000;                      // optimiser steps
     int batch = 8;
     int size = 128;                        // training crop side, pixels
-    double lr = 2e-4;                      // peak learning rate of the head; backbone × backboneLrScale
+    double lr = 1e-3;                      // peak learning rate of the heads; backbone × backboneLrScale
     double backboneLrScale = 0.1;          // fine-tune the pretrained backbone gently
     double weightDecay = 0.01;
     int warmup = 100;                      // linear warm-up steps

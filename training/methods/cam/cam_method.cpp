@@ -41,9 +41,12 @@ CamMethod::CamMethod(const MethodSpec &spec)
 
 torch::Tensor CamMethod::logits(const torch::Tensor &features)
 {
-    // Pool, then classify (AFA's order): a 1×1 conv on the pooled [B, D, 1, 1] features.
-    auto pooled = vision::globalPool(features, m_pooling, m_config.topkFraction);
-    return m_classifier(pooled.unsqueeze(-1).unsqueeze(-1)).flatten(1);
+    // Classify every patch, then pool each class's map (Oquab et al.'s global max pooling of
+    // score maps). For average pooling this equals pooling first; for max pooling it sends the
+    // gradient to each class's best patch instead of mixing every channel's own maximum, which
+    // with LayerNorm'd ViT tokens leaves the classifier at the label prior.
+    return vision::globalPool(vision::classActivationMaps(features, m_classifier->weight), m_pooling,
+                              m_config.topkFraction);
 }
 
 StepResult CamMethod::trainStep(const Batch &batch)

@@ -1,7 +1,7 @@
 #pragma once
-// `cam`: the baseline every WSSS method is compared with. ViT patch features, global pooling,
-// a bias-free 1×1 classifier trained with the multilabel soft-margin loss; the class
-// activation maps are that classifier applied at every patch.
+// `cam`: the baseline every WSSS method is compared with. A bias-free 1×1 classifier on the ViT
+// patch features gives one score map per class (the CAM); its global pooling is the class logit,
+// trained with the multilabel soft-margin loss.
 #include "training/methods/method.h"
 #include "vision/maps/cam.h"
 
@@ -10,7 +10,7 @@
 namespace wsss::training {
 
 struct CamConfig {
-    std::string pooling = "gmp";  // gmp | gap | topk: how patch features become image features
+    std::string pooling = "gmp";  // gmp | gap | topk: how each class map becomes its logit
     double topkFraction = 0.25;   // fraction of patches averaged by topk pooling, (0, 1]
     bool flipInference = true;    // add the horizontally flipped pass to the maps at inference
 
