@@ -11,5 +11,5 @@ shot() { # NAME IMAGE QUERY CLASS
   xvfb-run -a -s "-screen 0 1600x1000x24" "$build/bin/wsss-studio" --data "$demo/data" --split val \
     --checkpoint "$checkpoint" --device cpu --image "$2" --query "$3" --class "$4" --screenshot "$out/$1.png"
 }
-shot studio val_000003 64,40 trouser
+shot studio val_000003 64,40 pullover
 echo "screenshots in $out"

@@ -20,7 +20,7 @@ void addTrainVerb(CLI::App &app)
     verb->add_option("--val-split", o->valSplit, "List scored after training (none: skip)")->capture_default_str();
     verb->add_option("--iters", o->iters, "Optimiser steps")->capture_default_str();
     verb->add_option("--batch", o->batch, "Batch size")->capture_default_str();
-    verb->add_option("--size", o->size, "Training image side in pixels")->capture_default_str();
+    verb->add_option("--size", o->size, "Side in pixels images are resized to (training and inference)")->capture_default_str();
     verb->add_option("--backbone", o->backbone, "Backbone preset")->capture_default_str();
     verb->add_option("--weights", o->weights, "Backbone weights (.safetensors), or none (default: the bundled ones)");
     verb->add_option("--lr", o->lr, "Peak learning rate of the heads")->capture_default_str();

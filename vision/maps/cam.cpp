@@ -65,6 +65,14 @@ torch::Tensor normalizeMaps(const torch::Tensor &maps, double eps)
     return r / (peak + eps);
 }
 
+torch::Tensor normalizeMapsMinMax(const torch::Tensor &maps, double eps)
+{
+    auto flat = maps.flatten(2);
+    auto low = std::get<0>(flat.min(2)).unsqueeze(-1).unsqueeze(-1);
+    auto high = std::get<0>(flat.max(2)).unsqueeze(-1).unsqueeze(-1);
+    return (maps - low) / (high - low + eps);
+}
+
 torch::Tensor resizeMaps(const torch::Tensor &maps, std::int64_t height, std::int64_t width)
 {
     if (maps.size(2) == height && maps.size(3) == width)

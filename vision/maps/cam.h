@@ -23,6 +23,10 @@ torch::Tensor classActivationMaps(const torch::Tensor &features, const torch::Te
 // [B, C, h, w] → values in [0, 1].
 torch::Tensor normalizeMaps(const torch::Tensor &maps, double eps = 1e-5);
 
+// Per-(image, class) min-max scaling (M − min)/(max − min + eps) (ACR's and MCTformer's):
+// keeps the maps' relative evidence even where every score is negative.
+torch::Tensor normalizeMapsMinMax(const torch::Tensor &maps, double eps = 1e-5);
+
 // Upsample [B, C, h, w] maps bilinearly (align_corners=false) to height × width.
 torch::Tensor resizeMaps(const torch::Tensor &maps, std::int64_t height, std::int64_t width);
 

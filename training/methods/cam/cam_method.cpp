@@ -67,13 +67,15 @@ MethodOutput CamMethod::infer(const torch::Tensor &image, bool captureAttention)
     result.gridHeight = out.gridHeight;
     result.gridWidth = out.gridWidth;
     result.scores = torch::sigmoid(logits(features))[0];
-    auto cams = vision::resizeMaps(torch::relu(vision::classActivationMaps(features, m_classifier->weight)), H, W);
+    // Flip passes summed, then min-max per class (ACR's seeds, METHODS.md §8.4): a ReLU first
+    // would empty every map whose scores are all negative, as they are near the label prior.
+    auto cams = vision::resizeMaps(vision::classActivationMaps(features, m_classifier->weight), H, W);
     if (m_config.flipInference) {
         auto flipped = m_backbone(image.flip({3}));
-        auto flippedCams = torch::relu(vision::classActivationMaps(flipped.patchFeatures(), m_classifier->weight));
+        auto flippedCams = vision::classActivationMaps(flipped.patchFeatures(), m_classifier->weight);
         cams = cams + vision::resizeMaps(flippedCams, H, W).flip({3});
     }
-    result.maps["cam"] = vision::normalizeMaps(cams)[0];
+    result.maps["cam"] = vision::normalizeMapsMinMax(cams)[0];
     for (auto &a : out.attention)
         result.attention.push_back(a[0]);
     return result;
