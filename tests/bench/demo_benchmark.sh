@@ -6,15 +6,16 @@
 set -euo pipefail
 build=${1:-build}
 work=${WSSS_BENCH_DIR:-.bench/demo}
-iters=${WSSS_BENCH_ITERS:-800}
+iters=${WSSS_BENCH_ITERS:-400}
 batch=${WSSS_BENCH_BATCH:-16}
+size=${WSSS_BENCH_SIZE:-64} # the scale vit_demo_patch8 was pretrained at
 wsss="$build/bin/wsss"
 mkdir -p "$work"
 [[ -f "$work/data/labelmap.txt" ]] || "$wsss" demo-data --out "$work/data" --train 2000 --val 500 --size 128 --seed 0
 : > "$work/results.jsonl"
 for method in cam supervised; do
   start=$(date +%s)
-  "$wsss" train --method $method --data "$work/data" --out "$work/run_$method" --iters "$iters" --batch "$batch" --seed 0
+  "$wsss" train --method $method --data "$work/data" --out "$work/run_$method" --iters "$iters" --batch "$batch" --size "$size" --seed 0
   trained=$(date +%s)
   "$wsss" infer --checkpoint "$work/run_$method/checkpoint.wsss" --data "$work/data" --split val \
           --out "$work/pred_$method" --save-maps
