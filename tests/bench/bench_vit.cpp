@@ -7,12 +7,11 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
-#include <thread>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <thread>
 
 int main(int argc, char **argv)
 {

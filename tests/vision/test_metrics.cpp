@@ -87,7 +87,7 @@ private Q_SLOTS:
         }
         const auto mious = sweep.mious();
         QCOMPARE(static_cast<int>(mious.size()), 100);
-        QCOMPARE(sweep.bestIndex(), static_cast<int>(std::max_element(mious.begin(), mious.end()) - mious.begin()));
+        QCOMPARE(ThresholdSweep::bestIndex(mious), static_cast<int>(std::max_element(mious.begin(), mious.end()) - mious.begin()));
     }
 };
 

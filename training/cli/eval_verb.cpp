@@ -94,7 +94,7 @@ void runEval(const EvalOptions &o)
     result["averaging"] = "classes present in the ground truth";
     if (o.sweep && sweptImages > 0) {
         const auto mious = sweep.mious();
-        const int best = sweep.bestIndex();
+        const int best = vision::ThresholdSweep::bestIndex(mious);
         result["best_bg_threshold"] = sweep.threshold(best);
         result["best_miou"] = mious[best];
         result["sweep"] = mious;

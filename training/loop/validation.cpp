@@ -39,9 +39,10 @@ nlohmann::json validateModel(LoadedModel &model, const vision::VocDataset &datas
     const auto s = cm.scores();
     nlohmann::json out = {{"val_miou", s.miou}, {"val_fpr", s.meanFpr}, {"val_fnr", s.meanFnr}, {"val_images", images}};
     if (thresholds && images > 0) {
-        const int best = sweep.bestIndex();
+        const auto mious = sweep.mious();
+        const int best = vision::ThresholdSweep::bestIndex(mious);
         out["best_bg_threshold"] = sweep.threshold(best);
-        out["val_miou_best"] = sweep.mious()[best];
+        out["val_miou_best"] = mious[best];
     }
     return out;
 }

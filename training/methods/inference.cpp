@@ -75,15 +75,11 @@ cv::Mat pseudoMask(const LoadedModel &model, const MethodOutput &output, const s
         std::memcpy(mask.data, all.data_ptr<std::uint8_t>(), static_cast<size_t>(H) * W);
         return mask;
     }
-    std::vector<const float *> channels;
-    std::vector<int> ids;
-    for (int c : effectiveLabels(output, labels)) {
-        if (c < 1 || c > maps.size(0))
-            continue;
-        channels.push_back(maps[c - 1].data_ptr<float>());
-        ids.push_back(c);
-    }
-    vision::applyBackgroundThreshold(channels, ids, static_cast<size_t>(H) * W, bgThreshold, mask.data);
+    const std::size_t n = static_cast<std::size_t>(H) * W;
+    const auto planes = maps.contiguous();
+    const auto chosen = vision::labelledMaps(planes.data_ptr<float>(), static_cast<int>(planes.size(0)),
+                                             effectiveLabels(output, labels), n);
+    vision::applyBackgroundThreshold(chosen.maps, chosen.classIds, n, bgThreshold, mask.data);
     return mask;
 }
 

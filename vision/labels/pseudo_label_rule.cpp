@@ -25,6 +25,17 @@ PseudoLabelRule PseudoLabelRule::fromJson(const nlohmann::json &json)
     return rule;
 }
 
+LabelledMaps labelledMaps(const float *maps, int numMaps, const std::vector<int> &labels, std::size_t n)
+{
+    LabelledMaps out;
+    for (int c : labels)
+        if (c >= 1 && c <= numMaps) {
+            out.maps.push_back(maps + static_cast<std::size_t>(c - 1) * n);
+            out.classIds.push_back(c);
+        }
+    return out;
+}
+
 void maxAndArgmax(const std::vector<const float *> &maps, const std::vector<int> &classIds, std::size_t n,
                   float *maxScore, std::uint8_t *argmaxClass)
 {

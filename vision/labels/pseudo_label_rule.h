@@ -15,6 +15,14 @@ struct PseudoLabelRule {
     static PseudoLabelRule fromJson(const nlohmann::json &json); // unknown keys are errors
 };
 
+// The planes of an image's labelled classes in a [numMaps, n] block (plane k = class k+1);
+// labels outside 1..numMaps are skipped.
+struct LabelledMaps {
+    std::vector<const float *> maps;
+    std::vector<int> classIds;
+};
+LabelledMaps labelledMaps(const float *maps, int numMaps, const std::vector<int> &labels, std::size_t n);
+
 // Argmax over [t; maps], ties to background. maps: one pointer per candidate class, each n
 // values; classIds: the label written for each map (1..K). out: n labels.
 void applyBackgroundThreshold(const std::vector<const float *> &maps, const std::vector<int> &classIds,

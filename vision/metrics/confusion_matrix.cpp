@@ -117,16 +117,10 @@ void ThresholdSweep::add(const std::uint8_t *gt, const float *maxScore, const st
 void ThresholdSweep::addMaps(const std::uint8_t *gt, const float *maps, int numMaps, const std::vector<int> &labels,
                              std::size_t n)
 {
-    std::vector<const float *> channels;
-    std::vector<int> ids;
-    for (int c : labels)
-        if (c >= 1 && c <= numMaps) {
-            channels.push_back(maps + static_cast<std::size_t>(c - 1) * n);
-            ids.push_back(c);
-        }
+    const auto chosen = labelledMaps(maps, numMaps, labels, n);
     std::vector<float> best(n);
     std::vector<std::uint8_t> arg(n);
-    maxAndArgmax(channels, ids, n, best.data(), arg.data());
+    maxAndArgmax(chosen.maps, chosen.classIds, n, best.data(), arg.data());
     add(gt, best.data(), arg.data(), n);
 }
 
@@ -149,9 +143,8 @@ std::vector<double> ThresholdSweep::mious() const
     return out;
 }
 
-int ThresholdSweep::bestIndex() const
+int ThresholdSweep::bestIndex(const std::vector<double> &m)
 {
-    const auto m = mious();
     int best = 0;
     for (int i = 1; i < static_cast<int>(m.size()); ++i)
         if (m[i] > m[best])

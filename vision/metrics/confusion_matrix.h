@@ -50,9 +50,9 @@ public:
     void addMaps(const std::uint8_t *gt, const float *maps, int numMaps, const std::vector<int> &labels, std::size_t n);
     // The confusion matrix at threshold index i (t = i / steps).
     ConfusionMatrix matrixAt(int i) const;
-    // mIoU per threshold index, and the best one.
+    // mIoU per threshold index (100 confusion matrices: compute once), and the index of the best.
     std::vector<double> mious() const;
-    int bestIndex() const;
+    static int bestIndex(const std::vector<double> &mious);
     double threshold(int i) const { return static_cast<double>(i) / m_steps; }
     int steps() const { return m_steps; }
 
