@@ -1,0 +1,337 @@
+#include "vision/refine/dense_crf.h"
+
+#include "vision/core/error.h"
+#include "vision/refine/permutohedral.h"
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <memory>
+
+namespace wsss::vision {
+
+namespace {
+
+constexpr std::int64_t kGrain = 2048;
+
+struct NamedPreset {
+    const char *name;
+    DenseCrfParams params;
+};
+
+// METHODS.md §8.3; Gaussian sxy, compat; bilateral sxy, srgb, compat; 10 iterations each.
+const NamedPreset kPresets[] = {
+    {"psa", {3.0f, 3.0f, 80.0f, 13.0f, 10.0f, 10}},
+    {"acr", {3.0f, 3.0f, 80.0f, 13.0f, 10.0f, 10}},
+    {"usage", {3.0f, 3.0f, 80.0f, 13.0f, 10.0f, 10}},
+    {"afa", {3.0f, 3.0f, 64.0f, 5.0f, 4.0f, 10}},
+    {"eca", {3.0f, 3.0f, 64.0f, 5.0f, 4.0f, 10}},
+    {"vitpcm", {1.0f, 3.0f, 67.0f, 3.0f, 4.0f, 10}},
+    {"irn", {3.0f, 3.0f, 50.0f, 5.0f, 10.0f, 10}},
+    {"toco", {1.0f, 1.0f, 121.0f, 5.0f, 4.0f, 10}},
+};
+
+std::string shapeText(const at::Tensor &t)
+{
+    std::string s = "[";
+    for (std::int64_t i = 0; i < t.dim(); ++i)
+        s += (i ? ", " : "") + std::to_string(t.size(i));
+    return s + "]";
+}
+
+void requirePositive(float value, const char *field)
+{
+    if (!(value > 0.0f && std::isfinite(value)))
+        throw Error(std::string("dense CRF: ") + field + " " + std::to_string(value) + " must be a finite number > 0");
+}
+
+void requireFinite(float value, const char *field)
+{
+    if (!std::isfinite(value))
+        throw Error(std::string("dense CRF: ") + field + " " + std::to_string(value) + " must be finite");
+}
+
+// One Potts kernel ready for mean-field: its lattice, ν = (K̂1)^−½ for the symmetric
+// normalisation D^−½ K̂ D^−½, and w·ν applied on the way out.
+struct PreparedKernel {
+    std::unique_ptr<PermutohedralLattice> lattice;
+    std::vector<float> norm;
+    std::vector<float> weightedNorm;
+};
+
+PreparedKernel prepareKernel(std::vector<float> features, std::int64_t n, int d, float weight)
+{
+    PreparedKernel k;
+    k.lattice = std::make_unique<PermutohedralLattice>(features.data(), n, d);
+    const std::vector<float> ones(static_cast<std::size_t>(n), 1.0f);
+    std::vector<float> sum(static_cast<std::size_t>(n));
+    k.lattice->filter(ones.data(), sum.data(), 1);
+    k.norm.resize(static_cast<std::size_t>(n));
+    k.weightedNorm.resize(static_cast<std::size_t>(n));
+    for (std::size_t i = 0; i < sum.size(); ++i) {
+        k.norm[i] = 1.0f / std::sqrt(sum[i] + 1e-20f);
+        k.weightedNorm[i] = weight * k.norm[i];
+    }
+    return k;
+}
+
+// Features in float32 as pydensecrf builds them: (x, y)/sxy, then (R, G, B)/srgb.
+std::vector<float> gaussianFeatures(std::int64_t height, std::int64_t width, float sxy)
+{
+    std::vector<float> f(static_cast<std::size_t>(height * width * 2));
+    for (std::int64_t y = 0; y < height; ++y)
+        for (std::int64_t x = 0; x < width; ++x) {
+            float *p = f.data() + (y * width + x) * 2;
+            p[0] = static_cast<float>(x) / sxy;
+            p[1] = static_cast<float>(y) / sxy;
+        }
+    return f;
+}
+
+std::vector<float> bilateralFeatures(const std::uint8_t *rgb, std::int64_t height, std::int64_t width, float sxy,
+                                     float srgb)
+{
+    std::vector<float> f(static_cast<std::size_t>(height * width * 5));
+    for (std::int64_t y = 0; y < height; ++y)
+        for (std::int64_t x = 0; x < width; ++x) {
+            const std::int64_t i = y * width + x;
+            float *p = f.data() + i * 5;
+            p[0] = static_cast<float>(x) / sxy;
+            p[1] = static_cast<float>(y) / sxy;
+            for (int c = 0; c < 3; ++c)
+                p[2 + c] = static_cast<float>(rgb[i * 3 + c]) / srgb;
+        }
+    return f;
+}
+
+// q_i = softmax(logits_i) over the labels; ATen's kernel is vectorised (exp dominates it).
+void softmaxRows(float *logits, float *q, std::int64_t n, std::int64_t labels)
+{
+    const at::Tensor in = at::from_blob(logits, {n, labels}, at::TensorOptions(at::kFloat));
+    at::Tensor out = at::from_blob(q, {n, labels}, at::TensorOptions(at::kFloat));
+    at::_softmax_out(out, in, 1, false);
+}
+
+void checkImage(const at::Tensor &image)
+{
+    if (image.scalar_type() != at::kByte || image.dim() != 3 || image.size(2) != 3)
+        throw Error("dense CRF: image " + shapeText(image) + " " + std::string(c10::toString(image.scalar_type())) +
+                    " must be [H, W, 3] uint8 RGB");
+}
+
+void checkImageSize(std::int64_t height, std::int64_t width, std::int64_t expectH, std::int64_t expectW,
+                    const char *what)
+{
+    if (height != expectH || width != expectW)
+        throw Error("dense CRF: image is " + std::to_string(height) + "×" + std::to_string(width) + " but the " +
+                    what + " are " + std::to_string(expectH) + "×" + std::to_string(expectW));
+}
+
+void checkProbabilitiesShape(const at::Tensor &probs)
+{
+    if (probs.dim() != 3)
+        throw Error("dense CRF: probabilities " + shapeText(probs) + " must be [C, H, W]");
+    if (probs.size(0) == 0)
+        throw Error("dense CRF: probabilities " + shapeText(probs) + " have 0 labels");
+    if (!at::isFloatingType(probs.scalar_type()))
+        throw Error("dense CRF: probabilities must be floating point, not " +
+                    std::string(c10::toString(probs.scalar_type())));
+}
+
+// [C, H, W] probabilities → pixel-major −ln(clip(p, 1e-5, 1)).
+std::vector<float> unaryFromProbabilities(const at::Tensor &probs)
+{
+    const at::Tensor p = probs.to(at::kCPU, at::kFloat).contiguous();
+    const std::int64_t labels = p.size(0), n = p.size(1) * p.size(2), width = p.size(2);
+    const float *src = p.data_ptr<float>();
+    if (at::isnan(p).any().item<bool>()) {
+        const std::int64_t first = at::isnan(p).flatten().nonzero()[0].item<std::int64_t>();
+        throw Error("dense CRF: probability of label " + std::to_string(first / n) + " at pixel (y " +
+                    std::to_string(first % n / width) + ", x " + std::to_string(first % width) + ") is NaN");
+    }
+    std::vector<float> unary(static_cast<std::size_t>(n * labels));
+    at::parallel_for(0, n, kGrain, [&](std::int64_t begin, std::int64_t end) {
+        for (std::int64_t i = begin; i < end; ++i)
+            for (std::int64_t l = 0; l < labels; ++l)
+                unary[static_cast<std::size_t>(i * labels + l)] =
+                    -std::log(std::clamp(src[l * n + i], kCrfProbabilityClip, 1.0f));
+    });
+    return unary;
+}
+
+// [H, W] hard labels → pixel-major energies of pydensecrf's unary_from_labels.
+std::vector<float> unaryFromLabels(const at::Tensor &labels, std::int64_t numLabels, float gtProb)
+{
+    if (labels.dim() != 2)
+        throw Error("dense CRF: labels " + shapeText(labels) + " must be [H, W]");
+    if (at::isFloatingType(labels.scalar_type()) || labels.scalar_type() == at::kBool)
+        throw Error("dense CRF: labels must be integers, not " + std::string(c10::toString(labels.scalar_type())));
+    if (numLabels < 2)
+        throw Error("dense CRF: " + std::to_string(numLabels) + " labels; hard labels need at least 2");
+    if (!(gtProb > 0.0f && gtProb < 1.0f))
+        throw Error("dense CRF: gt_prob " + std::to_string(gtProb) + " must be in (0, 1)");
+    const at::Tensor lab = labels.to(at::kCPU, at::kLong).contiguous();
+    const std::int64_t n = lab.numel(), width = lab.size(1);
+    const std::int64_t *src = lab.data_ptr<std::int64_t>();
+    const float on = -std::log(gtProb);
+    const float off = -std::log((1.0f - gtProb) / static_cast<float>(numLabels - 1));
+    std::vector<float> unary(static_cast<std::size_t>(n * numLabels), off);
+    for (std::int64_t i = 0; i < n; ++i) {
+        if (src[i] < 0 || src[i] >= numLabels)
+            throw Error("dense CRF: label " + std::to_string(src[i]) + " at pixel (y " + std::to_string(i / width) +
+                        ", x " + std::to_string(i % width) + ") is outside 0.." + std::to_string(numLabels - 1));
+        unary[static_cast<std::size_t>(i * numLabels + src[i])] = on;
+    }
+    return unary;
+}
+
+at::Tensor runCrf(const std::vector<float> &unary, std::int64_t labels, const std::uint8_t *rgb, std::int64_t height,
+                  std::int64_t width, const DenseCrfParams &params, const at::Device &device)
+{
+    at::Tensor q = at::empty({height, width, labels}, at::TensorOptions(at::kFloat)); // pixel-major
+    denseCrfMeanField(unary.data(), labels, rgb, height, width, params, q.data_ptr<float>());
+    return q.permute({2, 0, 1}).contiguous().to(device);
+}
+
+} // namespace
+
+void DenseCrfParams::validate() const
+{
+    requirePositive(gaussianSxy, "gaussian_sxy");
+    requireFinite(gaussianCompat, "gaussian_compat");
+    requirePositive(bilateralSxy, "bilateral_sxy");
+    requirePositive(bilateralSrgb, "bilateral_srgb");
+    requireFinite(bilateralCompat, "bilateral_compat");
+    if (iterations < 0)
+        throw Error("dense CRF: iterations " + std::to_string(iterations) + " must be ≥ 0");
+}
+
+nlohmann::json DenseCrfParams::toJson() const
+{
+    return {{"gaussian_sxy", gaussianSxy},       {"gaussian_compat", gaussianCompat},
+            {"bilateral_sxy", bilateralSxy},     {"bilateral_srgb", bilateralSrgb},
+            {"bilateral_compat", bilateralCompat}, {"iterations", iterations}};
+}
+
+DenseCrfParams DenseCrfParams::fromJson(const nlohmann::json &json)
+{
+    DenseCrfParams p;
+    for (auto it = json.begin(); it != json.end(); ++it) {
+        if (it.key() == "gaussian_sxy")
+            p.gaussianSxy = it->get<float>();
+        else if (it.key() == "gaussian_compat")
+            p.gaussianCompat = it->get<float>();
+        else if (it.key() == "bilateral_sxy")
+            p.bilateralSxy = it->get<float>();
+        else if (it.key() == "bilateral_srgb")
+            p.bilateralSrgb = it->get<float>();
+        else if (it.key() == "bilateral_compat")
+            p.bilateralCompat = it->get<float>();
+        else if (it.key() == "iterations")
+            p.iterations = it->get<int>();
+        else
+            throw Error("dense CRF: unknown key \"" + it.key() + "\"");
+    }
+    p.validate();
+    return p;
+}
+
+DenseCrfParams denseCrfPreset(const std::string &name)
+{
+    for (const auto &preset : kPresets)
+        if (name == preset.name)
+            return preset.params;
+    std::string known;
+    for (const auto &n : denseCrfPresetNames())
+        known += (known.empty() ? "" : ", ") + n;
+    throw Error("dense CRF: unknown preset \"" + name + "\" (known: " + known + ")");
+}
+
+std::vector<std::string> denseCrfPresetNames()
+{
+    std::vector<std::string> names;
+    for (const auto &preset : kPresets)
+        names.emplace_back(preset.name);
+    return names;
+}
+
+void denseCrfMeanField(const float *unary, std::int64_t numLabels, const std::uint8_t *rgb, std::int64_t height,
+                       std::int64_t width, const DenseCrfParams &params, float *q)
+{
+    params.validate();
+    if (numLabels < 1)
+        throw Error("dense CRF: " + std::to_string(numLabels) + " labels (expected ≥ 1)");
+    if (height < 1 || width < 1)
+        throw Error("dense CRF: image size " + std::to_string(height) + "×" + std::to_string(width) + " is empty");
+    if (!unary || !q || !rgb)
+        throw Error("dense CRF: null unary, output or image buffer");
+    const std::int64_t n = height * width, values = n * numLabels;
+
+    // Each lattice is built once; filtering then costs O(N·L) per kernel and iteration.
+    std::vector<PreparedKernel> kernels;
+    if (params.gaussianCompat != 0.0f)
+        kernels.push_back(prepareKernel(gaussianFeatures(height, width, params.gaussianSxy), n, 2, params.gaussianCompat));
+    if (params.bilateralCompat != 0.0f)
+        kernels.push_back(prepareKernel(bilateralFeatures(rgb, height, width, params.bilateralSxy, params.bilateralSrgb),
+                                        n, 5, params.bilateralCompat));
+
+    std::vector<float> logits(static_cast<std::size_t>(values));
+    const auto resetLogits = [&] {
+        at::parallel_for(0, values, kGrain * 16, [&](std::int64_t begin, std::int64_t end) {
+            for (std::int64_t i = begin; i < end; ++i)
+                logits[static_cast<std::size_t>(i)] = -unary[i];
+        });
+    };
+    resetLogits();
+    softmaxRows(logits.data(), q, n, numLabels);
+    const int labels = static_cast<int>(numLabels);
+    for (int it = 0; it < params.iterations; ++it) {
+        // Potts: logits = −U + Σ_m w_m·ν_m ⊙ K̂_m(ν_m ⊙ Q); the label-independent part cancels.
+        resetLogits();
+        for (const auto &k : kernels)
+            k.lattice->filter(q, logits.data(), labels, k.norm.data(), k.weightedNorm.data(), true);
+        softmaxRows(logits.data(), q, n, numLabels);
+    }
+}
+
+at::Tensor denseCrf(const at::Tensor &probs, const at::Tensor &image, const DenseCrfParams &params)
+{
+    checkImage(image);
+    const at::Tensor rgb = image.to(at::kCPU).contiguous();
+    return denseCrf(probs, rgb.data_ptr<std::uint8_t>(), rgb.size(0), rgb.size(1), params);
+}
+
+at::Tensor denseCrf(const at::Tensor &probs, const std::uint8_t *rgb, std::int64_t height, std::int64_t width,
+                    const DenseCrfParams &params)
+{
+    params.validate();
+    checkProbabilitiesShape(probs);
+    checkImageSize(height, width, probs.size(1), probs.size(2), "probabilities");
+    std::vector<float> unary = unaryFromProbabilities(probs);
+    return runCrf(unary, probs.size(0), rgb, height, width, params, probs.device());
+}
+
+at::Tensor denseCrfFromLabels(const at::Tensor &labels, std::int64_t numLabels, const at::Tensor &image,
+                              const DenseCrfParams &params, float gtProb)
+{
+    checkImage(image);
+    const at::Tensor rgb = image.to(at::kCPU).contiguous();
+    return denseCrfFromLabels(labels, numLabels, rgb.data_ptr<std::uint8_t>(), rgb.size(0), rgb.size(1), params,
+                              gtProb);
+}
+
+at::Tensor denseCrfFromLabels(const at::Tensor &labels, std::int64_t numLabels, const std::uint8_t *rgb,
+                              std::int64_t height, std::int64_t width, const DenseCrfParams &params, float gtProb)
+{
+    params.validate();
+    if (labels.dim() != 2)
+        throw Error("dense CRF: labels " + shapeText(labels) + " must be [H, W]");
+    checkImageSize(height, width, labels.size(0), labels.size(1), "labels");
+    std::vector<float> unary = unaryFromLabels(labels, numLabels, gtProb);
+    return runCrf(unary, numLabels, rgb, height, width, params, labels.device());
+}
+
+} // namespace wsss::vision
