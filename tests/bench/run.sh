@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # make bench: ViT forward times beside the same forward in Debian's python3-torch, run in the
-# same invocation. The demo benchmark (training cam and supervised, ~1 h on 2 cores) runs with
-# WSSS_BENCH_DEMO=1.
+# same invocation; then the dense CRF (512×512, 21 labels). The demo benchmark (training cam and
+# supervised, ~1 h on 2 cores) runs with WSSS_BENCH_DEMO=1.
 set -euo pipefail
 build=${1:-build}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -29,6 +29,8 @@ for m, p in zip(mine, peer):
 PY
 done
 echo "# ratio = python3-torch time / wsss time (> 1: wsss is faster)"
+
+"$build/tests/bench_crf" 512 21 3
 
 if [[ "${WSSS_BENCH_DEMO:-0}" == "1" ]]; then
   bash "$here/demo_benchmark.sh" "$build"

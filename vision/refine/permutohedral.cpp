@@ -96,18 +96,14 @@ Simplices locateSimplices(const float *features, std::int64_t n, int d)
     return s;
 }
 
-// Open-addressing map from d integer coordinates to a 1-based vertex index. Its capacity is
-// fixed from the number of points (at most numPoints·(d+1) vertices, so load ≤ ½).
+// Open-addressing map from d integer coordinates to a 1-based vertex index. It starts at twice
+// the number of points (vertices are usually fewer) and doubles whenever it is half full.
 class VertexTable {
 public:
-    VertexTable(std::int64_t maxVertices, int d) : m_d(d)
+    VertexTable(std::int64_t numPoints, int d) : m_d(d)
     {
-        std::size_t capacity = 16;
-        while (capacity < static_cast<std::size_t>(2 * maxVertices))
-            capacity *= 2;
-        m_slots.assign(capacity, 0);
-        m_mask = capacity - 1;
-        m_keys.reserve(static_cast<std::size_t>(maxVertices / 4 + 16) * d);
+        resize(static_cast<std::size_t>(std::max<std::int64_t>(2 * numPoints, 16)));
+        m_keys.reserve(static_cast<std::size_t>(numPoints / 4 + 16) * d);
     }
 
     std::int32_t insert(const std::int32_t *key)
@@ -116,10 +112,13 @@ public:
             const std::int32_t v = m_slots[slot];
             if (v == 0) {
                 m_keys.insert(m_keys.end(), key, key + m_d);
-                m_slots[slot] = static_cast<std::int32_t>(m_keys.size() / m_d);
-                return m_slots[slot];
+                const auto vertex = static_cast<std::int32_t>(m_keys.size() / m_d);
+                m_slots[slot] = vertex;
+                if (static_cast<std::size_t>(vertex) * 2 > m_slots.size())
+                    resize(m_slots.size() * 2);
+                return vertex;
             }
-            if (std::equal(key, key + m_d, m_keys.data() + static_cast<std::size_t>(v - 1) * m_d))
+            if (sameKey(key, v))
                 return v;
         }
     }
@@ -128,7 +127,7 @@ public:
     {
         for (std::size_t slot = hash(key) & m_mask;; slot = (slot + 1) & m_mask) {
             const std::int32_t v = m_slots[slot];
-            if (v == 0 || std::equal(key, key + m_d, m_keys.data() + static_cast<std::size_t>(v - 1) * m_d))
+            if (v == 0 || sameKey(key, v))
                 return v;
         }
     }
@@ -137,6 +136,31 @@ public:
     const std::int32_t *key(std::int32_t vertex) const { return m_keys.data() + static_cast<std::size_t>(vertex - 1) * m_d; }
 
 private:
+    void resize(std::size_t atLeast)
+    {
+        std::size_t capacity = 16;
+        while (capacity < atLeast)
+            capacity *= 2;
+        m_slots.assign(capacity, 0);
+        m_mask = capacity - 1;
+        for (std::int32_t v = 1; v <= size(); ++v) {
+            std::size_t slot = hash(key(v)) & m_mask;
+            while (m_slots[slot] != 0)
+                slot = (slot + 1) & m_mask;
+            m_slots[slot] = v;
+        }
+    }
+
+    // A plain loop: d is 2..5 here, too short for memcmp to pay off.
+    bool sameKey(const std::int32_t *key, std::int32_t vertex) const
+    {
+        const std::int32_t *stored = m_keys.data() + static_cast<std::size_t>(vertex - 1) * m_d;
+        for (int j = 0; j < m_d; ++j)
+            if (key[j] != stored[j])
+                return false;
+        return true;
+    }
+
     std::size_t hash(const std::int32_t *key) const
     {
         std::uint64_t h = 0;
@@ -258,12 +282,17 @@ PermutohedralLattice::PermutohedralLattice(const float *features, std::int64_t n
     m_pointWeight = std::move(s.weight);
 
     // Step 7: the d+1 vertices of each point's simplex, numbered in first-seen order.
-    VertexTable table(numPoints * d1, d);
+    VertexTable table(numPoints, d);
     m_pointVertex.resize(static_cast<std::size_t>(numPoints * d1));
     std::int32_t key[kMaxDimensions];
     for (std::int64_t i = 0; i < numPoints; ++i) {
         const std::int32_t *rem0 = s.remainder0.data() + i * d1;
         const std::uint8_t *rank = s.rank.data() + i * d1;
+        // Neighbouring pixels often fall in the same simplex: reuse the previous point's vertices.
+        if (i > 0 && std::equal(rem0, rem0 + d1, rem0 - d1) && std::equal(rank, rank + d1, rank - d1)) {
+            std::copy_n(m_pointVertex.data() + (i - 1) * d1, d1, m_pointVertex.data() + i * d1);
+            continue;
+        }
         for (int k = 0; k <= d; ++k) {
             for (int j = 0; j < d; ++j)
                 key[j] = rem0[j] + (rank[j] <= d - k ? k : k - d1);
@@ -329,7 +358,8 @@ void PermutohedralLattice::filter(const float *in, float *out, int valueSize, co
     });
     for (int j = 0; j <= d; ++j) {
         const std::int32_t *nb = m_neighbour.data() + static_cast<std::int64_t>(j) * m * 2;
-        at::parallel_for(1, m + 1, kGrain, [&](std::int64_t begin, std::int64_t end) {
+        // A blur pass is light; below ~64k values per task, threads cost more than they give.
+        at::parallel_for(1, m + 1, std::max<std::int64_t>(kGrain, 65536 / vs), [&](std::int64_t begin, std::int64_t end) {
             blurRange(grid.get(), nb, vs, begin, end, next.get());
         });
         std::swap(grid, next);
