@@ -29,6 +29,7 @@ struct InferOptions {
     float bgThreshold = -1; // < 0: the checkpoint's, else 0.45
     bool saveMaps = false;
     int size = 0; // 0: the checkpoint's input size
+    bool half = false;
 };
 
 void runInfer(const InferOptions &o)
@@ -36,6 +37,8 @@ void runInfer(const InferOptions &o)
     configureThreads();
     const auto device = resolveDevice(o.device);
     auto model = loadCheckpoint(o.checkpoint, device);
+    if (o.half)
+        useHalfPrecision(model, device);
     if (o.size > 0) {
         const int patch = model.method->backbone()->config().patchSize;
         if (o.size % patch != 0)
@@ -108,6 +111,7 @@ void addInferVerb(CLI::App &app)
     verb->add_option("--bg-threshold", o->bgThreshold, "Background score threshold (default: the checkpoint's, else 0.45)")
         ->check(CLI::Range(0.0f, 1.0f));
     verb->add_option("--size", o->size, "Side images are resized to (default: the checkpoint's training size)");
+    verb->add_flag("--half", o->half, "Float16 inference (CUDA only)");
     verb->add_flag("--save-maps", o->saveMaps, "Also write maps/<id>.npy (float32 [C,H,W], image size)");
     verb->add_option("--device", o->device, "auto | cpu | cuda[:N]")->capture_default_str();
     verb->callback([o] { runInfer(*o); });
