@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# make bench: ViT forward times beside the same forward in Debian's python3-torch, run in the
+# make bench: ViT and MiT forward times beside the same forward in Debian's python3-torch, run in the
 # same invocation; then the dense CRF (512×512, 21 labels). The demo benchmark (training cam and
 # supervised, ~1 h on 2 cores) runs with WSSS_BENCH_DEMO=1.
 set -euo pipefail
@@ -29,6 +29,22 @@ for m, p in zip(mine, peer):
 PY
 done
 echo "# ratio = python3-torch time / wsss time (> 1: wsss is faster)"
+
+# MiT-B1 at 512 with AFA's stage-4 stride 1 (capture = the two stage-4 blocks' attention logits).
+printf "%-18s %5s %5s %6s %8s %12s %14s %7s\n" preset size batch stride capture wsss_ms python_ms ratio
+for row in "mit_b1 512 1 1 3"; do
+  set -- $row
+  mine=$("$build/tests/bench_mit" "$1" "$2" "$3" "$4" "$5")
+  peer=$("$py" "$here/mit_peer.py" "$1" "$2" "$3" "$4" "$5")
+  "$py" - "$mine" "$peer" <<'PY'
+import json, sys
+mine = [json.loads(l) for l in sys.argv[1].splitlines()]
+peer = [json.loads(l) for l in sys.argv[2].splitlines()]
+for m, p in zip(mine, peer):
+    print("%-18s %5d %5d %6d %8s %12.1f %14.1f %7.2f" % (m["preset"], m["size"], m["batch"], m["stride"], m["capture"],
+          m["median_ms"], p["median_ms"], p["median_ms"] / m["median_ms"]))
+PY
+done
 
 "$build/tests/bench_crf" 512 21 3
 

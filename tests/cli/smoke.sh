@@ -31,7 +31,20 @@ assert r["images"] == 8, r
 PY
 done
 
+# One image's inspection as .npy files.
+first=$(head -n 1 "$work/data/ImageSets/Segmentation/val.txt")
+"$WSSS" inspect --checkpoint "$work/run_cam/checkpoint.wsss" --image "$work/data/JPEGImages/$first.jpg" \
+        --out "$work/inspect"
+for f in input.npy tokens.npy attn_0.npy attn_1.npy scores.npy cam.npy inspection.json; do
+  test -s "$work/inspect/$f" || { echo "inspect wrote no $f"; exit 1; }
+done
+
 # Bad input gets a clear message and a non-zero exit.
+if "$WSSS" train --method cam --data "$work/data" --out "$work/bad" --iters 1 --backbone vit_test_patch8 \
+     --weights none --set pool=gap 2> "$work/err.txt"; then
+  echo "train accepted an unknown config key"; exit 1
+fi
+grep -q '"pool"' "$work/err.txt"
 if "$WSSS" infer --checkpoint "$work/data/labelmap.txt" --data "$work/data" --out "$work/bad" 2> "$work/err.txt"; then
   echo "infer accepted a non-checkpoint"; exit 1
 fi

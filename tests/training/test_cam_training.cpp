@@ -7,6 +7,7 @@
 #include "training/data/fashion_mnist.h"
 #include "training/engine/engine.h"
 #include "training/loop/trainer.h"
+#include "training/methods/config_overrides.h"
 #include "training/methods/inference.h"
 #include "training/methods/method_registry.h"
 #include "vision/io/voc_reader.h"
@@ -16,6 +17,7 @@
 
 #include <condition_variable>
 #include <filesystem>
+#include <fstream>
 #include <mutex>
 
 using namespace wsss;
@@ -223,6 +225,44 @@ private Q_SLOTS:
         auto after = set.next(rng, n, norm, false);
         WSSS_VERIFY_CLOSE(after.images.sum(0), before.images.sum(0), 1e-3);
         QVERIFY(torch::equal(after.masks.sum(0), before.masks.sum(0)));
+    }
+
+    void setAssignmentsParse()
+    {
+        QCOMPARE(parseSetAssignment("pooling=gap"), nlohmann::json({{"pooling", "gap"}}));
+        QCOMPARE(parseSetAssignment(" topk_fraction = 0.5 "), nlohmann::json({{"topk_fraction", 0.5}}));
+        QCOMPARE(parseSetAssignment("flip_inference=false"), nlohmann::json({{"flip_inference", false}}));
+        QCOMPARE(parseSetAssignment("loss.weights=[1,0.1]"),
+                 nlohmann::json({{"loss", {{"weights", {1, 0.1}}}}}));
+        WSSS_VERIFY_THROWS_WITH(parseSetAssignment("pooling"), "expected key=value");
+        WSSS_VERIFY_THROWS_WITH(parseSetAssignment("a..b=1"), "empty key component");
+    }
+
+    void configFileThenSetsReachTheCheckpoint()
+    {
+        const QString file = m_dir.filePath("cam_config.json");
+        {
+            std::ofstream out(file.toStdString());
+            out << R"({"pooling": "topk", "topk_fraction": 0.5})";
+        }
+        auto o = tinyOptions("cam", "run_config");
+        o.iters = 2;
+        o.valSplit = "none";
+        o.configFile = file.toStdString();
+        o.sets = {"topk_fraction=0.25", "flip_inference=false"};
+        auto result = train(o);
+        const auto config = readCheckpointHeader(result.checkpointPath).config;
+        QCOMPARE(config.at("pooling").get<std::string>(), std::string("topk"));
+        QCOMPARE(config.at("topk_fraction").get<double>(), 0.25); // the later --set wins
+        QCOMPARE(config.at("flip_inference").get<bool>(), false);
+
+        o.sets = {"pooling=average"};
+        WSSS_VERIFY_THROWS_WITH(train(o), "average");
+        o.sets = {"pool=gap"};
+        WSSS_VERIFY_THROWS_WITH(train(o), "unknown config key \"pool\"");
+        o.sets = {};
+        o.configFile = m_dir.filePath("absent.json").toStdString();
+        WSSS_VERIFY_THROWS_WITH(train(o), "absent.json");
     }
 
     void badOptionsAreReported()

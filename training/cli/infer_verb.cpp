@@ -2,6 +2,7 @@
 #include "training/cli/progress_bar.h"
 #include "training/cli/verbs.h"
 #include "training/methods/inference.h"
+#include "vision/core/error.h"
 #include "vision/io/atomic_write.h"
 #include "vision/io/image_io.h"
 #include "vision/io/labelmap_file.h"
@@ -27,6 +28,8 @@ struct InferOptions {
     std::string checkpoint, data, split = "val", out, device = "auto";
     float bgThreshold = -1; // < 0: the checkpoint's, else 0.45
     bool saveMaps = false;
+    int size = 0; // 0: the checkpoint's input size
+    bool half = false;
 };
 
 void runInfer(const InferOptions &o)
@@ -34,6 +37,15 @@ void runInfer(const InferOptions &o)
     configureThreads();
     const auto device = resolveDevice(o.device);
     auto model = loadCheckpoint(o.checkpoint, device);
+    if (o.half)
+        useHalfPrecision(model, device);
+    if (o.size > 0) {
+        const int patch = model.method->backbone()->config().patchSize;
+        if (o.size % patch != 0)
+            throw Error("infer: --size " + std::to_string(o.size) + " must be a multiple of the patch size " +
+                        std::to_string(patch));
+        model.header.inputSize = o.size; // the position embedding follows any grid
+    }
     auto dataset = vision::loadVocDataset(o.data, o.split);
     for (const auto &w : dataset.warnings)
         std::fprintf(stderr, "warning: %s\n", w.c_str());
@@ -98,6 +110,8 @@ void addInferVerb(CLI::App &app)
     verb->add_option("--out", o->out, "Output folder")->required();
     verb->add_option("--bg-threshold", o->bgThreshold, "Background score threshold (default: the checkpoint's, else 0.45)")
         ->check(CLI::Range(0.0f, 1.0f));
+    verb->add_option("--size", o->size, "Side images are resized to (default: the checkpoint's training size)");
+    verb->add_flag("--half", o->half, "Float16 inference (CUDA only)");
     verb->add_flag("--save-maps", o->saveMaps, "Also write maps/<id>.npy (float32 [C,H,W], image size)");
     verb->add_option("--device", o->device, "auto | cpu | cuda[:N]")->capture_default_str();
     verb->callback([o] { runInfer(*o); });

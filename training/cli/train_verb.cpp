@@ -24,6 +24,10 @@ void addTrainVerb(CLI::App &app)
     verb->add_option("--backbone", o->backbone, "Backbone preset")->capture_default_str();
     verb->add_option("--weights", o->weights, "Backbone weights (.safetensors), or none (default: the bundled ones)");
     verb->add_option("--lr", o->lr, "Peak learning rate of the heads")->capture_default_str();
+    verb->add_option("--backbone-lr-scale", o->backboneLrScale, "Backbone lr as a fraction of --lr")->capture_default_str();
+    verb->add_option("--warmup", o->warmup, "Linear warm-up steps")->capture_default_str();
+    verb->add_option("--config", o->configFile, "Method config JSON, over the method's defaults");
+    verb->add_option("--set", o->sets, "key=value override of the method config (repeatable)")->allow_extra_args(false);
     verb->add_option("--device", o->device, "auto | cpu | cuda[:N]")->capture_default_str();
     verb->add_option("--seed", o->seed, "Random seed")->capture_default_str();
     verb->callback([o] {

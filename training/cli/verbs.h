@@ -10,6 +10,7 @@ void addPretrainVerb(CLI::App &app);
 void addTrainVerb(CLI::App &app);
 void addInferVerb(CLI::App &app);
 void addEvalVerb(CLI::App &app);
+void addInspectVerb(CLI::App &app);
 
 // Sets LibTorch's CPU thread count once (WSSS_THREADS, else the machine's cores).
 void configureThreads();

@@ -5,6 +5,7 @@
 #include "training/engine/cancel_token.h"
 #include "training/loop/schedule.h"
 #include "training/loop/validation.h"
+#include "training/methods/config_overrides.h"
 #include "training/methods/inference.h"
 #include "training/methods/method_registry.h"
 #include "vision/backbones/backbone_registry.h"
@@ -34,7 +35,8 @@ nlohmann::json optionsToJson(const TrainOptions &o)
     return {{"method", o.method}, {"data", o.data},   {"split", o.split},       {"backbone", o.backbone},
             {"weights", o.weights}, {"iters", o.iters}, {"batch", o.batch},     {"size", o.size},
             {"lr", o.lr},           {"backbone_lr_scale", o.backboneLrScale},   {"weight_decay", o.weightDecay},
-            {"warmup", o.warmup},   {"seed", o.seed}};
+            {"warmup", o.warmup},   {"seed", o.seed},     {"config_file", o.configFile},
+            {"set", o.sets}};
 }
 
 void validate(const TrainOptions &o)
@@ -87,7 +89,8 @@ TrainResult train(const TrainOptions &o, const TrainCallbacks &callbacks, const 
     header.labelMap = dataset.labelMap;
     header.inputSize = o.size;
     header.train = optionsToJson(o);
-    auto method = createMethod({o.method, o.backbone, dataset.labelMap.foregroundCount(), nlohmann::json::object()});
+    auto method = createMethod({o.method, o.backbone, dataset.labelMap.foregroundCount(),
+                                configOverrides(o.configFile, o.sets)});
     header.config = method->config();
     initBackbone(*method, o);
     method->to(device);

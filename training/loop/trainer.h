@@ -5,6 +5,7 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <vector>
 
 namespace wsss::training {
 
@@ -27,6 +28,8 @@ struct TrainOptions {
     double weightDecay = 0.01;
     int warmup = 100;                      // linear warm-up steps
     std::uint64_t seed = 0;
+    std::string configFile;                // method config JSON (--config), over the defaults
+    std::vector<std::string> sets;         // key=value overrides (--set), applied last
     int logEvery = 10;                     // steps between metrics.jsonl lines
 };
 

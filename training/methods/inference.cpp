@@ -28,6 +28,13 @@ torch::Device resolveDevice(const std::string &name)
     throw Error("unknown device \"" + name + "\" (auto, cpu, cuda or cuda:N)");
 }
 
+void useHalfPrecision(LoadedModel &model, const torch::Device &device)
+{
+    if (!device.is_cuda())
+        throw Error("half precision needs a CUDA device (got \"" + device.str() + "\")");
+    model.method->to(torch::kHalf);
+}
+
 MethodOutput inferImage(LoadedModel &model, const cv::Mat &rgb, bool captureAttention, const torch::Device &device)
 {
     torch::NoGradGuard noGrad;
@@ -36,7 +43,8 @@ MethodOutput inferImage(LoadedModel &model, const cv::Mat &rgb, bool captureAtte
     cv::Mat resized;
     cv::resize(rgb, resized, {size, size}, 0, 0, cv::INTER_LINEAR);
     const auto &norm = model.method->backbone()->config().norm;
-    auto input = imageToTensor(resized, norm).unsqueeze(0).to(device);
+    const auto dtype = model.method->parameters().front().scalar_type();
+    auto input = imageToTensor(resized, norm).unsqueeze(0).to(device, dtype);
     MethodOutput out = model.method->infer(input, captureAttention);
 
     auto toImage = [&](const torch::Tensor &maps) { // [C, h, w] → [C, H, W] on the CPU

@@ -16,6 +16,10 @@ namespace wsss::training {
 // device when CUDA is absent).
 torch::Device resolveDevice(const std::string &name);
 
+// Half precision for inference: the method's weights cast to float16 (CUDA only: CPU kernels
+// for half are missing or slow). Inputs follow the weights' dtype; outputs come back float32.
+void useHalfPrecision(LoadedModel &model, const torch::Device &device);
+
 // Runs the method on an RGB image; maps, background and attention come back on the CPU, the
 // maps resized to the image's own size.
 MethodOutput inferImage(LoadedModel &model, const cv::Mat &rgb, bool captureAttention,

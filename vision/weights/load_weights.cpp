@@ -20,15 +20,17 @@ std::map<std::string, torch::Tensor> stateDict(const torch::nn::Module &module)
 }
 
 void loadStateDict(torch::nn::Module &module, const std::map<std::string, torch::Tensor> &tensors,
-                   const std::string &source, const std::string &prefix)
+                   const std::string &source, const std::string &prefix,
+                   const std::function<std::string(const std::string &)> &describe)
 {
     torch::NoGradGuard noGrad;
+    auto label = [&](const std::string &key) { return describe ? describe(key) : key; };
     std::set<std::string> used;
     std::string missing;
     for (auto &[name, target] : stateDict(module)) {
         auto it = tensors.find(prefix + name);
         if (it == tensors.end()) {
-            missing += (missing.empty() ? "" : ", ") + prefix + name;
+            missing += (missing.empty() ? "" : ", ") + label(prefix + name);
             continue;
         }
         used.insert(it->first);
@@ -41,7 +43,7 @@ void loadStateDict(torch::nn::Module &module, const std::map<std::string, torch:
             value = resizePositionEmbedding(value.to(torch::kFloat), 1, side, side);
         }
         if (value.sizes() != target.sizes())
-            throw Error("weights \"" + source + "\": tensor \"" + prefix + name + "\" has shape " +
+            throw Error("weights \"" + source + "\": tensor \"" + label(prefix + name) + "\" has shape " +
                         c10::str(value.sizes()) + ", expected " + c10::str(target.sizes()));
         target.copy_(value.to(target.dtype()));
     }
@@ -50,7 +52,7 @@ void loadStateDict(torch::nn::Module &module, const std::map<std::string, torch:
     std::string unexpected;
     for (const auto &[key, value] : tensors)
         if (key.compare(0, prefix.size(), prefix) == 0 && !used.count(key))
-            unexpected += (unexpected.empty() ? "" : ", ") + key;
+            unexpected += (unexpected.empty() ? "" : ", ") + label(key);
     if (!unexpected.empty())
         throw Error("weights \"" + source + "\": unexpected tensors: " + unexpected);
 }

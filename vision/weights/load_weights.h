@@ -5,6 +5,7 @@
 #include <torch/nn/module.h>
 #include <torch/types.h>
 
+#include <functional>
 #include <map>
 #include <string>
 
@@ -14,8 +15,11 @@ namespace wsss::vision {
 std::map<std::string, torch::Tensor> stateDict(const torch::nn::Module &module);
 
 // Copies tensors[prefix + name] into each parameter and buffer. `source` names the file in
-// messages. Keys of `tensors` under prefix that the module lacks are errors too.
+// messages. Keys of `tensors` under prefix that the module lacks are errors too. `describe`, when
+// given, turns a key of `tensors` into the name shown in messages (the file's own name of a
+// tensor that a key map renamed).
 void loadStateDict(torch::nn::Module &module, const std::map<std::string, torch::Tensor> &tensors,
-                   const std::string &source, const std::string &prefix = "");
+                   const std::string &source, const std::string &prefix = "",
+                   const std::function<std::string(const std::string &)> &describe = {});
 
 } // namespace wsss::vision

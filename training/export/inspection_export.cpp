@@ -1,0 +1,138 @@
+#include "training/export/inspection_export.h"
+
+#include "training/checkpoint/checkpoint.h"
+#include "training/data/dataset.h"
+#include "training/methods/inference.h"
+#include "vision/backbones/backbone_registry.h"
+#include "vision/core/error.h"
+#include "vision/io/atomic_write.h"
+#include "vision/io/image_io.h"
+#include "vision/io/npy.h"
+#include "vision/maps/cam.h"
+#include "vision/weights/load_weights.h"
+#include "vision/weights/safetensors.h"
+
+#include <nlohmann/json.hpp>
+#include <opencv2/imgproc.hpp>
+#include <torch/torch.h>
+
+#include <filesystem>
+
+namespace wsss::training {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+void writeTensor(const fs::path &dir, const std::string &name, const torch::Tensor &t, InspectExportResult &result)
+{
+    const auto cpu = t.detach().to(torch::kCPU).to(torch::kFloat).contiguous();
+    vision::writeNpy((dir / name).string(), cpu.data_ptr<float>(), cpu.sizes().vec());
+    result.files.push_back(name);
+}
+
+// Maps [C, h, w] at the network's input resolution (methods already return them there).
+torch::Tensor atInputSize(const torch::Tensor &maps, int size)
+{
+    return vision::resizeMaps(maps.unsqueeze(0).to(torch::kFloat), size, size)[0];
+}
+
+vision::VisionTransformer bareBackbone(const InspectExportOptions &o)
+{
+    vision::VisionTransformer vit(vision::vitPreset(o.backbone));
+    std::string path = o.weights;
+    if (path.empty())
+        path = vision::bundledWeightsPath(o.backbone);
+    if (!path.empty() && path != "none") {
+        if (!fs::exists(path))
+            throw Error("inspect: weights \"" + path + "\" do not exist");
+        vision::loadStateDict(*vit, vision::readSafetensors(path).tensors, path);
+    }
+    return vit;
+}
+
+} // namespace
+
+InspectExportResult exportInspection(const InspectExportOptions &o)
+{
+    if (o.checkpoint.empty() == o.backbone.empty())
+        throw Error("inspect: give either --checkpoint or --backbone");
+    if (o.out.empty())
+        throw Error("inspect: --out is required");
+    const torch::Device device = resolveDevice(o.device);
+    torch::NoGradGuard noGrad;
+
+    LoadedModel model;
+    vision::VisionTransformer vit{nullptr};
+    if (!o.checkpoint.empty()) {
+        model = loadCheckpoint(o.checkpoint, device);
+        vit = model.method->backbone();
+        model.method->eval();
+    } else {
+        vit = bareBackbone(o);
+        vit->to(device);
+    }
+    vit->eval();
+    const auto &config = vit->config();
+    const int size = o.size > 0 ? o.size : (model.method ? model.header.inputSize : config.imgSize);
+    if (size % config.patchSize != 0)
+        throw Error("inspect: --size " + std::to_string(size) + " must be a multiple of the patch size " +
+                    std::to_string(config.patchSize));
+
+    const cv::Mat rgb = vision::readImageRgb(o.image);
+    cv::Mat resized;
+    cv::resize(rgb, resized, {size, size}, 0, 0, cv::INTER_LINEAR);
+    const auto input = imageToTensor(resized, config.norm).unsqueeze(0).to(device);
+
+    const fs::path dir(o.out);
+    fs::create_directories(dir);
+    InspectExportResult result;
+    result.size = size;
+    writeTensor(dir, "input.npy", input[0], result);
+
+    auto out = vit(input, vision::CaptureRequest::allAttention());
+    result.gridHeight = out.gridHeight;
+    result.gridWidth = out.gridWidth;
+    writeTensor(dir, "tokens.npy", out.tokens[0], result);
+    nlohmann::json blocks = nlohmann::json::array();
+    for (std::size_t i = 0; i < out.attention.size(); ++i) {
+        writeTensor(dir, "attn_" + std::to_string(out.capturedLayers[i]) + ".npy", out.attention[i][0], result);
+        blocks.push_back(out.capturedLayers[i]);
+    }
+
+    nlohmann::json maps = nlohmann::json::array();
+    nlohmann::json classes = nlohmann::json::array();
+    if (model.method) {
+        MethodOutput m = model.method->infer(input, false);
+        writeTensor(dir, "scores.npy", m.scores, result);
+        for (const auto &[kind, planes] : m.maps) {
+            writeTensor(dir, kind + ".npy", atInputSize(planes, size), result);
+            maps.push_back(kind);
+        }
+        if (m.background.defined()) {
+            writeTensor(dir, "background.npy", atInputSize(m.background.unsqueeze(0), size)[0], result);
+            maps.push_back("background");
+        }
+        for (const auto &c : model.header.labelMap.classes)
+            classes.push_back(c.name);
+    }
+
+    nlohmann::json description = {
+        {"image", fs::absolute(o.image).string()},
+        {"image_size", {rgb.rows, rgb.cols}},
+        {"input_size", size},
+        {"grid", {result.gridHeight, result.gridWidth}},
+        {"prefix_tokens", out.prefixTokens},
+        {"backbone", config.name},
+        {"normalization", {{"mean", config.norm.mean}, {"std", config.norm.std}}},
+        {"attention_blocks", blocks},
+        {"method", model.method ? model.header.method : ""},
+        {"maps", maps},
+        {"classes", classes}, // background first; maps hold the foreground classes in order
+        {"files", result.files}};
+    vision::atomicWriteText(dir / "inspection.json", description.dump(2) + "\n");
+    result.files.push_back("inspection.json");
+    return result;
+}
+
+} // namespace wsss::training
