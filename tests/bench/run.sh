@@ -15,7 +15,8 @@ case "$blas" in
 esac
 
 printf "%-18s %5s %5s %8s %12s %14s %7s\n" preset size batch capture wsss_ms python_ms ratio
-for row in "vit_demo_patch8 128 1" "vit_demo_patch8 128 16" "vit_small_patch16 224 1" "vit_small_patch16 384 1"; do
+for row in "vit_demo_patch8 128 1" "vit_demo_patch8 128 16" "vit_small_patch16 224 1" "vit_small_patch16 384 1" \
+           "vit_base_r50_s16 384 1"; do
   set -- $row
   mine=$("$build/tests/bench_vit" "$1" "$2" "$3" 5)
   peer=$("$py" "$here/vit_peer.py" "$1" "$2" "$3" 5)

@@ -5,6 +5,7 @@ attention), random weights. Prints one JSON object per line.
 Usage: python3 vit_peer.py PRESET SIZE BATCH REPEATS
 """
 import json
+import math
 import sys
 import time
 
@@ -12,14 +13,67 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-# (patch, width, depth, heads, stem channels, pos-embed size) — as vision/backbones/backbone_registry.cpp
+# (patch, width, depth, heads, stem channels, pos-embed size, ResNetV2 (stem width, depths,
+# widths, groups) or None) — as vision/backbones/backbone_registry.cpp
+R50 = (64, (3, 4, 9), (256, 512, 1024), 32)
 PRESETS = {
-    "vit_demo_patch8": (8, 192, 4, 3, [32, 64, 128], 128),
-    "vit_small_patch16": (16, 384, 12, 6, [], 224),
-    "vit_base_patch16": (16, 768, 12, 12, [], 224),
-    "vit_small_patch8": (8, 384, 12, 6, [], 224),
-    "vit_test_patch8": (8, 32, 2, 2, [8, 8, 16], 64),
+    "vit_demo_patch8": (8, 192, 4, 3, [32, 64, 128], 128, None),
+    "vit_small_patch16": (16, 384, 12, 6, [], 384, None),
+    "deit_small_patch16": (16, 384, 12, 6, [], 224, None),
+    "vit_base_patch16": (16, 768, 12, 12, [], 224, None),
+    "vit_small_patch8": (8, 384, 12, 6, [], 224, None),
+    "vit_base_r50_s16": (16, 768, 12, 12, [], 384, R50),
+    "vit_test_patch8": (8, 32, 2, 2, [8, 8, 16], 64, None),
 }
+
+
+def pad_same(x, k, s, value=0.0):
+    ih, iw = x.shape[2:]
+    ph = max((math.ceil(ih / s) - 1) * s + k - ih, 0)
+    pw = max((math.ceil(iw / s) - 1) * s + k - iw, 0)
+    return F.pad(x, [pw // 2, pw - pw // 2, ph // 2, ph - ph // 2], value=value)
+
+
+class StdConv(nn.Conv2d):
+    """Weight-standardised conv with TF "SAME" padding (the hybrid's StdConv2dSame)."""
+
+    def __init__(self, cin, cout, k, stride=1):
+        super().__init__(cin, cout, k, stride, bias=False)
+
+    def forward(self, x):
+        var, mean = torch.var_mean(self.weight, dim=[1, 2, 3], keepdim=True, unbiased=False)
+        w = (self.weight - mean) / torch.sqrt(var + 1e-8)
+        return F.conv2d(pad_same(x, self.kernel_size[0], self.stride[0]), w, stride=self.stride)
+
+
+class Bottleneck(nn.Module):
+    def __init__(self, cin, cout, stride, groups):
+        super().__init__()
+        mid = cout // 4
+        self.down = (nn.Sequential(StdConv(cin, cout, 1, stride), nn.GroupNorm(groups, cout))
+                     if cin != cout or stride != 1 else nn.Identity())
+        self.body = nn.Sequential(StdConv(cin, mid, 1), nn.GroupNorm(groups, mid), nn.ReLU(),
+                                  StdConv(mid, mid, 3, stride), nn.GroupNorm(groups, mid), nn.ReLU(),
+                                  StdConv(mid, cout, 1), nn.GroupNorm(groups, cout))
+
+    def forward(self, x):
+        return F.relu(self.body(x) + self.down(x))
+
+
+class ResNetV2(nn.Module):
+    def __init__(self, stem, depths, widths, groups):
+        super().__init__()
+        self.conv, self.norm = StdConv(3, stem, 7, 2), nn.GroupNorm(groups, stem)
+        blocks, cin = [], stem
+        for i, (d, w) in enumerate(zip(depths, widths)):
+            for j in range(d):
+                blocks.append(Bottleneck(cin, w, 2 if i > 0 and j == 0 else 1, groups))
+                cin = w
+        self.blocks = nn.Sequential(*blocks)
+
+    def forward(self, x):
+        x = F.relu(self.norm(self.conv(x)))
+        return self.blocks(F.max_pool2d(pad_same(x, 3, 2, float("-inf")), 3, 2))
 
 
 class Block(nn.Module):
@@ -45,14 +99,16 @@ class Block(nn.Module):
 
 
 class Vit(nn.Module):
-    def __init__(self, patch, dim, depth, heads, stem, img):
+    def __init__(self, patch, dim, depth, heads, stem, img, resnet):
         super().__init__()
         layers, c = [], 3
         for ch in stem:
             layers += [nn.Conv2d(c, ch, 3, 2, 1, bias=False), nn.GroupNorm(min(8, ch), ch), nn.ReLU()]
             c = ch
+        if resnet:
+            layers, c = [ResNetV2(*resnet)], resnet[2][-1]
         self.stem = nn.Sequential(*layers)
-        self.proj = nn.Conv2d(c, dim, 1) if stem else nn.Conv2d(3, dim, patch, patch)
+        self.proj = nn.Conv2d(c, dim, 1) if stem or resnet else nn.Conv2d(3, dim, patch, patch)
         self.cls = nn.Parameter(torch.zeros(1, 1, dim))
         self.pos = nn.Parameter(torch.randn(1, 1 + (img // patch) ** 2, dim) * 0.02)
         self.blocks = nn.ModuleList(Block(dim, heads) for _ in range(depth))

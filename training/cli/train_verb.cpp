@@ -22,7 +22,7 @@ void addTrainVerb(CLI::App &app)
     verb->add_option("--batch", o->batch, "Batch size")->capture_default_str();
     verb->add_option("--size", o->size, "Side in pixels images are resized to (training and inference)")->capture_default_str();
     verb->add_option("--backbone", o->backbone, "Backbone preset")->capture_default_str();
-    verb->add_option("--weights", o->weights, "Backbone weights (.safetensors), or none (default: the bundled ones)");
+    verb->add_option("--weights", o->weights, "Backbone weights (.safetensors, timm or Hugging Face names), or none (default: the bundled ones)");
     verb->add_option("--lr", o->lr, "Peak learning rate of the heads")->capture_default_str();
     verb->add_option("--backbone-lr-scale", o->backboneLrScale, "Backbone lr as a fraction of --lr")->capture_default_str();
     verb->add_option("--warmup", o->warmup, "Linear warm-up steps")->capture_default_str();

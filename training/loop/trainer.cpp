@@ -14,6 +14,7 @@
 #include "vision/io/voc_reader.h"
 #include "vision/weights/load_weights.h"
 #include "vision/weights/safetensors.h"
+#include "vision/weights/vit_key_maps.h"
 
 #include <torch/optim/adamw.h>
 #include <torch/torch.h>
@@ -22,6 +23,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <random>
 
 namespace wsss::training {
@@ -54,7 +56,7 @@ void validate(const TrainOptions &o)
 }
 
 // Initialises the backbone: the preset's bundled weights by default, a file, or nothing.
-void initBackbone(Method &method, const TrainOptions &o)
+void initBackbone(Method &method, const TrainOptions &o, const std::function<void(const std::string &)> &onNote)
 {
     std::string path = o.weights;
     if (path == "none")
@@ -64,8 +66,11 @@ void initBackbone(Method &method, const TrainOptions &o)
         if (path.empty() || !fs::exists(path))
             return; // no bundled weights for this preset: from scratch
     }
-    auto file = vision::readSafetensors(path);
-    vision::loadStateDict(*method.backbone(), file.tensors, path);
+    // timm or Hugging Face names, detected from the keys; what was skipped or resized is reported.
+    const auto loaded = vision::loadVitWeights(*method.backbone(), path);
+    if (onNote)
+        for (const auto &note : loaded.notes)
+            onNote("weights \"" + path + "\" (" + vision::namingName(loaded.naming) + " names): " + note);
 }
 
 } // namespace
@@ -92,7 +97,7 @@ TrainResult train(const TrainOptions &o, const TrainCallbacks &callbacks, const 
     auto method = createMethod({o.method, o.backbone, dataset.labelMap.foregroundCount(),
                                 configOverrides(o.configFile, o.sets)});
     header.config = method->config();
-    initBackbone(*method, o);
+    initBackbone(*method, o, callbacks.onWarning);
     method->to(device);
     method->train();
 

@@ -1,12 +1,16 @@
 #include "vision/backbones/backbone.h"
 
+#include "vision/core/error.h"
+
 #include <torch/torch.h>
+
+#include <string>
 
 namespace wsss::vision {
 
 bool CaptureRequest::wants(int layer, int depth) const
 {
-    if (!attention)
+    if (!any())
         return false;
     if (layers.empty())
         return true;
@@ -14,6 +18,15 @@ bool CaptureRequest::wants(int layer, int depth) const
         if ((l < 0 ? depth + l : l) == layer)
             return true;
     return false;
+}
+
+void DropRates::validate() const
+{
+    // A rate of 1 would divide the kept paths by zero.
+    if (!(path >= 0.0 && path < 1.0))
+        throw Error("drop-path rate " + std::to_string(path) + " is outside [0, 1)");
+    if (!(dropout >= 0.0 && dropout < 1.0))
+        throw Error("dropout rate " + std::to_string(dropout) + " is outside [0, 1)");
 }
 
 torch::Tensor BackboneOutput::patchFeatures() const

@@ -10,21 +10,42 @@
 
 namespace wsss::vision {
 
+// Which blocks to capture and what from each. Fields after `layers` are opt-in extras, so
+// `CaptureRequest{true, {-1}}` still means "the last block's probabilities".
 struct CaptureRequest {
     bool attention = false;  // post-softmax probabilities, [B, heads, T, T] per chosen block
     std::vector<int> layers; // which blocks (0-based, negative from the end); empty = all
+    bool logits = false;     // pre-softmax scaled Q·Kᵀ, [B, heads, T, T] (AFA's raw attention)
+    bool queries = false;    // Q before scaling, [B, heads, T, head dim] (ECA's CLS query)
+    bool keys = false;       // K, [B, heads, T, head dim] (ECA's DINO key affinity)
 
     static CaptureRequest none() { return {}; }
     static CaptureRequest allAttention() { return {true, {}}; }
+    // True when something is captured at all (false: the forward takes the fast path).
+    bool any() const { return attention || logits || queries || keys; }
     bool wants(int layer, int depth) const;
+};
+
+// Stochastic regularisation for one forward call (USAGE trains a teacher and a student with
+// different rates). Both act in train mode only; eval mode ignores them.
+struct DropRates {
+    double path = 0.0;    // drop-path rate of the last block; block i gets path·i/(depth−1), as timm
+    double dropout = 0.0; // timm's drop_rate: after the position embedding, the attention
+                          // projection, the MLP activation and fc2
+    void validate() const;
 };
 
 struct BackboneOutput {
     torch::Tensor tokens;                 // [B, prefix + h*w, D], after the final norm
     std::int64_t gridHeight = 0, gridWidth = 0;
     int prefixTokens = 1;
-    std::vector<int> capturedLayers;      // the block index of each attention entry
-    std::vector<torch::Tensor> attention; // [B, heads, T, T] each
+    // The block index of each captured entry; each vector below that was requested has one
+    // entry per captured block, in this order, and the others stay empty.
+    std::vector<int> capturedLayers;
+    std::vector<torch::Tensor> attention; // [B, heads, T, T] probabilities
+    std::vector<torch::Tensor> logits;    // [B, heads, T, T] scaled Q·Kᵀ before the softmax
+    std::vector<torch::Tensor> queries;   // [B, heads, T, head dim]
+    std::vector<torch::Tensor> keys;      // [B, heads, T, head dim]
 
     // Patch tokens as a feature map: [B, D, h, w].
     torch::Tensor patchFeatures() const;

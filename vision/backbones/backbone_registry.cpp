@@ -5,13 +5,20 @@
 #include <cstdlib>
 #include <filesystem>
 #include <map>
+#include <tuple>
 #include <unistd.h>
 
 namespace wsss::vision {
 
 namespace {
 
-VitConfig vit(std::string name, int patch, int dim, int depth, int heads, int imgSize)
+// The two normalisations of the ViT weights: ImageNet mean/std (DeiT, DINO, the demo) and
+// 0.5/0.5 (Google's and timm's augreg ViTs and the R50 hybrid, "inception" style).
+const Normalization kImageNet{};
+const Normalization kHalf{{0.5f, 0.5f, 0.5f}, {0.5f, 0.5f, 0.5f}};
+
+VitConfig vit(std::string name, int patch, int dim, int depth, int heads, int imgSize,
+              Normalization norm = kImageNet)
 {
     VitConfig c;
     c.name = std::move(name);
@@ -20,6 +27,7 @@ VitConfig vit(std::string name, int patch, int dim, int depth, int heads, int im
     c.depth = depth;
     c.heads = heads;
     c.imgSize = imgSize;
+    c.norm = norm;
     return c;
 }
 
@@ -28,10 +36,27 @@ const std::map<std::string, VitConfig> &presets()
     static const std::map<std::string, VitConfig> table = [] {
         std::map<std::string, VitConfig> t;
         auto add = [&](VitConfig c) { t[c.name] = c; };
-        add(vit("vit_tiny_patch16", 16, 192, 12, 3, 224));
-        add(vit("vit_small_patch16", 16, 384, 12, 6, 224));
-        add(vit("vit_base_patch16", 16, 768, 12, 12, 224));
+        // timm's augreg ViTs: vit_tiny_patch16_224, vit_small_patch16_384.augreg_in21k_ft_in1k
+        // (ViT-PCM), vit_base_patch16_224 (also google/vit-base-patch16-224 on the Hub).
+        add(vit("vit_tiny_patch16", 16, 192, 12, 3, 224, kHalf));
+        add(vit("vit_small_patch16", 16, 384, 12, 6, 384, kHalf));
+        add(vit("vit_base_patch16", 16, 768, 12, 12, 224, kHalf));
+        // R50+ViT-B/16 hybrid (timm vit_base_r50_s16_384, ACR): ResNetV2 (3, 4, 9) → 24×24 at 384.
+        VitConfig hybrid = vit("vit_base_r50_s16", 16, 768, 12, 12, 384, kHalf);
+        hybrid.resnetStem = ResNetV2Config{};
+        add(hybrid);
+        // DeiT-S/16 (deit_small_patch16_224, USAGE). MCTformer's class tokens: set prefixTokens.
+        add(vit("deit_small_patch16", 16, 384, 12, 6, 224));
+        // timm's only ViT-S/8 weights are DINO's (vit_small_patch8_224.dino).
         add(vit("vit_small_patch8", 8, 384, 12, 6, 224));
+        // DINO (ECA's frozen guider), resizing the position embedding as DINO's own code does.
+        for (auto [name, patch, dim, heads] : {std::tuple{"dino_vit_small_patch8", 8, 384, 6},
+                                               std::tuple{"dino_vit_small_patch16", 16, 384, 6},
+                                               std::tuple{"dino_vit_base_patch16", 16, 768, 12}}) {
+            VitConfig dino = vit(name, patch, dim, 12, heads, 224);
+            dino.posEmbedResize = PosEmbedResize::BicubicScale;
+            add(dino);
+        }
         // CPU demo preset: a 3-layer conv stem of total stride 8 (as in the R50 hybrid, much
         // shallower), then 4 blocks of width 192 with 3 heads; laid out for 128 px inputs.
         VitConfig demo = vit("vit_demo_patch8", 8, 192, 4, 3, 128);
@@ -41,6 +66,10 @@ const std::map<std::string, VitConfig> &presets()
         VitConfig test = vit("vit_test_patch8", 8, 32, 2, 2, 64);
         test.stemChannels = {8, 8, 16};
         add(test);
+        // Test preset of the hybrid: a ResNetV2 of one bottleneck per stage, 4×4 grid at 64 px.
+        VitConfig testHybrid = vit("vit_test_r50_s16", 16, 16, 2, 2, 64, kHalf);
+        testHybrid.resnetStem = ResNetV2Config{8, {1, 1, 1}, {16, 32, 64}, 4};
+        add(testHybrid);
         return t;
     }();
     return table;

@@ -21,6 +21,16 @@ void VitConfig::validate() const
         fail("embedDim " + std::to_string(embedDim) + " is not divisible by heads " + std::to_string(heads));
     if (imgSize % patchSize != 0)
         fail("imgSize " + std::to_string(imgSize) + " is not a multiple of patchSize " + std::to_string(patchSize));
+    if (resnetStem) {
+        if (!stemChannels.empty())
+            fail("has both a conv stem (stemChannels) and a ResNetV2 stem");
+        resnetStem->validate(name);
+        if (resnetStem->stride() != patchSize)
+            fail("a ResNetV2 stem of " + std::to_string(resnetStem->depths.size()) + " stages has stride " +
+                 std::to_string(resnetStem->stride()) + ", not patchSize " + std::to_string(patchSize));
+    }
+    if (prefixTokens < 1)
+        fail("prefixTokens " + std::to_string(prefixTokens) + " must be at least 1");
     if (!stemChannels.empty() && (1 << stemChannels.size()) != patchSize)
         fail("a conv stem of " + std::to_string(stemChannels.size()) + " stride-2 layers has stride " +
              std::to_string(1 << stemChannels.size()) + ", not patchSize " + std::to_string(patchSize));
@@ -35,16 +45,26 @@ AttentionImpl::AttentionImpl(int dim, int heads)
     m_proj = register_module("proj", torch::nn::Linear(dim, dim));
 }
 
-torch::Tensor AttentionImpl::forward(const torch::Tensor &x, torch::Tensor *probs)
+torch::Tensor AttentionImpl::forward(const torch::Tensor &x, const CaptureRequest *what, BlockCapture *into,
+                                     double dropout)
 {
     const auto B = x.size(0), T = x.size(1), D = x.size(2);
     auto qkv = m_qkv(x).reshape({B, T, 3, m_heads, D / m_heads}).permute({2, 0, 3, 1, 4});
     auto q = qkv[0], k = qkv[1], v = qkv[2]; // [B, heads, T, hd]
-    auto attn = torch::matmul(q * m_scale, k.transpose(-2, -1)).softmax(-1);
-    if (probs)
-        *probs = attn;
+    auto logits = torch::matmul(q * m_scale, k.transpose(-2, -1));
+    auto attn = logits.softmax(-1);
+    if (what && into) {
+        if (what->attention)
+            into->probs = attn;
+        if (what->logits)
+            into->logits = logits;
+        if (what->queries)
+            into->queries = q;
+        if (what->keys)
+            into->keys = k;
+    }
     auto out = torch::matmul(attn, v).transpose(1, 2).reshape({B, T, D});
-    return m_proj(out);
+    return F::dropout(m_proj(out), F::DropoutFuncOptions().p(dropout).training(is_training() && dropout > 0));
 }
 
 // --- MLP and block ------------------------------------------------------------------------
@@ -55,9 +75,10 @@ MlpImpl::MlpImpl(int dim, int hidden)
     m_fc2 = register_module("fc2", torch::nn::Linear(hidden, dim));
 }
 
-torch::Tensor MlpImpl::forward(const torch::Tensor &x)
+torch::Tensor MlpImpl::forward(const torch::Tensor &x, double dropout)
 {
-    return m_fc2(F::gelu(m_fc1(x)));
+    const auto drop = F::DropoutFuncOptions().p(dropout).training(is_training() && dropout > 0);
+    return F::dropout(m_fc2(F::dropout(F::gelu(m_fc1(x)), drop)), drop);
 }
 
 BlockImpl::BlockImpl(const VitConfig &c)
@@ -69,10 +90,28 @@ BlockImpl::BlockImpl(const VitConfig &c)
     m_mlp = register_module("mlp", Mlp(c.embedDim, static_cast<int>(c.embedDim * c.mlpRatio)));
 }
 
-torch::Tensor BlockImpl::forward(const torch::Tensor &x, torch::Tensor *probs)
+namespace {
+
+// Stochastic depth (timm's drop_path): zero a residual branch for a random subset of samples
+// and scale the kept ones by 1/(1 − rate), so the expectation is unchanged.
+torch::Tensor dropPath(const torch::Tensor &branch, double rate, bool training)
 {
-    auto y = x + m_attn(m_norm1(x), probs);
-    return y + m_mlp(m_norm2(y));
+    if (!training || rate <= 0.0)
+        return branch;
+    const double keep = 1.0 - rate;
+    std::vector<std::int64_t> shape(branch.dim(), 1);
+    shape[0] = branch.size(0);
+    auto mask = torch::empty(shape, branch.options()).bernoulli_(keep);
+    return branch / keep * mask;
+}
+
+} // namespace
+
+torch::Tensor BlockImpl::forward(const torch::Tensor &x, const CaptureRequest *what, BlockCapture *into,
+                                 double dropPathRate, double dropout)
+{
+    auto y = x + dropPath(m_attn->forward(m_norm1(x), what, into, dropout), dropPathRate, is_training());
+    return y + dropPath(m_mlp->forward(m_norm2(y), dropout), dropPathRate, is_training());
 }
 
 // --- Patch embedding ----------------------------------------------------------------------
@@ -122,6 +161,11 @@ TORCH_MODULE(StemLayer);
 
 PatchEmbedImpl::PatchEmbedImpl(const VitConfig &c)
 {
+    if (c.resnetStem) {
+        m_backbone = register_module("backbone", ResNetV2Stem(*c.resnetStem));
+        m_proj = register_module("proj", torch::nn::Conv2d(torch::nn::Conv2dOptions(c.resnetStem->outChannels(), c.embedDim, 1)));
+        return;
+    }
     if (c.stemChannels.empty()) {
         m_proj = register_module("proj", torch::nn::Conv2d(torch::nn::Conv2dOptions(3, c.embedDim, c.patchSize).stride(c.patchSize)));
         return;
@@ -137,6 +181,8 @@ PatchEmbedImpl::PatchEmbedImpl(const VitConfig &c)
 
 torch::Tensor PatchEmbedImpl::forward(const torch::Tensor &x)
 {
+    if (m_backbone)
+        return m_proj(m_backbone(x));
     return m_proj(m_stem ? m_stem->forward(x) : x);
 }
 
@@ -151,8 +197,10 @@ VisionTransformerImpl::VisionTransformerImpl(VitConfig config) : m_config(std::m
     const int grid = c.gridSize();
     m_posEmbed = register_parameter("pos_embed", torch::zeros({1, c.prefixTokens + grid * grid, c.embedDim}));
     m_blocks = register_module("blocks", torch::nn::ModuleList());
-    for (int i = 0; i < c.depth; ++i)
-        m_blocks->push_back(Block(c));
+    for (int i = 0; i < c.depth; ++i) {
+        m_blockList.push_back(Block(c));
+        m_blocks->push_back(m_blockList.back());
+    }
     m_norm = register_module("norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({c.embedDim}).eps(c.lnEps)));
 
     // timm's init: truncated normal 0.02 for tokens and linears, zero biases.
@@ -170,7 +218,7 @@ VisionTransformerImpl::VisionTransformerImpl(VitConfig config) : m_config(std::m
 }
 
 torch::Tensor resizePositionEmbedding(const torch::Tensor &posEmbed, int prefixTokens,
-                                      std::int64_t newHeight, std::int64_t newWidth)
+                                      std::int64_t newHeight, std::int64_t newWidth, PosEmbedResize mode)
 {
     const auto oldTokens = posEmbed.size(1) - prefixTokens;
     const auto oldSide = static_cast<std::int64_t>(std::lround(std::sqrt(static_cast<double>(oldTokens))));
@@ -180,22 +228,38 @@ torch::Tensor resizePositionEmbedding(const torch::Tensor &posEmbed, int prefixT
         return posEmbed;
     auto prefix = posEmbed.slice(1, 0, prefixTokens);
     auto grid = posEmbed.slice(1, prefixTokens).reshape({1, oldSide, oldSide, -1}).permute({0, 3, 1, 2});
-    grid = F::interpolate(grid.to(torch::kFloat), F::InterpolateFuncOptions()
-                                                      .size(std::vector<int64_t>{newHeight, newWidth})
-                                                      .mode(torch::kBicubic)
-                                                      .align_corners(false))
-               .to(posEmbed.dtype());
+    auto options = F::InterpolateFuncOptions().align_corners(false);
+    if (mode == PosEmbedResize::BicubicScale) {
+        // DINO's interpolate_pos_encoding: the +0.1 keeps floor(side·scale) at the target size;
+        // the scale itself (not the size) sets where the samples fall.
+        const double side = static_cast<double>(oldSide);
+        options.scale_factor(std::vector<double>{(newHeight + 0.1) / side, (newWidth + 0.1) / side})
+            .recompute_scale_factor(false)
+            .mode(torch::kBicubic);
+    } else {
+        options.size(std::vector<int64_t>{newHeight, newWidth});
+        if (mode == PosEmbedResize::Bilinear)
+            options.mode(torch::kBilinear);
+        else
+            options.mode(torch::kBicubic);
+    }
+    grid = F::interpolate(grid.to(torch::kFloat), options).to(posEmbed.dtype());
+    if (grid.size(2) != newHeight || grid.size(3) != newWidth)
+        throw Error("position embedding resize to " + std::to_string(newHeight) + "x" + std::to_string(newWidth) +
+                    " gave " + std::to_string(grid.size(2)) + "x" + std::to_string(grid.size(3)));
     grid = grid.permute({0, 2, 3, 1}).reshape({1, newHeight * newWidth, -1});
     return torch::cat({prefix, grid}, 1);
 }
 
 torch::Tensor VisionTransformerImpl::positionEmbedding(std::int64_t gridHeight, std::int64_t gridWidth) const
 {
-    return resizePositionEmbedding(m_posEmbed, m_config.prefixTokens, gridHeight, gridWidth);
+    return resizePositionEmbedding(m_posEmbed, m_config.prefixTokens, gridHeight, gridWidth, m_config.posEmbedResize);
 }
 
-BackboneOutput VisionTransformerImpl::forward(const torch::Tensor &x, const CaptureRequest &capture)
+BackboneOutput VisionTransformerImpl::forward(const torch::Tensor &x, const CaptureRequest &capture,
+                                              const DropRates &rates)
 {
+    rates.validate();
     const int p = m_config.patchSize;
     if (x.dim() != 4 || x.size(1) != 3)
         throw Error("backbone \"" + m_config.name + "\": expected input [B, 3, H, W], got " + c10::str(x.sizes()));
@@ -211,18 +275,29 @@ BackboneOutput VisionTransformerImpl::forward(const torch::Tensor &x, const Capt
     auto tokens = grid.flatten(2).transpose(1, 2);
     tokens = torch::cat({m_clsToken.expand({x.size(0), -1, -1}), tokens}, 1);
     tokens = tokens + positionEmbedding(out.gridHeight, out.gridWidth);
+    const bool training = is_training();
+    tokens = F::dropout(tokens, F::DropoutFuncOptions().p(rates.dropout).training(training && rates.dropout > 0));
 
     const int depth = m_config.depth;
     for (int i = 0; i < depth; ++i) {
-        auto block = m_blocks->ptr<BlockImpl>(i);
-        if (capture.wants(i, depth)) {
-            torch::Tensor probs;
-            tokens = block->forward(tokens, &probs);
-            out.capturedLayers.push_back(i);
-            out.attention.push_back(probs);
-        } else {
-            tokens = block->forward(tokens);
+        auto &block = m_blockList[i];
+        // timm's stochastic-depth decay: 0 at the first block, the full rate at the last.
+        const double pathRate = depth > 1 ? rates.path * i / (depth - 1) : rates.path;
+        if (!capture.wants(i, depth)) {
+            tokens = block->forward(tokens, nullptr, nullptr, pathRate, rates.dropout);
+            continue;
         }
+        BlockCapture captured;
+        tokens = block->forward(tokens, &capture, &captured, pathRate, rates.dropout);
+        out.capturedLayers.push_back(i);
+        if (capture.attention)
+            out.attention.push_back(captured.probs);
+        if (capture.logits)
+            out.logits.push_back(captured.logits);
+        if (capture.queries)
+            out.queries.push_back(captured.queries);
+        if (capture.keys)
+            out.keys.push_back(captured.keys);
     }
     out.tokens = m_norm(tokens);
     return out;

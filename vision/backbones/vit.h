@@ -1,9 +1,10 @@
 #pragma once
-// Vision Transformer (ViT / DeiT / DINO sizes) with an optional convolutional stem (the R50
-// hybrid's idea, a few layers deep, for the CPU demo preset). Modules are registered under
-// timm's names (patch_embed.proj, blocks.N.attn.qkv, ...) so timm checkpoints map almost 1:1.
-// Any input size works: the position embedding is interpolated to the patch grid.
+// Vision Transformer (ViT / DeiT / DINO sizes) with an optional convolutional stem: the R50
+// hybrid's ResNetV2 (resnetv2_stem.h), or a few stride-2 convs for the CPU demo preset.
+// Modules are registered under timm's names (patch_embed.proj, blocks.N.attn.qkv, ...) so timm
+// checkpoints map 1:1. Any input size works: the position embedding is interpolated to the grid.
 #include "vision/backbones/backbone.h"
+#include "vision/backbones/resnetv2_stem.h"
 
 #include <torch/nn/module.h>
 #include <torch/nn/modules/container/modulelist.h>
@@ -13,10 +14,18 @@
 #include <torch/nn/modules/normalization.h>
 #include <torch/nn/pimpl.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace wsss::vision {
+
+// How the stored position embedding is resampled to another patch grid at forward time.
+enum class PosEmbedResize {
+    Bicubic,        // bicubic to the grid size, align_corners false (timm)
+    BicubicScale,   // bicubic with scale factor (g + 0.1)/stored side (DINO, MCTformer)
+    Bilinear,       // bilinear to the grid size, align_corners false (ACR's DPT code)
+};
 
 struct VitConfig {
     std::string name;                 // preset name, e.g. "vit_small_patch16"
@@ -25,21 +34,31 @@ struct VitConfig {
     int depth = 12;                   // transformer blocks
     int heads = 6;                    // attention heads per block
     double mlpRatio = 4.0;            // MLP hidden width / embedDim
-    int prefixTokens = 1;             // class tokens
+    int prefixTokens = 1;             // class tokens (DeiT: 1; MCTformer: one per class)
     int imgSize = 224;                // the input size the position embedding is laid out for
     double lnEps = 1e-6;              // LayerNorm epsilon (timm ViTs)
     std::vector<int> stemChannels;    // empty: linear patch embedding; else conv stem widths
+    std::optional<ResNetV2Config> resnetStem; // the R50 hybrid's stem (then stemChannels is empty)
+    PosEmbedResize posEmbedResize = PosEmbedResize::Bicubic;
     Normalization norm;               // input normalisation of its weights
 
     int gridSize() const { return imgSize / patchSize; }
     void validate() const;
 };
 
+// One block's captured tensors (those its CaptureRequest asked for; the others stay undefined).
+struct BlockCapture {
+    torch::Tensor probs, logits, queries, keys;
+};
+
 class AttentionImpl : public torch::nn::Module {
 public:
     AttentionImpl(int dim, int heads);
-    // x: [B, T, D] → [B, T, D]; when probs is given, stores the attention [B, heads, T, T].
-    torch::Tensor forward(const torch::Tensor &x, torch::Tensor *probs = nullptr);
+    // x: [B, T, D] → [B, T, D]. With `what` and `into`, stores what was asked for
+    // ([B, heads, T, T] probabilities and logits, [B, heads, T, head dim] queries and keys).
+    // `dropout` acts after the projection, in train mode only.
+    torch::Tensor forward(const torch::Tensor &x, const CaptureRequest *what = nullptr,
+                          BlockCapture *into = nullptr, double dropout = 0.0);
 
 private:
     int m_heads;
@@ -51,18 +70,21 @@ TORCH_MODULE(Attention);
 class MlpImpl : public torch::nn::Module {
 public:
     MlpImpl(int dim, int hidden);
-    torch::Tensor forward(const torch::Tensor &x);
+    // `dropout` acts after the activation and after fc2, in train mode only.
+    torch::Tensor forward(const torch::Tensor &x, double dropout = 0.0);
 
 private:
     torch::nn::Linear m_fc1{nullptr}, m_fc2{nullptr};
 };
 TORCH_MODULE(Mlp);
 
-// Pre-LN transformer block: x + attn(norm1(x)), then x + mlp(norm2(x)).
+// Pre-LN transformer block: x + attn(norm1(x)), then x + mlp(norm2(x)); in train mode each
+// residual branch may be dropped per sample (drop-path) and dropout applied inside.
 class BlockImpl : public torch::nn::Module {
 public:
     BlockImpl(const VitConfig &config);
-    torch::Tensor forward(const torch::Tensor &x, torch::Tensor *probs = nullptr);
+    torch::Tensor forward(const torch::Tensor &x, const CaptureRequest *what = nullptr,
+                          BlockCapture *into = nullptr, double dropPath = 0.0, double dropout = 0.0);
 
 private:
     torch::nn::LayerNorm m_norm1{nullptr}, m_norm2{nullptr};
@@ -71,8 +93,9 @@ private:
 };
 TORCH_MODULE(Block);
 
-// Patch embedding: a p×p stride-p conv, or a conv stem (3×3 stride-2 weight-standardised convs
-// with GroupNorm and ReLU) followed by a 1×1 projection. Output [B, D, h, w].
+// Patch embedding: a p×p stride-p conv; or a conv stem (3×3 stride-2 weight-standardised convs
+// with GroupNorm and ReLU), or the hybrid's ResNetV2 (registered as "backbone", timm's
+// HybridEmbed), followed by a 1×1 projection. Output [B, D, h, w].
 class PatchEmbedImpl : public torch::nn::Module {
 public:
     PatchEmbedImpl(const VitConfig &config);
@@ -80,6 +103,7 @@ public:
 
 private:
     torch::nn::Sequential m_stem{nullptr};
+    ResNetV2Stem m_backbone{nullptr};
     torch::nn::Conv2d m_proj{nullptr};
 };
 TORCH_MODULE(PatchEmbed);
@@ -88,13 +112,15 @@ class VisionTransformerImpl : public torch::nn::Module {
 public:
     explicit VisionTransformerImpl(VitConfig config);
 
-    // x: [B, 3, H, W] normalised; H and W multiples of the patch size.
-    BackboneOutput forward(const torch::Tensor &x, const CaptureRequest &capture = {});
+    // x: [B, 3, H, W] normalised; H and W multiples of the patch size. `rates` act in train
+    // mode only (eval mode: deterministic whatever they say).
+    BackboneOutput forward(const torch::Tensor &x, const CaptureRequest &capture = {},
+                           const DropRates &rates = {});
 
     const VitConfig &config() const { return m_config; }
     // Parameters that take no weight decay (timm's no_weight_decay()).
     std::vector<std::string> noWeightDecay() const;
-    // pos_embed resized to a grid (bicubic, as timm's resample_abs_pos_embed).
+    // pos_embed resized to a grid, the way config().posEmbedResize says.
     torch::Tensor positionEmbedding(std::int64_t gridHeight, std::int64_t gridWidth) const;
 
 private:
@@ -103,11 +129,15 @@ private:
     torch::Tensor m_clsToken, m_posEmbed;
     torch::nn::ModuleList m_blocks{nullptr};
     torch::nn::LayerNorm m_norm{nullptr};
+    std::vector<Block> m_blockList; // the blocks of m_blocks, typed
 };
 TORCH_MODULE(VisionTransformer);
 
-// Resizes a [1, prefix + gh*gw, D] position embedding to a new grid (prefix kept).
+// Resizes a [1, prefix + g*g, D] position embedding (square stored grid) to a new grid,
+// keeping the prefix. The default mode is timm's resample_abs_pos_embed (bicubic, no
+// antialias, align_corners false), which is also what loading weights of another grid uses.
 torch::Tensor resizePositionEmbedding(const torch::Tensor &posEmbed, int prefixTokens,
-                                      std::int64_t newHeight, std::int64_t newWidth);
+                                      std::int64_t newHeight, std::int64_t newWidth,
+                                      PosEmbedResize mode = PosEmbedResize::Bicubic);
 
 } // namespace wsss::vision
