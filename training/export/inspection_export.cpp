@@ -9,8 +9,7 @@
 #include "vision/io/image_io.h"
 #include "vision/io/npy.h"
 #include "vision/maps/cam.h"
-#include "vision/weights/load_weights.h"
-#include "vision/weights/safetensors.h"
+#include "vision/weights/vit_key_maps.h"
 
 #include <nlohmann/json.hpp>
 #include <opencv2/imgproc.hpp>
@@ -46,7 +45,7 @@ vision::VisionTransformer bareBackbone(const InspectExportOptions &o)
     if (!path.empty() && path != "none") {
         if (!fs::exists(path))
             throw Error("inspect: weights \"" + path + "\" do not exist");
-        vision::loadStateDict(*vit, vision::readSafetensors(path).tensors, path);
+        vision::loadVitWeights(*vit, path); // timm or Hugging Face names
     }
     return vit;
 }

@@ -55,8 +55,9 @@ MethodOutput inferImage(LoadedModel &model, const cv::Mat &rgb, bool captureAtte
     if (out.background.defined())
         out.background = toImage(out.background.unsqueeze(0))[0];
     out.scores = out.scores.to(torch::kCPU).to(torch::kFloat);
-    for (auto &a : out.attention)
-        a = a.to(torch::kCPU).to(torch::kFloat).contiguous();
+    for (auto *captures : {&out.attention, &out.queries, &out.keys})
+        for (auto &a : *captures)
+            a = a.to(torch::kCPU).to(torch::kFloat).contiguous();
     return out;
 }
 
@@ -121,6 +122,17 @@ std::shared_ptr<Inspection> makeInspection(const LoadedModel &model, const Metho
         layer.heads = static_cast<int>(a.size(0));
         layer.tokens = static_cast<int>(a.size(1));
         layer.probs.assign(a.data_ptr<float>(), a.data_ptr<float>() + a.numel());
+        ins->attention.push_back(std::move(layer));
+    }
+    for (std::size_t i = 0; i < output.queries.size() && i < output.keys.size(); ++i) {
+        const auto &q = output.queries[i], &k = output.keys[i];
+        AttentionLayer layer;
+        layer.heads = static_cast<int>(q.size(0));
+        layer.tokens = static_cast<int>(q.size(1));
+        layer.headDim = static_cast<int>(q.size(2));
+        layer.scale = static_cast<float>(output.attentionScale);
+        layer.queries.assign(q.data_ptr<float>(), q.data_ptr<float>() + q.numel());
+        layer.keys.assign(k.data_ptr<float>(), k.data_ptr<float>() + k.numel());
         ins->attention.push_back(std::move(layer));
     }
     ins->defaultBgThreshold = model.header.metrics.value("best_bg_threshold", 0.45f);

@@ -1,5 +1,8 @@
 #include "training/methods/inspection.h"
 
+#include <cmath>
+#include <limits>
+
 #include "vision/labels/pseudo_label_rule.h"
 
 #include <algorithm>
@@ -14,10 +17,31 @@ std::vector<float> AttentionLayer::row(int query, int head) const
     const size_t plane = static_cast<size_t>(tokens) * tokens;
     const int first = head < 0 ? 0 : head;
     const int last = head < 0 ? heads : std::min(head + 1, heads);
+    std::vector<float> logits(static_cast<size_t>(tokens));
     for (int h = first; h < last; ++h) {
-        const float *src = probs.data() + h * plane + static_cast<size_t>(query) * tokens;
+        if (!probs.empty()) {
+            const float *src = probs.data() + h * plane + static_cast<size_t>(query) * tokens;
+            for (int j = 0; j < tokens; ++j)
+                out[j] += src[j];
+            continue;
+        }
+        // One row of softmax(scale · Q Kᵀ): tokens × headDim work, nothing else materialised.
+        const size_t headBlock = static_cast<size_t>(tokens) * headDim;
+        const float *q = queries.data() + h * headBlock + static_cast<size_t>(query) * headDim;
+        const float *k = keys.data() + h * headBlock;
+        float peak = -std::numeric_limits<float>::infinity();
+        for (int j = 0; j < tokens; ++j) {
+            double dot = 0;
+            for (int d = 0; d < headDim; ++d)
+                dot += static_cast<double>(q[d]) * k[static_cast<size_t>(j) * headDim + d];
+            logits[j] = static_cast<float>(dot) * scale;
+            peak = std::max(peak, logits[j]);
+        }
+        double sum = 0;
         for (int j = 0; j < tokens; ++j)
-            out[j] += src[j];
+            sum += (logits[j] = std::exp(logits[j] - peak));
+        for (int j = 0; j < tokens; ++j)
+            out[j] += static_cast<float>(logits[j] / sum);
     }
     const float scale = 1.0f / static_cast<float>(std::max(1, last - first));
     for (float &v : out)

@@ -15,11 +15,16 @@ struct ClassMap {
     std::vector<float> values; // [imageHeight * imageWidth], row-major
 };
 
-// The attention of one block: post-softmax probabilities [heads, tokens, tokens].
+// The attention of one block: post-softmax probabilities [heads, tokens, tokens] for short
+// sequences; for long ones (ViT-S/8 at 512 px has 4097 tokens: 400 MB a block) the queries and
+// keys [heads, tokens, headDim] instead, from which a query's row is computed when asked.
 struct AttentionLayer {
     int heads = 0;
     int tokens = 0;
     std::vector<float> probs;
+    int headDim = 0;
+    float scale = 0;                  // softmax(scale · q·k)
+    std::vector<float> queries, keys;
 
     // Row `query` (a token index: 0 = class token, 1 + r*w + c = patch (r, c)), of one head,
     // or the mean over heads when head < 0. Length = tokens.

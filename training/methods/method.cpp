@@ -1,9 +1,35 @@
 #include "training/methods/method.h"
 
 #include <torch/optim/adamw.h>
+#include <cmath>
 #include <torch/torch.h>
 
 namespace wsss::training {
+
+vision::CaptureRequest inspectionCapture(bool wanted, const vision::VitConfig &config, std::int64_t height,
+                                         std::int64_t width)
+{
+    if (!wanted)
+        return vision::CaptureRequest::none();
+    const std::int64_t tokens = config.prefixTokens + (height / config.patchSize) * (width / config.patchSize);
+    vision::CaptureRequest request;
+    if (tokens <= kDenseAttentionTokens)
+        request.attention = true;
+    else
+        request.queries = request.keys = true;
+    return request;
+}
+
+void takeAttention(vision::BackboneOutput &out, const vision::VitConfig &config, MethodOutput &result)
+{
+    for (auto &a : out.attention)
+        result.attention.push_back(a[0]);
+    for (auto &q : out.queries)
+        result.queries.push_back(q[0]);
+    for (auto &k : out.keys)
+        result.keys.push_back(k[0]);
+    result.attentionScale = 1.0 / std::sqrt(static_cast<double>(config.embedDim / config.heads));
+}
 
 torch::Tensor StepResult::total() const
 {

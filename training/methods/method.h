@@ -33,9 +33,20 @@ struct MethodOutput {
     torch::Tensor scores;                      // [K], sigmoid of the class logits
     std::map<std::string, torch::Tensor> maps; // kind → [K, H, W]
     torch::Tensor background;                  // [H, W] or undefined
-    std::vector<torch::Tensor> attention;      // per block [heads, T, T], when asked for
+    std::vector<torch::Tensor> attention;      // per block [heads, T, T], when asked for ...
+    std::vector<torch::Tensor> queries, keys;  // ... or per block [heads, T, head dim] (long sequences)
+    double attentionScale = 0;                 // softmax(scale · q·k) for those
     std::int64_t gridHeight = 0, gridWidth = 0;
 };
+
+// What a method's infer() captures when attention is asked for: every block's probabilities up
+// to kDenseAttentionTokens tokens, beyond that every block's queries and keys, so a 4097-token
+// ViT-S/8 input does not hold twelve 400 MB matrices at once.
+constexpr std::int64_t kDenseAttentionTokens = 1025;
+vision::CaptureRequest inspectionCapture(bool wanted, const vision::VitConfig &config, std::int64_t height,
+                                         std::int64_t width);
+// Moves a forward's captures (batch item 0) into the method's output.
+void takeAttention(vision::BackboneOutput &out, const vision::VitConfig &config, MethodOutput &result);
 
 struct MethodSpec {
     std::string method;

@@ -60,8 +60,7 @@ StepResult CamMethod::trainStep(const Batch &batch)
 MethodOutput CamMethod::infer(const torch::Tensor &image, bool captureAttention)
 {
     const auto H = image.size(2), W = image.size(3);
-    auto out = m_backbone(image, captureAttention ? vision::CaptureRequest::allAttention()
-                                                  : vision::CaptureRequest::none());
+    auto out = m_backbone(image, inspectionCapture(captureAttention, m_backbone->config(), image.size(2), image.size(3)));
     auto features = out.patchFeatures();
     MethodOutput result;
     result.gridHeight = out.gridHeight;
@@ -76,8 +75,7 @@ MethodOutput CamMethod::infer(const torch::Tensor &image, bool captureAttention)
         cams = cams + vision::resizeMaps(flippedCams, H, W).flip({3});
     }
     result.maps["cam"] = vision::normalizeMapsMinMax(cams)[0];
-    for (auto &a : out.attention)
-        result.attention.push_back(a[0]);
+    takeAttention(out, m_backbone->config(), result);
     return result;
 }
 

@@ -60,8 +60,7 @@ StepResult SupervisedMethod::trainStep(const Batch &batch)
 
 MethodOutput SupervisedMethod::infer(const torch::Tensor &image, bool captureAttention)
 {
-    auto out = m_backbone(image, captureAttention ? vision::CaptureRequest::allAttention()
-                                                  : vision::CaptureRequest::none());
+    auto out = m_backbone(image, inspectionCapture(captureAttention, m_backbone->config(), image.size(2), image.size(3)));
     auto probs = segment(out.patchFeatures(), image.size(2), image.size(3)).softmax(1)[0]; // [K+1, H, W]
     MethodOutput result;
     result.gridHeight = out.gridHeight;
@@ -69,8 +68,7 @@ MethodOutput SupervisedMethod::infer(const torch::Tensor &image, bool captureAtt
     result.background = probs[0];
     result.maps["seg"] = probs.slice(0, 1);
     result.scores = std::get<0>(result.maps["seg"].flatten(1).max(1));
-    for (auto &a : out.attention)
-        result.attention.push_back(a[0]);
+    takeAttention(out, m_backbone->config(), result);
     return result;
 }
 
