@@ -16,6 +16,7 @@ int main(int argc, char **argv)
     wsss::training::addTrainVerb(app);
     wsss::training::addInferVerb(app);
     wsss::training::addEvalVerb(app);
+    wsss::training::addRefineVerb(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError &e) {

@@ -31,6 +31,12 @@ assert r["images"] == 8, r
 PY
 done
 
+# The rule's switches: PAR and the β band (255 = ignore) on the cam maps.
+"$WSSS" infer --checkpoint "$work/run_cam/checkpoint.wsss" --data "$work/data" --split val \
+        --out "$work/pred_par" --par --band 0.35,0.55
+test "$(ls "$work/pred_par/SegmentationClass" | wc -l)" -eq 8
+grep -q '"par_iterations": 10' "$work/pred_par/manifest.json"
+
 # Bad input gets a clear message and a non-zero exit.
 if "$WSSS" infer --checkpoint "$work/data/labelmap.txt" --data "$work/data" --out "$work/bad" 2> "$work/err.txt"; then
   echo "infer accepted a non-checkpoint"; exit 1
