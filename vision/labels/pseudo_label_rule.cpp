@@ -5,6 +5,7 @@
 #include "vision/refine/par.h"
 
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
 
 #include <nlohmann/json.hpp>
 
@@ -183,7 +184,14 @@ torch::Tensor pseudoLabel(const PseudoLabelRule &rule, const torch::Tensor &maps
         chosenIds.push_back(classIds[static_cast<std::size_t>(p)]);
     }
     auto out = torch::empty({maps.size(1), maps.size(2)}, torch::kByte);
-    applyPseudoLabelRule(rule, chosen, chosenIds, n, out.data_ptr<std::uint8_t>());
+    std::uint8_t *labels = out.data_ptr<std::uint8_t>();
+    // Pixels are independent: split them over LibTorch's threads.
+    at::parallel_for(0, static_cast<std::int64_t>(n), 16384, [&](std::int64_t begin, std::int64_t end) {
+        std::vector<const float *> part;
+        for (const float *plane : chosen)
+            part.push_back(plane + begin);
+        applyPseudoLabelRule(rule, part, chosenIds, static_cast<std::size_t>(end - begin), labels + begin);
+    });
     return out;
 }
 
