@@ -17,6 +17,7 @@ int main(int argc, char **argv)
     wsss::training::addInferVerb(app);
     wsss::training::addEvalVerb(app);
     wsss::training::addInspectVerb(app);
+    wsss::training::addRefineVerb(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError &e) {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# make bench: ViT and MiT forward times beside the same forward in Debian's python3-torch, run in the
-# same invocation; then the dense CRF (512×512, 21 labels). The demo benchmark (training cam and
-# supervised, ~1 h on 2 cores) runs with WSSS_BENCH_DEMO=1.
+# make bench: ViT and MiT forward times and the refinement toolkit's (rule, PAR, random walk)
+# beside the same operations in Debian's python3-torch, run in the same invocation; then the dense
+# CRF (512×512, 21 labels). The demo benchmark (training cam and supervised, ~1 h on 2 cores) runs
+# with WSSS_BENCH_DEMO=1.
 set -euo pipefail
 build=${1:-build}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -48,6 +49,20 @@ PY
 done
 
 "$build/tests/bench_crf" 512 21 3
+
+# Refinement toolkit: rule, PAR at 512², random walks (bench_refine beside refine_peer.py).
+mine=$("$build/tests/bench_refine" 5)
+peer=$("$py" "$here/refine_peer.py" 5)
+"$py" - "$mine" "$peer" <<'PY'
+import json, sys
+mine = [json.loads(l) for l in sys.argv[1].splitlines()]
+peer = {p["case"]: p for p in map(json.loads, sys.argv[2].splitlines())}
+print("%-16s %-12s %12s %14s %8s" % ("refine case", "shape", "wsss_ms", "python_ms", "ratio"))
+for m in mine:
+    p = peer[m["case"]]
+    print("%-16s %-12s %12.2f %14.2f %8.2f" % (m["case"], m["shape"], m["median_ms"], p["median_ms"],
+          p["median_ms"] / m["median_ms"]))
+PY
 
 if [[ "${WSSS_BENCH_DEMO:-0}" == "1" ]]; then
   bash "$here/demo_benchmark.sh" "$build"

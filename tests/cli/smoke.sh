@@ -39,6 +39,12 @@ for f in input.npy tokens.npy attn_0.npy attn_1.npy scores.npy cam.npy inspectio
   test -s "$work/inspect/$f" || { echo "inspect wrote no $f"; exit 1; }
 done
 
+# The rule's switches: PAR and the β band (255 = ignore) on the cam maps.
+"$WSSS" infer --checkpoint "$work/run_cam/checkpoint.wsss" --data "$work/data" --split val \
+        --out "$work/pred_par" --par --band 0.35,0.55
+test "$(ls "$work/pred_par/SegmentationClass" | wc -l)" -eq 8
+grep -q '"par_iterations": 10' "$work/pred_par/manifest.json"
+
 # Bad input gets a clear message and a non-zero exit.
 if "$WSSS" train --method cam --data "$work/data" --out "$work/bad" --iters 1 --backbone vit_test_patch8 \
      --weights none --set pool=gap 2> "$work/err.txt"; then

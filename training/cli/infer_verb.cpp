@@ -30,6 +30,9 @@ struct InferOptions {
     bool saveMaps = false;
     int size = 0; // 0: the checkpoint's input size
     bool half = false;
+    bool par = false;       // PAR on the maps before the rule
+    int parIterations = 10;
+    std::string band;       // "LO,HI": β_l/β_h band with 255 = ignore
 };
 
 void runInfer(const InferOptions &o)
@@ -52,6 +55,12 @@ void runInfer(const InferOptions &o)
 
     vision::PseudoLabelRule rule;
     rule.bgThreshold = o.bgThreshold >= 0 ? o.bgThreshold : model.header.metrics.value("best_bg_threshold", 0.45f);
+    if (!o.band.empty()) {
+        rule.background = vision::BackgroundRule::Band;
+        std::tie(rule.bandLow, rule.bandHigh) = parseBandOption(o.band);
+    }
+    rule.parIterations = o.par ? o.parIterations : 0;
+    rule.validate();
     const auto palette = vision::paletteFor(model.header.labelMap);
     const fs::path out(o.out);
     fs::create_directories(out / "SegmentationClass");
@@ -66,7 +75,7 @@ void runInfer(const InferOptions &o)
         try {
             const cv::Mat rgb = vision::readImageRgb(item.imagePath);
             auto output = inferImage(model, rgb, false, device);
-            const cv::Mat mask = pseudoMask(model, output, item.labels, rule.bgThreshold);
+            const cv::Mat mask = pseudoMask(model, output, item.labels, rule, rgb);
             vision::writeLabelPng((out / "SegmentationClass" / (item.id + ".png")).string(), mask, palette);
             if (o.saveMaps) {
                 const auto &maps = output.maps.at(model.method->primaryMap());
@@ -112,6 +121,9 @@ void addInferVerb(CLI::App &app)
         ->check(CLI::Range(0.0f, 1.0f));
     verb->add_option("--size", o->size, "Side images are resized to (default: the checkpoint's training size)");
     verb->add_flag("--half", o->half, "Float16 inference (CUDA only)");
+    verb->add_flag("--par", o->par, "Pixel-adaptive refinement (AFA) of the maps before the rule");
+    verb->add_option("--par-iters", o->parIterations, "PAR iterations")->capture_default_str()->check(CLI::Range(1, 1000));
+    verb->add_option("--band", o->band, "LO,HI: class above HI, background at or below LO, 255 (ignore) between");
     verb->add_flag("--save-maps", o->saveMaps, "Also write maps/<id>.npy (float32 [C,H,W], image size)");
     verb->add_option("--device", o->device, "auto | cpu | cuda[:N]")->capture_default_str();
     verb->callback([o] { runInfer(*o); });

@@ -3,6 +3,9 @@
 // that runs the verb; errors propagate as exceptions to app/wsss_main.cpp's single handler.
 #include <CLI/App.hpp>
 
+#include <string>
+#include <utility>
+
 namespace wsss::training {
 
 void addDemoDataVerb(CLI::App &app);
@@ -11,6 +14,10 @@ void addTrainVerb(CLI::App &app);
 void addInferVerb(CLI::App &app);
 void addEvalVerb(CLI::App &app);
 void addInspectVerb(CLI::App &app);
+void addRefineVerb(CLI::App &app);
+
+// "LO,HI" (a β_l/β_h band, e.g. 0.35,0.55) → the two scores; wsss::Error naming the text otherwise.
+std::pair<float, float> parseBandOption(const std::string &text);
 
 // Sets LibTorch's CPU thread count once (WSSS_THREADS, else the machine's cores).
 void configureThreads();

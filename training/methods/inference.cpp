@@ -92,6 +92,41 @@ cv::Mat pseudoMask(const LoadedModel &model, const MethodOutput &output, const s
     return mask;
 }
 
+cv::Mat pseudoMask(const LoadedModel &model, const MethodOutput &output, const std::vector<int> &labels,
+                   const vision::PseudoLabelRule &rule, const cv::Mat &rgb)
+{
+    const auto &maps = output.maps.at(model.method->primaryMap()); // [K, H, W]
+    const int H = static_cast<int>(maps.size(1)), W = static_cast<int>(maps.size(2));
+    if (rgb.rows != H || rgb.cols != W)
+        throw Error("pseudoMask: maps are " + std::to_string(W) + "×" + std::to_string(H) + " but the image is " +
+                    std::to_string(rgb.cols) + "×" + std::to_string(rgb.rows));
+    const cv::Mat continuous = rgb.isContinuous() ? rgb : rgb.clone();
+    const auto image = torch::from_blob(continuous.data, {H, W, 3}, torch::kByte).permute({2, 0, 1}).to(torch::kFloat) / 255.0f;
+    torch::Tensor labelsOut;
+    if (model.method->predictsBackground() && output.background.defined()) {
+        const auto all = torch::cat({output.background.unsqueeze(0), maps}, 0);
+        labelsOut = vision::refineMaps(rule, image, all).argmax(0).to(torch::kUInt8);
+    } else {
+        const auto allowed = effectiveLabels(output, labels);
+        // Only the labelled planes are refined: PAR costs per channel.
+        std::vector<std::int64_t> planes;
+        std::vector<int> planeIds;
+        for (int c : allowed)
+            if (c >= 1 && c <= maps.size(0)) {
+                planes.push_back(c - 1);
+                planeIds.push_back(c);
+            }
+        if (planes.empty())
+            return cv::Mat(H, W, CV_8UC1, cv::Scalar(0));
+        const auto chosen = maps.index_select(0, torch::tensor(planes, torch::kLong));
+        labelsOut = vision::pseudoLabel(rule, vision::refineMaps(rule, image, chosen), planeIds, planeIds);
+    }
+    const auto host = labelsOut.to(torch::kCPU).contiguous();
+    cv::Mat mask(H, W, CV_8UC1);
+    std::memcpy(mask.data, host.data_ptr<std::uint8_t>(), static_cast<std::size_t>(H) * W);
+    return mask;
+}
+
 std::shared_ptr<Inspection> makeInspection(const LoadedModel &model, const MethodOutput &output, const cv::Mat &rgb,
                                            const std::string &imageId, const std::vector<int> &labels)
 {

@@ -3,6 +3,7 @@
 // into the studio's Inspection. Shared by the engine, `wsss infer` and `wsss eval`.
 #include "training/checkpoint/checkpoint.h"
 #include "training/methods/inspection.h"
+#include "vision/labels/pseudo_label_rule.h"
 
 #include <opencv2/core/mat.hpp>
 
@@ -30,6 +31,12 @@ MethodOutput inferImage(LoadedModel &model, const cv::Mat &rgb, bool captureAtte
 // labels: the image's classes (1..K); empty = those the classifier scores above 0.5.
 cv::Mat pseudoMask(const LoadedModel &model, const MethodOutput &output, const std::vector<int> &labels,
                    float bgThreshold);
+
+// The same under a whole PseudoLabelRule: its refinements run on the maps with the image
+// (rgb: the image the output was made from), then its background rule (threshold or band) over
+// the labelled classes. Methods that predict background refine [background; maps] and argmax.
+cv::Mat pseudoMask(const LoadedModel &model, const MethodOutput &output, const std::vector<int> &labels,
+                   const vision::PseudoLabelRule &rule, const cv::Mat &rgb);
 
 std::shared_ptr<Inspection> makeInspection(const LoadedModel &model, const MethodOutput &output,
                                            const cv::Mat &rgb, const std::string &imageId,

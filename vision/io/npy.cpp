@@ -178,6 +178,7 @@ NpyArray readNpy(const std::string &path)
         throw Error(label(path) + ": shape is not a tuple");
 
     NpyArray array;
+    array.dtype = descr;
     array.shape = parseShape(shapeText, path);
     const std::int64_t count = elementCount(array.shape, path);
     const auto dataStart = in.tellg();

@@ -10,6 +10,7 @@ namespace wsss::vision {
 struct NpyArray {
     std::vector<std::int64_t> shape;
     std::vector<float> data;
+    std::string dtype; // as stored in the file: "<f4" or "<f8" (data is float either way)
 };
 
 // Writes '<f4', C order, header padded to a multiple of 64 bytes, atomically.

@@ -334,4 +334,18 @@ at::Tensor denseCrfFromLabels(const at::Tensor &labels, std::int64_t numLabels, 
     return runCrf(unary, numLabels, rgb, height, width, params, labels.device());
 }
 
+at::Tensor denseCrfWithBackground(const at::Tensor &maps, float backgroundScore, const at::Tensor &imageHW3,
+                                  const DenseCrfParams &params)
+{
+    if (maps.dim() != 3)
+        throw Error("dense CRF: maps must be [K, H, W], got " + c10::str(maps.sizes()));
+    if (!(backgroundScore > 0))
+        throw Error("dense CRF: the background score " + std::to_string(backgroundScore) +
+                    " must be positive (it is the background's share of each pixel)");
+    auto scores = at::cat({at::full({1, maps.size(1), maps.size(2)}, backgroundScore, maps.options().dtype(at::kFloat)),
+                           maps.to(at::kFloat).clamp_min(0)});
+    return denseCrf(scores / scores.sum(0, true), imageHW3, params);
+}
+
 } // namespace wsss::vision
+

@@ -59,4 +59,10 @@ at::Tensor denseCrfFromLabels(const at::Tensor &labels, std::int64_t numLabels, 
 void denseCrfMeanField(const float *unary, std::int64_t numLabels, const std::uint8_t *rgb, std::int64_t height,
                        std::int64_t width, const DenseCrfParams &params, float *q);
 
+// The CRF on class maps with a constant background score (`wsss refine --crf`): the
+// probabilities are P = [t; maps] / their sum at each pixel, the unary −log(max(P, 1e-5)).
+// maps [K, H, W] (any device), imageHW3 uint8 RGB → Q [1 + K, H, W], channel 0 = background.
+at::Tensor denseCrfWithBackground(const at::Tensor &maps, float backgroundScore, const at::Tensor &imageHW3,
+                                  const DenseCrfParams &params = {});
+
 } // namespace wsss::vision

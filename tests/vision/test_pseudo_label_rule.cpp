@@ -1,0 +1,155 @@
+// PseudoLabelRule (vision/labels/pseudo_label_rule.h): the background decision, the allowed
+// classes, the refinements and the JSON that travels with every export.
+#include "support/tensor_compare.h"
+#include "vision/core/labels.h"
+#include "vision/labels/pseudo_label_rule.h"
+
+#include <QtTest/QtTest>
+
+#include <nlohmann/json.hpp>
+#include <torch/cuda.h>
+#include <torch/torch.h>
+
+#include <cmath>
+
+using namespace wsss::vision;
+
+Q_DECLARE_METATYPE(std::vector<std::uint8_t>)
+
+namespace {
+
+// afa.md §5.3: two classes × 1×4 pixels.
+torch::Tensor camToLabelMaps()
+{
+    return torch::tensor({0.9f, 0.5f, 0.3f, 0.1f, 0.2f, 0.6f, 0.4f, 0.0f}).view({2, 1, 4});
+}
+
+std::vector<std::uint8_t> values(const torch::Tensor &labels)
+{
+    const auto c = labels.cpu().contiguous();
+    return {c.data_ptr<std::uint8_t>(), c.data_ptr<std::uint8_t>() + c.numel()};
+}
+
+} // namespace
+
+class TestPseudoLabelRule : public QObject {
+    Q_OBJECT
+
+private Q_SLOTS:
+    void init() { torch::manual_seed(0); }
+
+    void publishedCamToLabel_data()
+    {
+        QTest::addColumn<bool>("band");
+        QTest::addColumn<std::vector<std::uint8_t>>("expected");
+        QTest::newRow("threshold 0.45") << false << std::vector<std::uint8_t>{1, 2, 0, 0};
+        QTest::newRow("band 0.35/0.55") << true << std::vector<std::uint8_t>{1, 2, kIgnoreLabel, 0};
+    }
+    void publishedCamToLabel()
+    {
+        QFETCH(bool, band);
+        QFETCH(std::vector<std::uint8_t>, expected);
+        PseudoLabelRule rule;
+        if (band)
+            rule.background = BackgroundRule::Band;
+        QCOMPARE(values(pseudoLabel(rule, camToLabelMaps(), {1, 2}, {1, 2})), expected);
+    }
+
+    void bandEdgesGoDown()
+    {
+        // v = β_h is inside the band (255), v = β_l is background: Eq. 4 with ties downwards.
+        PseudoLabelRule rule;
+        rule.background = BackgroundRule::Band;
+        const auto maps = torch::tensor({0.55f, 0.35f, 0.5500001f}).view({1, 1, 3});
+        QCOMPARE(values(pseudoLabel(rule, maps, {4}, {4})), (std::vector<std::uint8_t>{kIgnoreLabel, 0, 4}));
+    }
+
+    void argmaxNeverPicksAnUnlabelledClass_data()
+    {
+        QTest::addColumn<bool>("band");
+        QTest::newRow("threshold") << false;
+        QTest::newRow("band") << true;
+    }
+    void argmaxNeverPicksAnUnlabelledClass()
+    {
+        QFETCH(bool, band);
+        PseudoLabelRule rule;
+        rule.bgThreshold = 0.1f;
+        if (band)
+            rule.background = BackgroundRule::Band;
+        auto maps = torch::rand({5, 32, 32});
+        maps[2] += 1.0f; // class 3 is the strongest everywhere, but the image is not labelled with it
+        const std::vector<int> ids = {1, 2, 3, 4, 5};
+        const auto labels = pseudoLabel(rule, maps, ids, {2, 5});
+        for (std::uint8_t v : values(labels))
+            QVERIFY2(v == 0 || v == 2 || v == 5 || v == kIgnoreLabel, std::to_string(v).c_str());
+        // Where class 2 beats class 5 and clears the background, it is chosen.
+        const auto expect2 = maps[1].gt(maps[4]).logical_and(maps[1].gt(band ? rule.bandHigh : rule.bgThreshold));
+        QVERIFY(labels.eq(2).equal(expect2));
+    }
+
+    void nothingLabelledIsAllBackground()
+    {
+        const auto labels = pseudoLabel({}, torch::rand({3, 4, 4}) + 1.0f, {1, 2, 3}, {});
+        QCOMPARE(labels.sum().item<std::int64_t>(), std::int64_t(0));
+    }
+
+    void tensorOpsMatchCpu_CUDA()
+    {
+        if (!torch::cuda::is_available())
+            QSKIP("CUDA is not available");
+        PseudoLabelRule rule;
+        rule.background = BackgroundRule::Band;
+        const auto maps = torch::rand({6, 40, 50});
+        const std::vector<int> ids = {1, 3, 5, 7, 9, 11};
+        const auto cpu = pseudoLabel(rule, maps, ids, {3, 9, 11});
+        const auto gpu = pseudoLabel(rule, maps.cuda(), ids, {3, 9, 11});
+        QVERIFY(gpu.is_cuda());
+        QVERIFY(torch::equal(gpu.cpu(), cpu));
+    }
+
+    void refinementsAreSwitchable()
+    {
+        const auto image = torch::rand({3, 12, 14});
+        const auto maps = torch::full({2, 12, 14}, 0.5f);
+        PseudoLabelRule rule;
+        QVERIFY(refineMaps(rule, image, maps).equal(maps)); // PAR off: untouched
+        rule.parIterations = 10;
+        WSSS_VERIFY_CLOSE(refineMaps(rule, image, maps), maps * std::pow(1.01, 10), 1e-5);
+    }
+
+    void jsonRoundTripAndOlderExports()
+    {
+        PseudoLabelRule rule;
+        rule.bgThreshold = 0.3f;
+        rule.background = BackgroundRule::Band;
+        rule.bandLow = 0.25f;
+        rule.bandHigh = 0.6f;
+        rule.parIterations = 15;
+        const auto back = PseudoLabelRule::fromJson(rule.toJson());
+        QCOMPARE(back.bgThreshold, 0.3f);
+        QVERIFY(back.background == BackgroundRule::Band);
+        QCOMPARE(back.bandLow, 0.25f);
+        QCOMPARE(back.bandHigh, 0.6f);
+        QCOMPARE(back.parIterations, 15);
+
+        const auto old = PseudoLabelRule::fromJson(nlohmann::json::parse(R"({"bg_threshold": 0.2})"));
+        QCOMPARE(old.bgThreshold, 0.2f);
+        QVERIFY(old.background == BackgroundRule::Threshold);
+        QCOMPARE(old.parIterations, 0);
+    }
+
+    void rejectsBadRules()
+    {
+        WSSS_VERIFY_THROWS_WITH(PseudoLabelRule::fromJson(nlohmann::json::parse(R"({"crf_iters": 3})")),
+                                "unknown key \"crf_iters\"");
+        WSSS_VERIFY_THROWS_WITH(
+            PseudoLabelRule::fromJson(nlohmann::json::parse(R"({"band_low": 0.6, "band_high": 0.4})")), "band");
+        WSSS_VERIFY_THROWS_WITH(PseudoLabelRule::fromJson(nlohmann::json::parse(R"({"background": "otsu"})")),
+                                "\"otsu\"");
+        WSSS_VERIFY_THROWS_WITH(pseudoLabel({}, torch::rand({2, 3, 3}), {1}, {1}), "do not match 1 class ids");
+    }
+};
+
+QTEST_APPLESS_MAIN(TestPseudoLabelRule)
+#include "test_pseudo_label_rule.moc"
