@@ -8,6 +8,7 @@
 #include <QWheelEvent>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 
 namespace wsss::ui {
@@ -118,11 +119,26 @@ void CanvasWidget::setOverlayOpacity(double opacity)
 
 void CanvasWidget::setBgThreshold(float threshold)
 {
-    threshold = std::clamp(threshold, 0.0f, 1.0f);
-    if (threshold == m_bgThreshold)
+    ThresholdRule rule = m_rule;
+    rule.bgThreshold = std::clamp(threshold, 0.0f, 1.0f);
+    setRule(rule);
+}
+
+void CanvasWidget::setRule(const ThresholdRule &rule)
+{
+    if (rule == m_rule)
         return;
-    m_bgThreshold = threshold;
+    m_rule = rule;
     rebuildMask();
+    update();
+}
+
+void CanvasWidget::setColorMap(ColorMap map)
+{
+    if (map == m_colorMap)
+        return;
+    m_colorMap = map;
+    rebuildHeatmap();
     update();
 }
 
@@ -203,11 +219,14 @@ void CanvasWidget::rebuildHeatmap()
     if (!map || map->values.size() != static_cast<size_t>(w) * h)
         return;
     m_heatmap = QImage(w, h, QImage::Format_RGB32);
+    const QRgb *table = colorMapTable(m_colorMap);
     for (int y = 0; y < h; ++y) {
         auto *line = reinterpret_cast<QRgb *>(m_heatmap.scanLine(y));
         const float *src = map->values.data() + static_cast<size_t>(y) * w;
-        for (int x = 0; x < w; ++x)
-            line[x] = jetColor(src[x]);
+        for (int x = 0; x < w; ++x) {
+            const float v = src[x];
+            line[x] = table[v > 0.0f ? (v < 1.0f ? static_cast<int>(v * 255.0f + 0.5f) : 255) : 0]; // NaN → 0
+        }
     }
 }
 
@@ -216,16 +235,20 @@ void CanvasWidget::rebuildMask()
     m_mask = QImage();
     if (!m_inspection || m_image.isNull())
         return;
-    const std::vector<std::uint8_t> labels = m_inspection->pseudoMask(mapKind().toStdString(), m_bgThreshold);
+    // Runs on every slider step: the rule over the cached maps, then one table lookup per pixel.
+    const std::vector<std::uint8_t> labels = m_inspection->pseudoMask(mapKind().toStdString(), m_rule.bgThreshold);
     const int w = m_inspection->imageWidth, h = m_inspection->imageHeight;
     if (labels.size() != static_cast<size_t>(w) * h)
         return;
-    QRgb palette[256];
-    palette[0] = qRgba(0, 0, 0, 0); // background stays see-through
-    for (int i = 1; i < 256; ++i) {
-        const auto c = wsss::vision::vocPaletteColor(i);
-        palette[i] = qRgb(c[0], c[1], c[2]);
-    }
+    static const auto palette = [] {
+        std::array<QRgb, 256> p{};
+        p[0] = qRgba(0, 0, 0, 0); // background stays see-through
+        for (int i = 1; i < 256; ++i) {
+            const auto c = wsss::vision::vocPaletteColor(i);
+            p[static_cast<size_t>(i)] = qRgb(c[0], c[1], c[2]);
+        }
+        return p;
+    }();
     m_mask = QImage(w, h, QImage::Format_ARGB32);
     for (int y = 0; y < h; ++y) {
         auto *line = reinterpret_cast<QRgb *>(m_mask.scanLine(y));
@@ -318,7 +341,7 @@ void CanvasWidget::paintScene(QPainter &painter)
                           .arg(ins.imageHeight)
                           .arg(qRound(m_zoom * 100));
     if (m_showMask)
-        caption += tr("  ·  pseudo-mask %1, bg ≥ %2").arg(mapKind()).arg(m_bgThreshold, 0, 'f', 2);
+        caption += tr("  ·  pseudo-mask %1, bg ≥ %2").arg(mapKind()).arg(m_rule.bgThreshold, 0, 'f', 2);
     else if (m_mapClass >= 0 && m_mapClass < static_cast<int>(ins.classNames.size()))
         caption += QStringLiteral("  ·  %1 %2").arg(mapKind(), QString::fromStdString(ins.classNames[m_mapClass]));
     const QFontMetrics fm = painter.fontMetrics();
