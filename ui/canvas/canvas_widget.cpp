@@ -57,7 +57,9 @@ void CanvasWidget::setInspection(std::shared_ptr<const tr::Inspection> inspectio
         m_image = QImage(m_inspection->rgb.data(), m_inspection->imageWidth,
                          m_inspection->imageHeight, m_inspection->imageWidth * 3,
                          QImage::Format_RGB888)
-                      .copy(); // own the pixels: the QImage may outlive a swapped inspection
+                      // Own the pixels (the QImage may outlive a swapped inspection), in the
+                      // raster engine's native format so painting never converts them.
+                      .convertToFormat(QImage::Format_RGB32);
     }
     // Same image size: keep the view, so images can be compared at one zoom.
     if (m_fitMode || imageSize() != oldSize)
@@ -249,7 +251,9 @@ void CanvasWidget::rebuildMask()
         }
         return p;
     }();
-    m_mask = QImage(w, h, QImage::Format_ARGB32);
+    // Premultiplied: the format the raster engine blends directly (palette colours are opaque,
+    // background fully transparent, so the values are the same).
+    m_mask = QImage(w, h, QImage::Format_ARGB32_Premultiplied);
     for (int y = 0; y < h; ++y) {
         auto *line = reinterpret_cast<QRgb *>(m_mask.scanLine(y));
         const std::uint8_t *src = labels.data() + static_cast<size_t>(y) * w;
@@ -295,11 +299,20 @@ void CanvasWidget::paintScene(QPainter &painter)
     const auto &ins = *m_inspection;
 
     // Image layers in image coordinates. Nearest sampling once pixels are big enough to see.
+    // The image itself changes only with the view: scale it once per zoom (smooth below 2×) and
+    // blit it, so a repaint for a new mask costs little more than the mask.
+    const QSize scaledSize(qRound(m_image.width() * m_zoom), qRound(m_image.height() * m_zoom));
+    if (m_scaledImage.size() != scaledSize || m_scaledFrom != m_image.cacheKey()) {
+        m_scaledImage = scaledSize == m_image.size() ? m_image
+                        : m_image.scaled(scaledSize, Qt::IgnoreAspectRatio,
+                                         m_zoom < 2.0 ? Qt::SmoothTransformation : Qt::FastTransformation);
+        m_scaledFrom = m_image.cacheKey();
+    }
+    painter.drawImage(QPoint(qRound(m_offset.x()), qRound(m_offset.y())), m_scaledImage);
+
     painter.save();
     painter.translate(m_offset);
     painter.scale(m_zoom, m_zoom);
-    painter.setRenderHint(QPainter::SmoothPixmapTransform, m_zoom < 2.0);
-    painter.drawImage(QPointF(0, 0), m_image);
     const QImage &overlay = m_showMask ? m_mask : m_heatmap;
     if (!overlay.isNull() && m_opacity > 0) {
         painter.setRenderHint(QPainter::SmoothPixmapTransform, !m_showMask && m_zoom < 2.0);

@@ -82,6 +82,8 @@ private:
 
     std::shared_ptr<const wsss::training::Inspection> m_inspection;
     QImage m_image;   // the inspection's RGB
+    QImage m_scaledImage; // m_image at the current zoom, made in paintScene
+    qint64 m_scaledFrom = 0; // cacheKey of the m_image it was made from
     QImage m_heatmap; // m_mapClass's map, jet, opaque
     QImage m_mask;    // the pseudo-mask in palette colours, background transparent
 

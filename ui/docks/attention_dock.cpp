@@ -173,8 +173,14 @@ public:
         m_columns = columns;
         m_selRow = selectedRow;
         m_selColumn = selectedColumn;
-        if (shapeChanged)
+        if (shapeChanged) {
+            // Dock layouts do not ask heightForWidth(): reserve room for cells of a useful size.
+            const double aspect = m_cells.empty() || m_cells.front().isNull()
+                                      ? 1.0
+                                      : double(m_cells.front().height()) / std::max(1, m_cells.front().width());
+            setMinimumHeight(m_rows == 0 ? 40 : heightForCell(m_rows > 8 ? 16 : 28, aspect));
             updateGeometry();
+        }
         update();
     }
     void setColorMap(ColorMap map)
@@ -186,9 +192,11 @@ public:
     bool hasHeightForWidth() const override { return true; }
     int heightForWidth(int w) const override
     {
-        if (m_rows == 0)
+        if (m_rows == 0 || m_cells.empty() || m_cells.front().isNull())
             return 40;
-        return kTop + m_rows * (cellSize(w).height() + kGap) + kBottom;
+        const QSize grid = m_cells.front().size();
+        const double aspect = double(grid.height()) / std::max(1, grid.width());
+        return heightForCell(std::clamp((w - kLeft - 4) / m_columns - kGap, 12, 120), aspect);
     }
     QSize sizeHint() const override { return QSize(320, heightForWidth(320)); }
 
@@ -284,9 +292,18 @@ private:
     {
         if (m_columns == 0 || m_cells.empty() || m_cells.front().isNull())
             return {};
-        const int cw = std::clamp((w - kLeft - 4) / m_columns - kGap, 12, 120);
         const QSize grid = m_cells.front().size();
-        return QSize(cw, std::max(8, cw * grid.height() / std::max(1, grid.width())));
+        const double aspect = double(grid.height()) / std::max(1, grid.width());
+        int cw = std::clamp((w - kLeft - 4) / m_columns - kGap, 12, 120);
+        // Laid out shorter than asked for (a crowded dock): shrink to fit the height too.
+        if (height() > 0 && height() < heightForCell(cw, aspect))
+            cw = std::max(8, static_cast<int>(((height() - kTop - kBottom) / m_rows - kGap) / aspect));
+        return QSize(cw, std::max(6, static_cast<int>(cw * aspect)));
+    }
+
+    int heightForCell(int cw, double aspect) const
+    {
+        return kTop + m_rows * (std::max(6, static_cast<int>(cw * aspect)) + kGap) + kBottom;
     }
 
     bool hit(QPointF pos, int &row, int &column, int &patch) const

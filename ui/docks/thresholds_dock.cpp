@@ -38,11 +38,11 @@ ThresholdsDock::ThresholdsDock(QWidget *parent)
         auto *label = new QLabel(field.label, body);
         label->setToolTip(field.toolTip);
         row.slider = new QSlider(Qt::Horizontal, body);
-        row.slider->setObjectName(field.key + QStringLiteral("Slider"));
+        row.slider->setObjectName(field.key + QStringLiteral("RuleSlider"));
         row.slider->setRange(0, sliderSteps(field));
         row.slider->setToolTip(field.toolTip);
         row.spin = new QDoubleSpinBox(body);
-        row.spin->setObjectName(field.key + QStringLiteral("Spin"));
+        row.spin->setObjectName(field.key + QStringLiteral("RuleSpin"));
         row.spin->setRange(field.minimum, field.maximum);
         row.spin->setSingleStep(field.step);
         row.spin->setDecimals(field.decimals);

@@ -21,7 +21,7 @@ struct ThresholdRule {
 
 // One editable number of the rule: its range and step, and where it lives.
 struct ThresholdRuleField {
-    QString key;   // object names: <key>Slider, <key>Spin
+    QString key;   // object names: <key>RuleSlider, <key>RuleSpin
     QString label;
     QString toolTip;
     double minimum = 0, maximum = 1, step = 0.01;
