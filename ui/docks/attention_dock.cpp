@@ -256,9 +256,13 @@ protected:
             p.drawLine(x, y, x, y + 8);
         }
         p.setPen(palette().color(QPalette::WindowText));
+        const QString note = tr("each map: its own range");
         p.drawText(QRect(x0, y + 9, x1 - x0, fm.height()), Qt::AlignLeft, tr("min"));
-        p.drawText(QRect(x0, y + 9, x1 - x0, fm.height()), Qt::AlignHCenter, tr("each map: its own range"));
         p.drawText(QRect(x0, y + 9, x1 - x0, fm.height()), Qt::AlignRight, tr("max"));
+        if (fm.horizontalAdvance(note) + 2 * fm.horizontalAdvance(tr("max")) + 16 < x1 - x0)
+            p.drawText(QRect(x0, y + 9, x1 - x0, fm.height()), Qt::AlignHCenter, note);
+        else // no room under the grid: beside it
+            p.drawText(QRect(x1 + 6, y - 2, width() - x1 - 6, 2 * fm.height()), Qt::AlignLeft | Qt::TextWordWrap, note);
     }
     void mouseMoveEvent(QMouseEvent *event) override
     {

@@ -110,11 +110,16 @@ EvaluationDock::EvaluationDock(QWidget *parent) : QDockWidget(tr("Evaluation"), 
 
     m_classPlot = makePlot(split, QStringLiteral("classPlot"));
     m_classPlot->yAxis->setLabel(tr("%"));
-    m_classPlot->yAxis->setRange(0, 100);
+    m_classPlot->yAxis->setRange(0, 145); // the legend sits above 100
+    m_classPlot->yAxis->setTicker(QSharedPointer<QCPAxisTickerFixed>(new QCPAxisTickerFixed));
+    qSharedPointerCast<QCPAxisTickerFixed>(m_classPlot->yAxis->ticker())->setTickStep(25);
     m_classPlot->legend->setVisible(true);
     m_classPlot->legend->setFont(QFont(font().family(), std::max(7, font().pointSize() - 2)));
     m_classPlot->legend->setBrush(QBrush(QColor(255, 255, 255, 200)));
-    m_classPlot->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
+    // One row across the top, above the bars (the y range leaves room for it).
+    m_classPlot->legend->setFillOrder(QCPLayoutGrid::foColumnsFirst);
+    m_classPlot->legend->setWrap(3);
+    m_classPlot->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignHCenter);
 
     m_images = new QTableWidget(0, 2, split);
     m_images->setObjectName(QStringLiteral("imageIouTable"));
