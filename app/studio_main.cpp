@@ -11,6 +11,8 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QPointF>
+#include <QSettings>
+#include <QTemporaryDir>
 #include <QTimer>
 
 #include <cstdio>
@@ -23,6 +25,7 @@ constexpr int kScreenshotTimeoutSeconds = 600;
 struct StudioArgs {
     QString data, checkpoint, split = QStringLiteral("train"), image, className, screenshot;
     QString device = QStringLiteral("auto");
+    bool evaluate = false; // with --screenshot: evaluate the split first, then grab
     bool hasQuery = false;
     QPointF query;
 };
@@ -80,7 +83,9 @@ int main(int argc, char *argv[])
                                      QStringLiteral("Save the window to FILE.png once the inspection is shown, then exit."),
                                      QStringLiteral("FILE.png"));
     const QCommandLineOption deviceOpt(QStringLiteral("device"), QStringLiteral("auto, cpu or cuda[:N] (default: auto)."), QStringLiteral("D"));
-    parser.addOptions({dataOpt, ckptOpt, splitOpt, imageOpt, queryOpt, classOpt, shotOpt, deviceOpt});
+    const QCommandLineOption evaluateOpt(QStringLiteral("evaluate"),
+                                         QStringLiteral("Evaluate the split once the first image is shown (with --screenshot: grab after it)."));
+    parser.addOptions({dataOpt, ckptOpt, splitOpt, imageOpt, queryOpt, classOpt, shotOpt, deviceOpt, evaluateOpt});
     parser.process(app);
 
     StudioArgs args;
@@ -101,6 +106,7 @@ int main(int argc, char *argv[])
     args.image = parser.value(imageOpt);
     args.className = parser.value(classOpt);
     args.screenshot = parser.value(shotOpt);
+    args.evaluate = parser.isSet(evaluateOpt);
     if (parser.isSet(queryOpt)) {
         const QStringList xy = parser.value(queryOpt).split(QLatin1Char(','));
         bool okX = false, okY = false;
@@ -117,6 +123,11 @@ int main(int argc, char *argv[])
         printError(QStringLiteral("--screenshot needs a dataset and a checkpoint (a project, or --data and --checkpoint)"));
         return 1;
     }
+
+    // A screenshot run neither reads nor writes the user's studio state: same picture every time.
+    QTemporaryDir screenshotSettings;
+    if (screenshotMode)
+        QSettings::setPath(QSettings::NativeFormat, QSettings::UserScope, screenshotSettings.path());
 
     wsss::ui::MainWindow window;
     window.show();
@@ -138,6 +149,18 @@ int main(int argc, char *argv[])
         });
     }
 
+    auto grab = [&] {
+        // Let pending layout and paint events settle before the grab.
+        QTimer::singleShot(200, &app, [&] {
+            if (window.saveScreenshot(args.screenshot)) {
+                std::fprintf(stdout, "%s\n", qPrintable(QFileInfo(args.screenshot).absoluteFilePath()));
+                QCoreApplication::exit(0);
+            } else {
+                fail(QStringLiteral("cannot write screenshot \"%1\"").arg(args.screenshot));
+            }
+        });
+    };
+
     // The first inspection of the chosen image takes the command line's class and query.
     bool applied = false;
     QObject::connect(&window, &wsss::ui::MainWindow::inspectionShown, &app, [&](const QString &id) {
@@ -148,17 +171,20 @@ int main(int argc, char *argv[])
             printError(QStringLiteral("unknown class \"%1\"; showing the image's first class").arg(args.className));
         if (args.hasQuery)
             window.setQueryPixel(args.query);
-        if (!screenshotMode)
+        if (args.evaluate && window.evaluateSplit() == 0)
+            fail(window.lastError());
+        if (!screenshotMode || args.evaluate)
             return;
-        // Let pending layout and paint events settle before the grab.
-        QTimer::singleShot(200, &app, [&] {
-            if (window.saveScreenshot(args.screenshot)) {
-                std::fprintf(stdout, "%s\n", qPrintable(QFileInfo(args.screenshot).absoluteFilePath()));
-                QCoreApplication::exit(0);
-            } else {
-                fail(QStringLiteral("cannot write screenshot \"%1\"").arg(args.screenshot));
-            }
-        });
+        grab();
+    });
+    QObject::connect(&window, &wsss::ui::MainWindow::evaluationEnded, &app, [&](quint64, bool succeeded) {
+        if (!screenshotMode || !args.evaluate)
+            return;
+        if (!succeeded) {
+            fail(QStringLiteral("evaluation failed: %1").arg(window.lastError()));
+            return;
+        }
+        grab();
     });
 
     if (!args.data.isEmpty() && !window.openDataset(args.data, args.split) && screenshotMode) {
@@ -172,5 +198,8 @@ int main(int argc, char *argv[])
     }
     if (!args.checkpoint.isEmpty())
         window.openCheckpoint(args.checkpoint, args.device);
+    // Started with nothing to open: carry on where the last session stopped.
+    if (positional.isEmpty() && args.data.isEmpty() && args.checkpoint.isEmpty())
+        window.restoreLastSession(args.device);
     return app.exec();
 }

@@ -7,9 +7,11 @@ demo=${2:-demo}
 out=resources/screenshots
 checkpoint=resources/demo/cam_vit_demo_patch8.wsss
 mkdir -p "$out"
-shot() { # NAME IMAGE QUERY CLASS
+shot() { # NAME IMAGE QUERY CLASS [MORE STUDIO OPTIONS]
   xvfb-run -a -s "-screen 0 1600x1000x24" "$build/bin/wsss-studio" --data "$demo/data" --split val \
-    --checkpoint "$checkpoint" --device cpu --image "$2" --query "$3" --class "$4" --screenshot "$out/$1.png"
+    --checkpoint "$checkpoint" --device cpu --image "$2" --query "$3" --class "$4" --screenshot "$out/$1.png" "${@:5}"
 }
 shot studio val_000003 64,40 pullover
+# The inspection panels with the val split evaluated (sweep, per-class bars, per-image IoU).
+shot panels val_000003 64,40 pullover --evaluate
 echo "screenshots in $out"

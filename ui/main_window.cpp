@@ -3,6 +3,8 @@
 #include "ui/canvas/canvas_widget.h"
 #include "ui/docks/attention_dock.h"
 #include "ui/docks/dataset_dock.h"
+#include "ui/docks/evaluation_dock.h"
+#include "ui/docks/thresholds_dock.h"
 #include "ui/engine/engine_bridge.h"
 #include "vision/io/voc_reader.h"
 
@@ -24,8 +26,10 @@
 #include <QSlider>
 #include <QStatusBar>
 #include <QToolBar>
+#include <QToolButton>
 
 #include <algorithm>
+#include <cmath>
 #include <exception>
 
 namespace wsss::ui {
@@ -34,7 +38,8 @@ namespace tr = wsss::training;
 
 namespace {
 
-QSettings studioSettings() { return QSettings(QStringLiteral("WSSS Studio"), QStringLiteral("wsss-studio")); }
+// The application's organisation and name (main() sets them; tests point QSettings elsewhere).
+QSettings studioSettings() { return QSettings(); }
 
 constexpr int kSliderSteps = 100; // sliders run 0..100 for values in [0, 1]
 
@@ -53,6 +58,11 @@ MainWindow::MainWindow(QWidget *parent) : QMainWindow(parent)
     addDockWidget(Qt::LeftDockWidgetArea, m_datasetDock);
     m_attentionDock = new AttentionDock(this);
     addDockWidget(Qt::RightDockWidgetArea, m_attentionDock);
+    m_thresholdsDock = new ThresholdsDock(this);
+    addDockWidget(Qt::LeftDockWidgetArea, m_thresholdsDock);
+    splitDockWidget(m_datasetDock, m_thresholdsDock, Qt::Vertical);
+    m_evaluationDock = new EvaluationDock(this);
+    addDockWidget(Qt::BottomDockWidgetArea, m_evaluationDock);
 
     createMenus();
     createControls();
@@ -62,6 +72,22 @@ MainWindow::MainWindow(QWidget *parent) : QMainWindow(parent)
     connect(m_canvas, &CanvasWidget::queryChanged, m_attentionDock, &AttentionDock::setQueryToken);
     connect(m_attentionDock, &AttentionDock::queryRequested, m_canvas, &CanvasWidget::setQueryToken);
     connect(m_canvas, &CanvasWidget::hoverChanged, m_hoverLabel, &QLabel::setText);
+    connect(m_thresholdsDock, &ThresholdsDock::ruleChanged, this, &MainWindow::setRule);
+    connect(m_evaluationDock, &EvaluationDock::evaluateRequested, this, &MainWindow::evaluateSplit);
+    connect(m_evaluationDock, &EvaluationDock::cancelRequested, this, &MainWindow::cancelEvaluation);
+    connect(m_evaluationDock, &EvaluationDock::imageActivated, this, &MainWindow::selectImage);
+    connect(m_evaluationDock, &EvaluationDock::thresholdPicked, this, &MainWindow::setBgThreshold);
+    connect(m_bridge, &EngineBridge::evaluationReady, this,
+            [this](quint64 jobId, std::shared_ptr<const tr::EvaluationResult> result) {
+                if (jobId == m_evaluateJob)
+                    m_evaluationDock->setResult(std::move(result));
+            });
+    connect(m_bridge, &EngineBridge::jobFinished, this, [this](quint64 jobId) { endEvaluation(jobId, true); });
+    connect(m_bridge, &EngineBridge::jobCancelled, this, [this](quint64 jobId) {
+        if (jobId == m_evaluateJob)
+            statusBar()->showMessage(tr("Evaluation cancelled"), 8000);
+        endEvaluation(jobId, false);
+    });
 
     connect(m_bridge, &EngineBridge::modelLoaded, this, &MainWindow::onModelLoaded);
     connect(m_bridge, &EngineBridge::inspectionReady, this, &MainWindow::showInspection);
@@ -73,7 +99,9 @@ MainWindow::MainWindow(QWidget *parent) : QMainWindow(parent)
     connect(m_bridge, &EngineBridge::logMessage, this,
             [this](const QString &message) { statusBar()->showMessage(message, 8000); });
     connect(m_bridge, &EngineBridge::jobProgress, this,
-            [this](quint64, qint64 done, qint64 total, const QString &message) {
+            [this](quint64 jobId, qint64 done, qint64 total, const QString &message) {
+                if (jobId == m_evaluateJob)
+                    m_evaluationDock->setProgress(done, total);
                 if (total > 0) {
                     m_progress->setRange(0, 1000);
                     m_progress->setValue(static_cast<int>(1000 * std::clamp<double>(double(done) / total, 0, 1)));
@@ -113,6 +141,16 @@ void MainWindow::createMenus()
     view->addSeparator();
     view->addAction(m_datasetDock->toggleViewAction());
     view->addAction(m_attentionDock->toggleViewAction());
+    view->addAction(m_thresholdsDock->toggleViewAction());
+    view->addAction(m_evaluationDock->toggleViewAction());
+
+    QMenu *tools = menuBar()->addMenu(tr("&Tools"));
+    QAction *evaluate = tools->addAction(tr("&Evaluate split"), this, &MainWindow::evaluateSplit);
+    evaluate->setObjectName(QStringLiteral("evaluateAction"));
+    evaluate->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_E));
+    evaluate->setToolTip(tr("Score the pseudo-masks of the open split against its ground truth"));
+    QAction *cancel = tools->addAction(tr("&Cancel evaluation"), this, &MainWindow::cancelEvaluation);
+    cancel->setObjectName(QStringLiteral("cancelEvaluationAction"));
 }
 
 void MainWindow::createControls()
@@ -175,6 +213,17 @@ void MainWindow::createControls()
     connect(m_thresholdSpin, &QDoubleSpinBox::valueChanged, this, &MainWindow::setBgThreshold);
     setBgThreshold(tr::Inspection{}.defaultBgThreshold);
 
+    label(tr("Colours"));
+    m_colorMapCombo = new QComboBox(bar);
+    m_colorMapCombo->setObjectName(QStringLiteral("colorMapCombo"));
+    m_colorMapCombo->setToolTip(tr("Colour map of class maps and attention"));
+    for (ColorMap map : colorMaps())
+        m_colorMapCombo->addItem(colorMapName(map), colorMapName(map));
+    bar->addWidget(m_colorMapCombo);
+    connect(m_colorMapCombo, &QComboBox::currentIndexChanged, this, [this](int i) {
+        setColorMap(colorMapFromName(m_colorMapCombo->itemData(i).toString()));
+    });
+
     bar->addSeparator();
     m_showMask = new QCheckBox(tr("Pseudo-mask"), bar);
     m_showMask->setObjectName(QStringLiteral("showMaskCheck"));
@@ -201,6 +250,13 @@ void MainWindow::createStatusBar()
     m_progress->setVisible(false);
     statusBar()->addPermanentWidget(m_hoverLabel);
     statusBar()->addPermanentWidget(m_progress);
+    m_cancelButton = new QToolButton(this);
+    m_cancelButton->setObjectName(QStringLiteral("cancelJobButton"));
+    m_cancelButton->setText(tr("Cancel"));
+    m_cancelButton->setToolTip(tr("Cancel the evaluation"));
+    m_cancelButton->setVisible(false);
+    connect(m_cancelButton, &QToolButton::clicked, this, &MainWindow::cancelEvaluation);
+    statusBar()->addPermanentWidget(m_cancelButton);
     statusBar()->addPermanentWidget(m_modelLabel);
 }
 
@@ -209,8 +265,17 @@ void MainWindow::restoreSettings()
     QSettings settings = studioSettings();
     if (!restoreGeometry(settings.value(QStringLiteral("window/geometry")).toByteArray()))
         resize(1440, 900);
-    if (!restoreState(settings.value(QStringLiteral("window/state")).toByteArray()))
+    if (!restoreState(settings.value(QStringLiteral("window/state")).toByteArray())) {
+        m_evaluationDock->hide(); // until the first evaluation
         resizeDocks({m_datasetDock, m_attentionDock}, {230, 360}, Qt::Horizontal);
+        resizeDocks({m_datasetDock, m_thresholdsDock}, {600, 120}, Qt::Vertical);
+    }
+    const QString map = settings.value(QStringLiteral("display/colorMap")).toString();
+    setColorMap(colorMapFromName(map, m_colorMap));
+    bool ok = false;
+    const double opacity = settings.value(QStringLiteral("display/opacity")).toDouble(&ok);
+    if (ok)
+        m_opacitySlider->setValue(qRound(std::clamp(opacity, 0.0, 1.0) * kSliderSteps));
 }
 
 void MainWindow::saveSettings() const
@@ -218,6 +283,104 @@ void MainWindow::saveSettings() const
     QSettings settings = studioSettings();
     settings.setValue(QStringLiteral("window/geometry"), saveGeometry());
     settings.setValue(QStringLiteral("window/state"), saveState());
+    settings.setValue(QStringLiteral("display/colorMap"), colorMapName(m_colorMap));
+    settings.setValue(QStringLiteral("display/opacity"), double(m_opacitySlider->value()) / kSliderSteps);
+    if (!m_datasetRoot.isEmpty()) {
+        settings.setValue(QStringLiteral("session/data"), m_datasetRoot);
+        settings.setValue(QStringLiteral("session/split"), m_datasetSplit);
+        settings.setValue(QStringLiteral("session/image"), m_requestedId);
+    }
+    if (!m_checkpointPath.isEmpty())
+        settings.setValue(QStringLiteral("session/checkpoint"), m_checkpointPath);
+}
+
+MainWindow::Session MainWindow::lastSession()
+{
+    QSettings settings = studioSettings();
+    Session s;
+    s.data = settings.value(QStringLiteral("session/data")).toString();
+    s.split = settings.value(QStringLiteral("session/split")).toString();
+    s.checkpoint = settings.value(QStringLiteral("session/checkpoint")).toString();
+    s.image = settings.value(QStringLiteral("session/image")).toString();
+    return s;
+}
+
+bool MainWindow::restoreLastSession(const QString &device)
+{
+    const Session s = lastSession();
+    bool opened = false;
+    if (!s.data.isEmpty() && QFileInfo(s.data).isDir()) {
+        opened = openDataset(s.data, s.split.isEmpty() ? QStringLiteral("train") : s.split);
+        if (opened && !s.image.isEmpty())
+            selectImage(s.image);
+    }
+    if (!s.checkpoint.isEmpty() && QFileInfo(s.checkpoint).isFile()) {
+        openCheckpoint(s.checkpoint, device);
+        opened = true;
+    }
+    return opened;
+}
+
+void MainWindow::setRule(const ThresholdRule &rule)
+{
+    ThresholdRule clamped = rule;
+    clamped.bgThreshold = std::clamp(clamped.bgThreshold, 0.0f, 1.0f);
+    m_rule = clamped;
+    showRule();
+    m_canvas->setRule(m_rule);
+}
+
+void MainWindow::showRule()
+{
+    const QSignalBlocker blockSlider(m_thresholdSlider);
+    const QSignalBlocker blockSpin(m_thresholdSpin);
+    m_thresholdSlider->setValue(qRound(m_rule.bgThreshold * kSliderSteps));
+    m_thresholdSpin->setValue(m_rule.bgThreshold);
+    m_thresholdsDock->setRule(m_rule);
+    m_evaluationDock->setCurrentThreshold(m_rule.bgThreshold);
+}
+
+void MainWindow::setColorMap(ColorMap map)
+{
+    m_colorMap = map;
+    {
+        const QSignalBlocker block(m_colorMapCombo);
+        m_colorMapCombo->setCurrentIndex(std::max(0, m_colorMapCombo->findData(colorMapName(map))));
+    }
+    m_canvas->setColorMap(map);
+    m_attentionDock->setColorMap(map);
+}
+
+quint64 MainWindow::evaluateSplit()
+{
+    if (m_evaluateJob != 0)
+        return m_evaluateJob;
+    if (m_datasetRoot.isEmpty() || !m_modelRequested) {
+        showError(tr("Evaluate: open a dataset split with ground-truth masks and a checkpoint first"));
+        return 0;
+    }
+    m_evaluateJob = m_bridge->evaluate(m_datasetRoot, m_datasetSplit, m_rule.bgThreshold);
+    m_evaluationDock->setRunning(true);
+    m_evaluationDock->show();
+    m_evaluationDock->raise();
+    m_cancelButton->setVisible(true);
+    return m_evaluateJob;
+}
+
+void MainWindow::cancelEvaluation()
+{
+    if (m_evaluateJob != 0)
+        m_bridge->cancel(m_evaluateJob);
+}
+
+void MainWindow::endEvaluation(quint64 jobId, bool succeeded)
+{
+    if (jobId == 0 || jobId != m_evaluateJob)
+        return;
+    m_evaluateJob = 0;
+    m_evaluationDock->setRunning(false);
+    m_cancelButton->setVisible(false);
+    Q_EMIT evaluationEnded(jobId, succeeded);
 }
 
 void MainWindow::closeEvent(QCloseEvent *event)
@@ -236,6 +399,8 @@ bool MainWindow::openDataset(const QString &root, const QString &split)
         return false;
     }
     m_datasetDock->setDataset(dataset);
+    m_datasetRoot = root;
+    m_datasetSplit = split;
     if (m_classNames.empty())
         populateClasses(dataset.labelMap.names());
 
@@ -255,6 +420,7 @@ void MainWindow::openCheckpoint(const QString &path, const QString &device)
 {
     m_modelRequested = true;
     m_thresholdFromModel = true;
+    m_checkpointPath = QFileInfo(path).absoluteFilePath();
     m_loadJob = m_bridge->loadModel(path, device);
     m_modelLabel->setText(tr("Loading %1…").arg(QFileInfo(path).fileName()));
     // Jobs run in order, so the current image can be queued behind the load.
@@ -382,6 +548,7 @@ void MainWindow::showInspection(std::shared_ptr<const tr::Inspection> inspection
 void MainWindow::onModelLoaded(const tr::ModelInfo &info)
 {
     populateClasses(info.classNames);
+    m_thresholdsDock->setCheckpointBest(info.bestBgThreshold);
     m_modelLabel->setText(tr("%1 · %2 · %3 · step %4")
                               .arg(QString::fromStdString(info.method), QString::fromStdString(info.backbone),
                                    QString::fromStdString(info.device))
@@ -393,6 +560,7 @@ void MainWindow::onModelLoaded(const tr::ModelInfo &info)
 void MainWindow::onJobFailed(quint64 jobId, const QString &message)
 {
     showError(message);
+    endEvaluation(jobId, false);
     if (m_dialogJobs.remove(jobId))
         QMessageBox::warning(this, tr("WSSS Studio"), message);
 }
@@ -439,14 +607,9 @@ void MainWindow::populateKinds(const tr::Inspection &inspection)
 
 void MainWindow::setBgThreshold(double threshold)
 {
-    threshold = std::clamp(threshold, 0.0, 1.0);
-    {
-        const QSignalBlocker blockSlider(m_thresholdSlider);
-        const QSignalBlocker blockSpin(m_thresholdSpin);
-        m_thresholdSlider->setValue(qRound(threshold * kSliderSteps));
-        m_thresholdSpin->setValue(threshold);
-    }
-    m_canvas->setBgThreshold(static_cast<float>(threshold));
+    ThresholdRule rule = m_rule;
+    rule.bgThreshold = static_cast<float>(std::clamp(threshold, 0.0, 1.0));
+    setRule(rule);
 }
 
 void MainWindow::showError(const QString &message)

@@ -1,9 +1,15 @@
 #pragma once
-// MainWindow: the studio's window. The canvas in the middle, the dataset list on the left, the
-// attention view on the right, display controls in a toolbar, engine messages in the status
-// bar. Selecting an image submits an inspect job; the result replaces what is shown only when
-// it arrives, and inspectionShown() tells when it is on screen.
+// MainWindow: the studio's window. The canvas in the middle, the dataset list and the thresholds
+// on the left, the attention view on the right, the evaluation plots below, display controls in
+// a toolbar, engine messages in the status bar. Selecting an image submits an inspect job; the
+// result replaces what is shown only when it arrives, and inspectionShown() tells when it is on
+// screen. The window owns the one ThresholdRule (toolbar and dock edit it through setRule()).
+// Layout, colour map and the last dataset and checkpoint persist in QSettings (the
+// application's organisation and name, set in main()).
+#include "training/engine/events.h"
 #include "training/methods/inspection.h"
+#include "ui/canvas/color_map.h"
+#include "ui/project/threshold_rule.h"
 
 #include <QMainWindow>
 #include <QPointF>
@@ -21,6 +27,7 @@ class QDoubleSpinBox;
 class QLabel;
 class QProgressBar;
 class QSlider;
+class QToolButton;
 
 namespace wsss::training {
 struct ModelInfo;
@@ -32,6 +39,8 @@ class AttentionDock;
 class CanvasWidget;
 class DatasetDock;
 class EngineBridge;
+class EvaluationDock;
+class ThresholdsDock;
 
 class MainWindow : public QMainWindow {
     Q_OBJECT
@@ -52,9 +61,32 @@ public:
     bool setMapClass(const QString &name);
     bool saveScreenshot(const QString &png);
 
+    // The pseudo-label rule: toolbar, thresholds dock and canvas follow it.
+    void setRule(const ThresholdRule &rule);
+    const ThresholdRule &rule() const { return m_rule; }
+    void setBgThreshold(double threshold); // the rule with this background threshold
+    void setColorMap(ColorMap map);
+    ColorMap colorMap() const { return m_colorMap; }
+
+    // Scores the open split (EvaluateJob) at the current background threshold; 0 when no
+    // dataset or checkpoint is open (the reason in the status bar). One at a time.
+    quint64 evaluateSplit();
+    void cancelEvaluation();
+    bool isEvaluating() const { return m_evaluateJob != 0; }
+
+    // What was open when a studio last closed (from QSettings); empty strings when nothing.
+    struct Session {
+        QString data, split, checkpoint, image;
+    };
+    static Session lastSession();
+    // Reopens lastSession() where its files still exist; false if there was nothing to open.
+    bool restoreLastSession(const QString &device = QStringLiteral("auto"));
+
     CanvasWidget *canvas() const { return m_canvas; }
     AttentionDock *attentionDock() const { return m_attentionDock; }
     DatasetDock *datasetDock() const { return m_datasetDock; }
+    ThresholdsDock *thresholdsDock() const { return m_thresholdsDock; }
+    EvaluationDock *evaluationDock() const { return m_evaluationDock; }
     EngineBridge *bridge() const { return m_bridge; }
     QString currentImageId() const { return m_requestedId; }
     QString lastError() const { return m_lastError; }
@@ -62,6 +94,8 @@ public:
 Q_SIGNALS:
     // After the inspection of image `id` has been drawn (canvas and attention view).
     void inspectionShown(const QString &id);
+    // An evaluation ended (finished, failed or cancelled); the dock holds the result if any.
+    void evaluationEnded(quint64 jobId, bool succeeded);
 
 protected:
     void closeEvent(QCloseEvent *event) override;
@@ -81,16 +115,20 @@ private:
     void onJobFailed(quint64 jobId, const QString &message);
     void populateClasses(const std::vector<std::string> &names);
     void populateKinds(const wsss::training::Inspection &inspection);
-    void setBgThreshold(double threshold); // keeps slider and spin box in step
+    void showRule();                       // the rule into toolbar and dock, without echoes
+    void endEvaluation(quint64 jobId, bool succeeded);
     void showError(const QString &message);
 
     EngineBridge *m_bridge = nullptr;
     CanvasWidget *m_canvas = nullptr;
     DatasetDock *m_datasetDock = nullptr;
     AttentionDock *m_attentionDock = nullptr;
+    ThresholdsDock *m_thresholdsDock = nullptr;
+    EvaluationDock *m_evaluationDock = nullptr;
 
     QComboBox *m_classCombo = nullptr;
     QComboBox *m_kindCombo = nullptr;
+    QComboBox *m_colorMapCombo = nullptr;
     QSlider *m_opacitySlider = nullptr;
     QSlider *m_thresholdSlider = nullptr;
     QDoubleSpinBox *m_thresholdSpin = nullptr;
@@ -99,6 +137,12 @@ private:
     QLabel *m_modelLabel = nullptr;
     QLabel *m_hoverLabel = nullptr;
     QProgressBar *m_progress = nullptr;
+    QToolButton *m_cancelButton = nullptr;
+
+    ThresholdRule m_rule;
+    ColorMap m_colorMap = ColorMap::Jet;
+    quint64 m_evaluateJob = 0;
+    QString m_datasetRoot, m_datasetSplit, m_checkpointPath;
 
     bool m_modelRequested = false;
     bool m_thresholdFromModel = true; // take the next inspection's default threshold

@@ -5,13 +5,18 @@
 #include "training/methods/inference.h"
 #include "vision/core/error.h"
 #include "vision/io/image_io.h"
+#include "vision/io/palette_png.h"
+#include "vision/io/voc_reader.h"
+#include "vision/metrics/confusion_matrix.h"
 
 #include <c10/util/Exception.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <thread>
 
 namespace wsss::training {
@@ -24,6 +29,7 @@ struct Engine::State {
     JobId nextId = 1;
     JobId runningId = 0;
     std::shared_ptr<CancelToken> runningToken;
+    std::set<JobId> cancelledQueued; // cancelled before they started
     bool stop = false;
     std::thread worker;
 
@@ -33,6 +39,7 @@ struct Engine::State {
 
     void run();
     void execute(JobId id, const Job &job, const CancelToken &token);
+    void evaluate(JobId id, const EvaluateJob &job, const CancelToken &token);
 };
 
 Engine::Engine(Sink sink) : m_state(std::make_unique<State>())
@@ -72,10 +79,11 @@ JobId Engine::submit(Job job)
 void Engine::cancel(JobId id)
 {
     std::lock_guard lock(m_state->mutex);
-    auto &q = m_state->queue;
-    for (auto it = q.begin(); it != q.end(); ++it)
-        if (it->first == id) {
-            q.erase(it);
+    // A queued job is only marked: the worker reports its JobCancelled when it reaches it, so
+    // every submitted job ends with an event, and the sink stays on the worker thread.
+    for (const auto &queued : m_state->queue)
+        if (queued.first == id) {
+            m_state->cancelledQueued.insert(id);
             return;
         }
     if (m_state->runningId == id && m_state->runningToken)
@@ -97,9 +105,13 @@ void Engine::State::run()
             token = std::make_shared<CancelToken>();
             runningId = next.first;
             runningToken = token;
+            if (cancelledQueued.erase(next.first) > 0)
+                token->cancel();
         }
         const JobId id = next.first;
         try {
+            if (token->cancelled())
+                throw Cancelled{};
             execute(id, next.second, *token);
             sink(JobFinished{id});
         } catch (const Cancelled &) {
@@ -134,6 +146,9 @@ void Engine::State::execute(JobId id, const Job &job, const CancelToken &token)
         info.layers = cfg.depth;
         info.heads = cfg.heads;
         info.step = model->header.step;
+        if (const auto it = model->header.metrics.find("best_bg_threshold");
+            it != model->header.metrics.end() && it->is_number())
+            info.bestBgThreshold = it->get<double>();
         sink(ModelLoaded{id, info});
         return;
     }
@@ -148,6 +163,90 @@ void Engine::State::execute(JobId id, const Job &job, const CancelToken &token)
         sink(InspectionReady{id, makeInspection(*model, output, rgb, inspect->imageId, inspect->labels)});
         return;
     }
+    if (const auto *eval = std::get_if<EvaluateJob>(&job)) {
+        evaluate(id, *eval, token);
+        return;
+    }
+}
+
+// One pass over the split, as training/loop/validation.cpp: the pseudo-mask at the chosen
+// threshold feeds the split's and the image's confusion matrices, the maps feed the sweep.
+void Engine::State::evaluate(JobId id, const EvaluateJob &job, const CancelToken &token)
+{
+    if (!model)
+        throw wsss::Error("evaluate \"" + job.dataRoot + "\": no model is loaded (open a checkpoint first)");
+    if (job.steps < 1)
+        throw wsss::Error("evaluate: steps must be at least 1, got " + std::to_string(job.steps));
+    sink(JobStarted{id, "Evaluating " + job.split + " of " + job.dataRoot});
+    const auto dataset = vision::loadVocDataset(job.dataRoot, job.split);
+    for (const auto &w : dataset.warnings)
+        sink(JobLog{id, w});
+    const int n = model->header.labelMap.size();
+    if (dataset.labelMap.size() != n)
+        throw wsss::Error("evaluate \"" + job.dataRoot + "\": the dataset has " + std::to_string(dataset.labelMap.size())
+                          + " classes, the model " + std::to_string(n));
+    const float t = std::clamp(job.bgThreshold, 0.0f, 1.0f);
+    const bool sweeps = !model->method->predictsBackground();
+    vision::ConfusionMatrix total(n);
+    vision::ThresholdSweep sweep(n, job.steps);
+
+    auto result = std::make_shared<EvaluationResult>();
+    result->dataRoot = job.dataRoot;
+    result->split = job.split;
+    result->classNames = model->header.labelMap.names();
+    result->threshold = t;
+    const auto count = static_cast<std::int64_t>(dataset.items.size());
+    for (std::int64_t i = 0; i < count; ++i) {
+        if (token.cancelled())
+            throw Cancelled{};
+        const auto &item = dataset.items[static_cast<size_t>(i)];
+        sink(JobProgress{id, i, count, "Evaluating " + item.id});
+        if (item.maskPath.empty()) {
+            ++result->skipped;
+            continue;
+        }
+        try {
+            const cv::Mat rgb = vision::readImageRgb(item.imagePath);
+            const cv::Mat gt = vision::readLabelPng(item.maskPath);
+            auto output = inferImage(*model, rgb, false, device);
+            const cv::Mat pred = pseudoMask(*model, output, item.labels, t);
+            if (pred.size() != gt.size())
+                throw wsss::Error("mask \"" + item.maskPath + "\" is " + std::to_string(gt.cols) + "x"
+                                  + std::to_string(gt.rows) + ", the image " + std::to_string(pred.cols) + "x"
+                                  + std::to_string(pred.rows));
+            vision::ConfusionMatrix image(n);
+            image.add(gt.data, pred.data, gt.total());
+            total.merge(image);
+            if (sweeps) {
+                const auto &maps = output.maps.at(model->method->primaryMap());
+                sweep.addMaps(gt.data, maps.data_ptr<float>(), static_cast<int>(maps.size(0)), item.labels, gt.total());
+            }
+            result->images.push_back({item.id, image.scores().miou});
+        } catch (const Cancelled &) {
+            throw;
+        } catch (const std::exception &e) {
+            ++result->skipped;
+            sink(JobLog{id, std::string(e.what()) + " (not scored)"});
+        }
+    }
+    if (result->images.empty())
+        throw wsss::Error("evaluate: no image of \"" + job.dataRoot + "\" split \"" + job.split
+                          + "\" has a ground-truth mask that could be scored");
+    const auto s = total.scores();
+    result->miou = s.miou;
+    result->meanFpr = s.meanFpr;
+    result->meanFnr = s.meanFnr;
+    result->iou = s.iou;
+    result->fpr = s.fpr;
+    result->fnr = s.fnr;
+    if (sweeps) {
+        result->sweepMiou = sweep.mious();
+        result->bestIndex = vision::ThresholdSweep::bestIndex(result->sweepMiou);
+        for (int i = 0; i < static_cast<int>(result->sweepMiou.size()); ++i)
+            result->thresholds.push_back(sweep.threshold(i));
+    }
+    sink(JobProgress{id, count, count, "Evaluated " + std::to_string(result->images.size()) + " images"});
+    sink(EvaluationReady{id, std::move(result)});
 }
 
 } // namespace wsss::training

@@ -4,6 +4,7 @@
 #include "training/methods/inspection.h"
 
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <string>
 #include <variant>
@@ -25,6 +26,31 @@ struct ModelInfo {
     int layers = 0;
     int heads = 0;
     std::int64_t step = 0;
+    // The background threshold the checkpoint's validation sweep found best; NaN when the
+    // checkpoint records none.
+    double bestBgThreshold = std::numeric_limits<double>::quiet_NaN();
+};
+
+// The scores of one split under the model's pseudo-masks (EvaluateJob). Class vectors are
+// indexed like classNames; NaN where a class is absent from the ground truth.
+struct EvaluationResult {
+    std::string dataRoot, split;
+    std::vector<std::string> classNames; // background first
+    // The background-threshold sweep: mIoU at thresholds[i]. Empty for methods that predict
+    // background themselves (no threshold to sweep); then bestIndex is -1.
+    std::vector<double> thresholds;
+    std::vector<double> sweepMiou;
+    int bestIndex = -1;
+    // At `threshold` (the job's bgThreshold).
+    float threshold = 0.45f;
+    double miou = 0, meanFpr = 0, meanFnr = 0;
+    std::vector<double> iou, fpr, fnr;
+    struct ImageScore {
+        std::string imageId;
+        double miou = 0; // over the classes present in this image's ground truth
+    };
+    std::vector<ImageScore> images; // in split order, scored images only
+    int skipped = 0;                // images without a mask or that failed to load
 };
 
 struct JobStarted { JobId id; std::string what; };
@@ -33,11 +59,12 @@ struct JobProgress { JobId id; std::int64_t done; std::int64_t total; std::strin
 struct JobLog { JobId id; std::string message; };
 struct ModelLoaded { JobId id; ModelInfo info; };
 struct InspectionReady { JobId id; std::shared_ptr<const Inspection> inspection; };
+struct EvaluationReady { JobId id; std::shared_ptr<const EvaluationResult> result; };
 struct JobFailed { JobId id; std::string message; };
 struct JobCancelled { JobId id; };
 struct JobFinished { JobId id; };
 
 using Event = std::variant<JobStarted, JobProgress, JobLog, ModelLoaded, InspectionReady,
-                           JobFailed, JobCancelled, JobFinished>;
+                           EvaluationReady, JobFailed, JobCancelled, JobFinished>;
 
 } // namespace wsss::training

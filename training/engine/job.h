@@ -20,6 +20,17 @@ struct InspectJob {
     std::vector<int> labels; // the image's labelled classes (1..K); empty = use the model's scores
 };
 
-using Job = std::variant<LoadModelJob, InspectJob>;
+// Score the loaded model's pseudo-masks over every image of a split that has a ground-truth
+// mask: the background-threshold sweep (mIoU per threshold, the best marked), and at
+// `bgThreshold` the per-class IoU, FPR, FNR and each image's IoU. Cancellable between images;
+// reports JobProgress per image and ends with EvaluationReady.
+struct EvaluateJob {
+    std::string dataRoot; // VOC-layout folder
+    std::string split = "val";
+    float bgThreshold = 0.45f; // where the per-class and per-image scores are taken, in [0, 1]
+    int steps = 100;           // sweep thresholds t = i / steps, i = 0..steps-1
+};
+
+using Job = std::variant<LoadModelJob, InspectJob, EvaluateJob>;
 
 } // namespace wsss::training

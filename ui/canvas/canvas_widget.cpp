@@ -8,6 +8,7 @@
 #include <QWheelEvent>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 
 namespace wsss::ui {
@@ -56,7 +57,9 @@ void CanvasWidget::setInspection(std::shared_ptr<const tr::Inspection> inspectio
         m_image = QImage(m_inspection->rgb.data(), m_inspection->imageWidth,
                          m_inspection->imageHeight, m_inspection->imageWidth * 3,
                          QImage::Format_RGB888)
-                      .copy(); // own the pixels: the QImage may outlive a swapped inspection
+                      // Own the pixels (the QImage may outlive a swapped inspection), in the
+                      // raster engine's native format so painting never converts them.
+                      .convertToFormat(QImage::Format_RGB32);
     }
     // Same image size: keep the view, so images can be compared at one zoom.
     if (m_fitMode || imageSize() != oldSize)
@@ -118,11 +121,26 @@ void CanvasWidget::setOverlayOpacity(double opacity)
 
 void CanvasWidget::setBgThreshold(float threshold)
 {
-    threshold = std::clamp(threshold, 0.0f, 1.0f);
-    if (threshold == m_bgThreshold)
+    ThresholdRule rule = m_rule;
+    rule.bgThreshold = std::clamp(threshold, 0.0f, 1.0f);
+    setRule(rule);
+}
+
+void CanvasWidget::setRule(const ThresholdRule &rule)
+{
+    if (rule == m_rule)
         return;
-    m_bgThreshold = threshold;
+    m_rule = rule;
     rebuildMask();
+    update();
+}
+
+void CanvasWidget::setColorMap(ColorMap map)
+{
+    if (map == m_colorMap)
+        return;
+    m_colorMap = map;
+    rebuildHeatmap();
     update();
 }
 
@@ -203,11 +221,14 @@ void CanvasWidget::rebuildHeatmap()
     if (!map || map->values.size() != static_cast<size_t>(w) * h)
         return;
     m_heatmap = QImage(w, h, QImage::Format_RGB32);
+    const QRgb *table = colorMapTable(m_colorMap);
     for (int y = 0; y < h; ++y) {
         auto *line = reinterpret_cast<QRgb *>(m_heatmap.scanLine(y));
         const float *src = map->values.data() + static_cast<size_t>(y) * w;
-        for (int x = 0; x < w; ++x)
-            line[x] = jetColor(src[x]);
+        for (int x = 0; x < w; ++x) {
+            const float v = src[x];
+            line[x] = table[v > 0.0f ? (v < 1.0f ? static_cast<int>(v * 255.0f + 0.5f) : 255) : 0]; // NaN → 0
+        }
     }
 }
 
@@ -216,17 +237,23 @@ void CanvasWidget::rebuildMask()
     m_mask = QImage();
     if (!m_inspection || m_image.isNull())
         return;
-    const std::vector<std::uint8_t> labels = m_inspection->pseudoMask(mapKind().toStdString(), m_bgThreshold);
+    // Runs on every slider step: the rule over the cached maps, then one table lookup per pixel.
+    const std::vector<std::uint8_t> labels = m_inspection->pseudoMask(mapKind().toStdString(), m_rule.bgThreshold);
     const int w = m_inspection->imageWidth, h = m_inspection->imageHeight;
     if (labels.size() != static_cast<size_t>(w) * h)
         return;
-    QRgb palette[256];
-    palette[0] = qRgba(0, 0, 0, 0); // background stays see-through
-    for (int i = 1; i < 256; ++i) {
-        const auto c = wsss::vision::vocPaletteColor(i);
-        palette[i] = qRgb(c[0], c[1], c[2]);
-    }
-    m_mask = QImage(w, h, QImage::Format_ARGB32);
+    static const auto palette = [] {
+        std::array<QRgb, 256> p{};
+        p[0] = qRgba(0, 0, 0, 0); // background stays see-through
+        for (int i = 1; i < 256; ++i) {
+            const auto c = wsss::vision::vocPaletteColor(i);
+            p[static_cast<size_t>(i)] = qRgb(c[0], c[1], c[2]);
+        }
+        return p;
+    }();
+    // Premultiplied: the format the raster engine blends directly (palette colours are opaque,
+    // background fully transparent, so the values are the same).
+    m_mask = QImage(w, h, QImage::Format_ARGB32_Premultiplied);
     for (int y = 0; y < h; ++y) {
         auto *line = reinterpret_cast<QRgb *>(m_mask.scanLine(y));
         const std::uint8_t *src = labels.data() + static_cast<size_t>(y) * w;
@@ -272,11 +299,20 @@ void CanvasWidget::paintScene(QPainter &painter)
     const auto &ins = *m_inspection;
 
     // Image layers in image coordinates. Nearest sampling once pixels are big enough to see.
+    // The image itself changes only with the view: scale it once per zoom (smooth below 2×) and
+    // blit it, so a repaint for a new mask costs little more than the mask.
+    const QSize scaledSize(qRound(m_image.width() * m_zoom), qRound(m_image.height() * m_zoom));
+    if (m_scaledImage.size() != scaledSize || m_scaledFrom != m_image.cacheKey()) {
+        m_scaledImage = scaledSize == m_image.size() ? m_image
+                        : m_image.scaled(scaledSize, Qt::IgnoreAspectRatio,
+                                         m_zoom < 2.0 ? Qt::SmoothTransformation : Qt::FastTransformation);
+        m_scaledFrom = m_image.cacheKey();
+    }
+    painter.drawImage(QPoint(qRound(m_offset.x()), qRound(m_offset.y())), m_scaledImage);
+
     painter.save();
     painter.translate(m_offset);
     painter.scale(m_zoom, m_zoom);
-    painter.setRenderHint(QPainter::SmoothPixmapTransform, m_zoom < 2.0);
-    painter.drawImage(QPointF(0, 0), m_image);
     const QImage &overlay = m_showMask ? m_mask : m_heatmap;
     if (!overlay.isNull() && m_opacity > 0) {
         painter.setRenderHint(QPainter::SmoothPixmapTransform, !m_showMask && m_zoom < 2.0);
@@ -318,7 +354,7 @@ void CanvasWidget::paintScene(QPainter &painter)
                           .arg(ins.imageHeight)
                           .arg(qRound(m_zoom * 100));
     if (m_showMask)
-        caption += tr("  ·  pseudo-mask %1, bg ≥ %2").arg(mapKind()).arg(m_bgThreshold, 0, 'f', 2);
+        caption += tr("  ·  pseudo-mask %1, bg ≥ %2").arg(mapKind()).arg(m_rule.bgThreshold, 0, 'f', 2);
     else if (m_mapClass >= 0 && m_mapClass < static_cast<int>(ins.classNames.size()))
         caption += QStringLiteral("  ·  %1 %2").arg(mapKind(), QString::fromStdString(ins.classNames[m_mapClass]));
     const QFontMetrics fm = painter.fontMetrics();

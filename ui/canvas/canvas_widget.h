@@ -4,6 +4,8 @@
 // patch. Owns the view transform (widget = offset + zoom · image pixel). The old inspection
 // stays on screen until setInspection() brings the next one. All drawing is in paintScene().
 #include "training/methods/inspection.h"
+#include "ui/canvas/color_map.h"
+#include "ui/project/threshold_rule.h"
 
 #include <QImage>
 #include <QPointF>
@@ -33,7 +35,14 @@ public:
     void setMapKind(const QString &kind);
     QString mapKind() const; // the kind actually in use
     void setOverlayOpacity(double opacity); // 0..1
-    void setBgThreshold(float threshold);   // 0..1
+    void setBgThreshold(float threshold);   // 0..1; the rule's other fields stay
+    // The pseudo-mask is recomputed from the cached inspection on every change (no model call).
+    void setRule(const ThresholdRule &rule);
+    const ThresholdRule &rule() const { return m_rule; }
+    void setColorMap(ColorMap map); // of the class-map heatmap
+    ColorMap colorMap() const { return m_colorMap; }
+    // The pseudo-mask as drawn (palette colours, background transparent), image-sized.
+    const QImage &maskImage() const { return m_mask; }
     void setShowMask(bool show);            // the pseudo-mask replaces the heatmap
     void setShowGrid(bool show);
 
@@ -73,13 +82,16 @@ private:
 
     std::shared_ptr<const wsss::training::Inspection> m_inspection;
     QImage m_image;   // the inspection's RGB
+    QImage m_scaledImage; // m_image at the current zoom, made in paintScene
+    qint64 m_scaledFrom = 0; // cacheKey of the m_image it was made from
     QImage m_heatmap; // m_mapClass's map, jet, opaque
     QImage m_mask;    // the pseudo-mask in palette colours, background transparent
 
     int m_mapClass = -1;
     QString m_mapKind;
     double m_opacity = 0.5;
-    float m_bgThreshold = 0.45f;
+    ThresholdRule m_rule;
+    ColorMap m_colorMap = ColorMap::Jet;
     bool m_showMask = false;
     bool m_showGrid = true;
     int m_query = -1;

@@ -1,9 +1,12 @@
 #pragma once
-// AttentionDock: where the query patch looks. Shows one block's attention row for the canvas's
-// query token over the patch grid (gridWidth × gridHeight, nearest-scaled), for the mean over
-// heads or one head, with its value range, a colour bar and the value under the cursor.
-// Defaults to the last block; reads only the current inspection, never the model.
+// AttentionDock: where the query patch looks. A grid of small maps, one row per block and one
+// column per head plus the mean over heads, shows the query's attention over the patch grid at a
+// glance; clicking a cell enlarges it in the big view below (one block's row, nearest-scaled,
+// with its value range, a colour bar and the value under the cursor). A toggle shows the class
+// token's attention instead of the query patch's. Arrow keys in either view move the query.
+// Defaults to the last block's mean; reads only the current inspection, never the model.
 #include "training/methods/inspection.h"
+#include "ui/canvas/color_map.h"
 
 #include <QDockWidget>
 #include <QImage>
@@ -11,11 +14,13 @@
 #include <memory>
 #include <vector>
 
+class QCheckBox;
 class QComboBox;
 class QLabel;
 
 namespace wsss::ui {
 
+class AttentionGridView;
 class AttentionHeatmapView;
 
 class AttentionDock : public QDockWidget {
@@ -38,6 +43,20 @@ public:
     // The heatmap at grid resolution (one pixel per patch), as drawn.
     QImage attentionImage() const { return m_image; }
 
+    // Show the class token's attention (token 0) instead of the query patch's.
+    void setShowClassToken(bool show);
+    bool showClassToken() const;
+    void setColorMap(ColorMap map);
+    ColorMap colorMap() const { return m_colorMap; }
+
+    // The grid: rows = blocks, columns = the mean over heads (column 0) then each head.
+    int gridRows() const { return m_gridRows; }
+    int gridColumns() const { return m_gridColumns; }
+    // A cell at grid resolution as drawn (empty when out of range).
+    QImage gridImage(int layer, int column) const;
+    QWidget *gridView() const;
+    QRect gridCellRect(int layer, int column) const; // in gridView() coordinates
+
 Q_SIGNALS:
     // The user clicked a patch in the heatmap: make it the query.
     void queryRequested(int token);
@@ -45,14 +64,25 @@ Q_SIGNALS:
 private:
     void refreshSelectors();
     void recompute();
+    void recomputeGrid();
     void showHover(int patch);
+    void showGridHover(int layer, int column, int patch);
+    void moveQuery(int key); // an arrow key: the neighbouring patch becomes the query
+    int shownToken() const;  // the class token or the query
+    QImage colorize(const std::vector<float> &values, int width, int height, float lo, float hi) const;
 
     std::shared_ptr<const wsss::training::Inspection> m_inspection;
     int m_query = -1;
     std::vector<float> m_row;
     float m_min = 0, m_max = 0;
     QImage m_image;
+    ColorMap m_colorMap = ColorMap::Jet;
+    int m_gridRows = 0, m_gridColumns = 0;
+    std::vector<QImage> m_gridImages;             // row-major, rows × columns
+    std::vector<std::vector<float>> m_gridValues; // the patch values behind each cell
 
+    QCheckBox *m_classToken = nullptr;
+    AttentionGridView *m_grid = nullptr;
     QComboBox *m_layer = nullptr;
     QComboBox *m_head = nullptr;
     AttentionHeatmapView *m_view = nullptr;

@@ -22,6 +22,8 @@ EngineBridge::EngineBridge(QObject *parent) : QObject(parent)
     qRegisterMetaType<tr::ModelInfo>("wsss::training::ModelInfo");
     qRegisterMetaType<std::shared_ptr<const tr::Inspection>>(
         "std::shared_ptr<const wsss::training::Inspection>");
+    qRegisterMetaType<std::shared_ptr<const tr::EvaluationResult>>(
+        "std::shared_ptr<const wsss::training::EvaluationResult>");
 
     // The sink runs on the worker thread: copy the event and hand it to the GUI thread. Posted
     // calls still pending when this object dies are discarded by ~QObject.
@@ -41,7 +43,21 @@ quint64 EngineBridge::loadModel(const QString &checkpoint, const QString &device
     tr::LoadModelJob job;
     job.checkpointPath = checkpoint.toStdString();
     job.device = device.isEmpty() ? std::string("auto") : device.toStdString();
-    const quint64 id = m_engine->submit(job);
+    return submit(job);
+}
+
+quint64 EngineBridge::evaluate(const QString &dataRoot, const QString &split, double bgThreshold)
+{
+    tr::EvaluateJob job;
+    job.dataRoot = dataRoot.toStdString();
+    job.split = split.toStdString();
+    job.bgThreshold = static_cast<float>(bgThreshold);
+    return submit(job);
+}
+
+quint64 EngineBridge::submit(tr::Job job)
+{
+    const quint64 id = m_engine->submit(std::move(job));
     QSet<quint64> running = m_running;
     running.insert(id);
     setRunning(running);
@@ -88,12 +104,19 @@ void EngineBridge::dispatch(const tr::Event &event)
                     return;
                 Q_EMIT inspectionReady(e.inspection);
             },
+            [this](const tr::EvaluationReady &e) {
+                if (e.result)
+                    Q_EMIT evaluationReady(e.id, e.result);
+            },
             [this](const tr::JobFailed &e) {
                 const QString message = fromStd(e.message);
                 jobEnded(e.id);
                 Q_EMIT jobFailed(e.id, message);
             },
-            [this](const tr::JobCancelled &e) { jobEnded(e.id); },
+            [this](const tr::JobCancelled &e) {
+                jobEnded(e.id);
+                Q_EMIT jobCancelled(e.id);
+            },
             [this](const tr::JobFinished &e) {
                 jobEnded(e.id);
                 Q_EMIT jobFinished(e.id);

@@ -17,6 +17,7 @@
 
 Q_DECLARE_METATYPE(wsss::training::ModelInfo)
 Q_DECLARE_METATYPE(std::shared_ptr<const wsss::training::Inspection>)
+Q_DECLARE_METATYPE(std::shared_ptr<const wsss::training::EvaluationResult>)
 
 namespace wsss::ui {
 
@@ -30,6 +31,9 @@ public:
     quint64 loadModel(const QString &checkpoint, const QString &device = QStringLiteral("auto"));
     // Latest wins: an inspection finishing after a newer inspect() was asked for is dropped.
     quint64 inspect(const QString &id, const QString &imagePath, const QVector<int> &labels);
+    // Scores the split against its ground truth (see training::EvaluateJob); ends with
+    // evaluationReady, jobFailed or jobCancelled.
+    quint64 evaluate(const QString &dataRoot, const QString &split, double bgThreshold);
     void cancel(quint64 jobId);
 
     bool isBusy() const { return !m_running.isEmpty(); }
@@ -40,7 +44,9 @@ Q_SIGNALS:
     void modelLoaded(const wsss::training::ModelInfo &info);
     void inspectionReady(std::shared_ptr<const wsss::training::Inspection> inspection);
     void jobStarted(quint64 jobId, const QString &what);
+    void evaluationReady(quint64 jobId, std::shared_ptr<const wsss::training::EvaluationResult> result);
     void jobFinished(quint64 jobId);
+    void jobCancelled(quint64 jobId);
     void jobFailed(quint64 jobId, const QString &message);
     void jobProgress(quint64 jobId, qint64 done, qint64 total, const QString &message);
     void logMessage(const QString &message);
@@ -49,6 +55,7 @@ Q_SIGNALS:
 
 private:
     void dispatch(const wsss::training::Event &event); // GUI thread
+    quint64 submit(wsss::training::Job job);
     void jobEnded(quint64 jobId);
     void setRunning(const QSet<quint64> &running);
 

@@ -1,0 +1,53 @@
+#pragma once
+// ThresholdsDock: every field of the pseudo-label rule as a slider and a spin box, with resets to
+// the paper's defaults and to the checkpoint's best background threshold. Edits go out as
+// ruleChanged on every slider step (the canvas redraws the mask live from the cached
+// inspection); setRule() from outside updates the controls without echoing.
+#include "ui/project/threshold_rule.h"
+
+#include <QDockWidget>
+
+#include <vector>
+
+class QDoubleSpinBox;
+class QLabel;
+class QPushButton;
+class QSlider;
+
+namespace wsss::ui {
+
+class ThresholdsDock : public QDockWidget {
+    Q_OBJECT
+public:
+    explicit ThresholdsDock(QWidget *parent = nullptr);
+
+    void setRule(const ThresholdRule &rule); // no ruleChanged
+    const ThresholdRule &rule() const { return m_rule; }
+    // The background threshold the checkpoint's validation found best; NaN = unknown.
+    void setCheckpointBest(double threshold);
+    double checkpointBest() const { return m_checkpointBest; }
+
+    void resetToPaper();      // ThresholdRule{}; emits ruleChanged if it differs
+    void resetToCheckpoint(); // the paper's rule with the checkpoint's best background threshold
+
+Q_SIGNALS:
+    void ruleChanged(const wsss::ui::ThresholdRule &rule);
+
+private:
+    struct Row {
+        const ThresholdRuleField *field = nullptr;
+        QSlider *slider = nullptr;
+        QDoubleSpinBox *spin = nullptr;
+    };
+    void edit(const Row &row, double value);
+    void showRule();
+    void apply(const ThresholdRule &rule);
+
+    ThresholdRule m_rule;
+    double m_checkpointBest;
+    std::vector<Row> m_rows;
+    QPushButton *m_paperButton = nullptr;
+    QPushButton *m_checkpointButton = nullptr;
+};
+
+} // namespace wsss::ui
