@@ -17,7 +17,6 @@
 #include <QComboBox>
 #include <QCheckBox>
 #include <QDoubleSpinBox>
-#include <QElapsedTimer>
 #include <QPushButton>
 #include <QSettings>
 #include <QSignalSpy>
@@ -54,7 +53,7 @@ private Q_SLOTS:
     void sliderChangesMaskLive();
     void toolbarAndDockShareTheRule();
     void resetButtons();
-    void maskRedrawAt512();
+    void maskFollowsEveryRuleChangeAt512();
     void evaluationCancel();
     void evaluationSweep();
     void statePersists();
@@ -359,7 +358,7 @@ void TestPanels::resetButtons()
     paper->click();
 }
 
-void TestPanels::maskRedrawAt512()
+void TestPanels::maskFollowsEveryRuleChangeAt512()
 {
     // A 512×512 inspection with three labelled classes (a typical VOC image), smooth random maps.
     auto ins = std::make_shared<wsss::training::Inspection>();
@@ -394,38 +393,18 @@ void TestPanels::maskRedrawAt512()
     canvas.repaint();
 
     // Each step as a slider drag makes it: the rule changes, the mask is rebuilt, the widget
-    // repaints synchronously. Median over 41 steps, after the first (warm-up).
-    std::vector<double> ms, rebuildMs;
+    // repaints synchronously, and the mask follows. (Its speed is a benchmark figure, not a test.)
     QImage previous = canvas.maskImage();
     int changes = 0;
     for (int i = 0; i <= 40; ++i) {
         wsss::ui::ThresholdRule rule;
         rule.bgThreshold = 0.2f + 0.6f * i / 40.0f;
-        QElapsedTimer timer;
-        timer.start();
         canvas.setRule(rule);
-        rebuildMs.push_back(timer.nsecsElapsed() / 1e6);
         canvas.repaint();
-        ms.push_back(timer.nsecsElapsed() / 1e6);
         changes += canvas.maskImage() != previous;
         previous = canvas.maskImage();
     }
     QVERIFY2(changes > 30, "the mask must actually change between steps");
-    std::vector<double> paintMs;
-    for (int i = 0; i < 21; ++i) {
-        QElapsedTimer timer;
-        timer.start();
-        canvas.repaint();
-        paintMs.push_back(timer.nsecsElapsed() / 1e6);
-    }
-    auto medianOf = [](std::vector<double> v) {
-        std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
-        return v[v.size() / 2];
-    };
-    const double median = medianOf(ms);
-    qInfo("pseudo-mask redraw at 512x512 (3 classes, 640x640 canvas): median %.2f ms, of which the mask %.2f ms;"
-          " a repaint alone %.2f ms", median, medianOf(rebuildMs), medianOf(paintMs));
-    QVERIFY2(median < 16.0, qPrintable(QStringLiteral("median %1 ms, budget 16 ms").arg(median)));
 }
 
 void TestPanels::evaluationCancel()
