@@ -9,7 +9,7 @@ if [[ ! -f "$checkpoint" ]]; then
   checkpoint=$demo/run_cam/checkpoint.wsss
   if [[ ! -f "$checkpoint" ]]; then
     echo "Training a demo checkpoint (cam, vit_demo_patch8) — once, a few minutes on a CPU:" >&2
-    "$build/bin/wsss" train --method cam --data "$demo/data" --out "$demo/run_cam" --iters 300 --batch 16
+    "$build/bin/wsss" train --method cam --data "$demo/data" --out "$demo/run_cam" --iters 400 --batch 16 --size 64 --set pooling=gap
   fi
 fi
 cat > "$demo/demo.wsssproj" <<JSON
