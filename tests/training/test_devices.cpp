@@ -1,6 +1,7 @@
 // Devices: names resolve or fail clearly; on a CUDA machine a checkpoint runs there in float32
 // and float16 with the same maps as on the CPU (skipped where CUDA is absent).
 #include "support/tensor_compare.h"
+#include "support/tiny_checkpoint.h"
 #include "training/checkpoint/checkpoint.h"
 #include "training/data/demo_generator.h"
 #include "training/methods/inference.h"
@@ -24,16 +25,8 @@ class TestDevices : public QObject {
 private Q_SLOTS:
     void initTestCase()
     {
-        torch::manual_seed(5);
-        CheckpointHeader header;
-        header.method = "cam";
-        header.backbone = "vit_test_patch8";
-        header.labelMap = demoLabelMap();
-        header.inputSize = 64;
-        auto method = createMethod(header.spec());
-        header.config = method->config();
         m_checkpoint = m_dir.filePath("cam.wsss").toStdString();
-        saveCheckpoint(m_checkpoint, header, *method);
+        test::writeTinyCheckpoint(m_checkpoint, 5);
         m_image = cv::Mat(72, 80, CV_8UC3);
         cv::randu(m_image, 0, 255);
     }

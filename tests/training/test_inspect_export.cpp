@@ -1,5 +1,6 @@
 // `wsss inspect`: the .npy files a user gets for one image match the network's own tensors.
 #include "support/tensor_compare.h"
+#include "support/tiny_checkpoint.h"
 #include "training/checkpoint/checkpoint.h"
 #include "training/data/dataset.h"
 #include "training/data/demo_generator.h"
@@ -45,16 +46,8 @@ private Q_SLOTS:
         m_image = path("photo.jpg");
         vision::writeJpegRgb(m_image, rgb);
 
-        torch::manual_seed(3);
-        CheckpointHeader header;
-        header.method = "cam";
-        header.backbone = "vit_test_patch8";
-        header.labelMap = demoLabelMap();
-        header.inputSize = 64;
-        auto method = createMethod(header.spec());
-        header.config = method->config();
         m_checkpoint = path("cam.wsss");
-        saveCheckpoint(m_checkpoint, header, *method);
+        test::writeTinyCheckpoint(m_checkpoint, 3);
     }
 
     void checkpointFilesMatchTheNetwork()
