@@ -67,3 +67,6 @@ PY
 if [[ "${WSSS_BENCH_DEMO:-0}" == "1" ]]; then
   bash "$here/demo_benchmark.sh" "$build"
 fi
+
+# Studio redraws with a cached inspection (built with the GUI only).
+if [[ -x "$build/tests/bench_studio" ]]; then "$build/tests/bench_studio" 21 2>/dev/null; fi

@@ -1,0 +1,116 @@
+// Studio redraw times with an inspection cached (issue: Studio I speed): a threshold change →
+// pseudo-mask redrawn (target < 16 ms at 512 px), and a query change → attention panel redrawn
+// (target < 50 ms for ViT-S/16 at 448 px: 12 blocks × 6 heads, 785 tokens). Offscreen Qt; each
+// step renders the widget with grab(), which paints whether or not a window is exposed.
+// Usage: bench_studio [REPEATS]; one JSON line per case.
+#include "training/methods/inspection.h"
+#include "ui/canvas/canvas_widget.h"
+#include "ui/docks/attention_dock.h"
+#include "ui/project/threshold_rule.h"
+
+#include <QApplication>
+#include <QElapsedTimer>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <memory>
+#include <random>
+#include <vector>
+
+using wsss::training::Inspection;
+using wsss::ui::AttentionDock;
+using wsss::ui::CanvasWidget;
+
+namespace {
+
+double median(std::vector<double> v)
+{
+    std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
+    return v[v.size() / 2];
+}
+
+std::shared_ptr<Inspection> inspection(int side, int grid, int layers, int heads)
+{
+    auto ins = std::make_shared<Inspection>();
+    ins->imageId = "bench";
+    ins->imageWidth = ins->imageHeight = side;
+    ins->inputWidth = ins->inputHeight = grid * 16;
+    ins->rgb.assign(static_cast<size_t>(side) * side * 3, 128);
+    ins->gridWidth = ins->gridHeight = grid;
+    ins->patchSize = 16;
+    ins->classNames = {"background", "a", "b", "c"};
+    ins->imageLabels = {1, 2, 3};
+    std::mt19937 rng(1);
+    std::uniform_real_distribution<float> u(0.0f, 1.0f);
+    for (int c = 1; c <= 3; ++c) {
+        wsss::training::ClassMap map{"cam", c, std::vector<float>(static_cast<size_t>(side) * side)};
+        for (int y = 0; y < side; ++y)
+            for (int x = 0; x < side; ++x)
+                map.values[static_cast<size_t>(y) * side + x] =
+                    0.5f + 0.5f * std::sin(x / (20.0f + 9 * c)) * std::cos(y / (25.0f + 7 * c));
+        ins->maps.push_back(std::move(map));
+    }
+    const int tokens = 1 + grid * grid;
+    for (int l = 0; l < layers; ++l) {
+        wsss::training::AttentionLayer layer;
+        layer.heads = heads;
+        layer.tokens = tokens;
+        layer.probs.resize(static_cast<size_t>(heads) * tokens * tokens);
+        for (float &p : layer.probs)
+            p = u(rng) / tokens;
+        ins->attention.push_back(std::move(layer));
+    }
+    return ins;
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+    qputenv("QT_QPA_PLATFORM", "offscreen");
+    QApplication app(argc, argv);
+    const int repeats = argc > 1 ? std::max(3, std::atoi(argv[1])) : 21;
+
+    // Threshold change → pseudo-mask rebuilt and the canvas repainted, 512 × 512, 3 classes.
+    {
+        CanvasWidget canvas;
+        canvas.resize(640, 640);
+        canvas.show();
+        canvas.setInspection(inspection(512, 32, 1, 1));
+        canvas.setMapClass(1);
+        canvas.setShowMask(true);
+        (void)canvas.grab();
+        std::vector<double> ms;
+        for (int i = 0; i < repeats; ++i) {
+            wsss::ui::ThresholdRule rule;
+            rule.bgThreshold = 0.2f + 0.6f * i / repeats;
+            QElapsedTimer timer;
+            timer.start();
+            canvas.setRule(rule);
+            (void)canvas.grab(); // renders now, exposed or not
+            ms.push_back(timer.nsecsElapsed() / 1e6);
+        }
+        std::printf("{\"case\":\"mask_redraw\",\"size\":512,\"median_ms\":%.3f,\"target_ms\":16}\n", median(ms));
+    }
+    // Query change → the attention grid (12 × (6 + mean)) and the big view repainted, ViT-S/16 at 448.
+    {
+        AttentionDock dock;
+        dock.resize(420, 900);
+        dock.show();
+        dock.setInspection(inspection(448, 28, 12, 6));
+        dock.setQueryToken(1);
+        (void)dock.grab();
+        std::vector<double> ms;
+        for (int i = 0; i < repeats; ++i) {
+            QElapsedTimer timer;
+            timer.start();
+            dock.setQueryToken(1 + (i * 37) % (28 * 28));
+            (void)dock.grab();
+            ms.push_back(timer.nsecsElapsed() / 1e6);
+        }
+        std::printf("{\"case\":\"attention_redraw\",\"model\":\"vit_small_patch16\",\"size\":448,\"median_ms\":%.3f,"
+                    "\"target_ms\":50}\n", median(ms));
+    }
+    return 0;
+}
