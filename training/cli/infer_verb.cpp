@@ -53,14 +53,9 @@ void runInfer(const InferOptions &o)
     for (const auto &w : dataset.warnings)
         std::fprintf(stderr, "warning: %s\n", w.c_str());
 
-    vision::PseudoLabelRule rule;
-    rule.bgThreshold = o.bgThreshold >= 0 ? o.bgThreshold : model.header.metrics.value("best_bg_threshold", 0.45f);
-    if (!o.band.empty()) {
-        rule.background = vision::BackgroundRule::Band;
-        std::tie(rule.bandLow, rule.bandHigh) = parseBandOption(o.band);
-    }
-    rule.parIterations = o.par ? o.parIterations : 0;
-    rule.validate();
+    const auto rule = pseudoLabelRuleFromFlags(
+        o.bgThreshold >= 0 ? o.bgThreshold : model.header.metrics.value("best_bg_threshold", 0.45f), o.band, o.par,
+        o.parIterations);
     const auto palette = vision::paletteFor(model.header.labelMap);
     const fs::path out(o.out);
     fs::create_directories(out / "SegmentationClass");

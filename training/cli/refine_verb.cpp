@@ -132,12 +132,33 @@ std::pair<float, float> parseBandOption(const std::string &text)
     throw Error("--band \"" + text + "\": expected two scores LO,HI such as 0.35,0.55");
 }
 
+vision::PseudoLabelRule pseudoLabelRuleFromFlags(float bgThreshold, const std::string &band, bool par,
+                                                 int parIterations)
+{
+    vision::PseudoLabelRule rule;
+    rule.bgThreshold = bgThreshold;
+    if (!band.empty()) {
+        rule.background = vision::BackgroundRule::Band;
+        std::tie(rule.bandLow, rule.bandHigh) = parseBandOption(band);
+    }
+    rule.parIterations = par ? parIterations : 0;
+    rule.validate();
+    return rule;
+}
+
 namespace {
+
+// The image as a [H, W, 3] uint8 RGB tensor on the CPU that owns its bytes (the CRF's input, and
+// PAR's after conversion).
+at::Tensor rgbBytes(const cv::Mat &rgb)
+{
+    const cv::Mat continuous = rgb.isContinuous() ? rgb : rgb.clone();
+    return at::from_blob(continuous.data, {rgb.rows, rgb.cols, 3}, at::kByte).clone();
+}
 
 at::Tensor imageTensor(const cv::Mat &rgb, const at::Device &device)
 {
-    const cv::Mat continuous = rgb.isContinuous() ? rgb : rgb.clone();
-    auto hwc = at::from_blob(continuous.data, {rgb.rows, rgb.cols, 3}, at::kByte);
+    const auto hwc = rgbBytes(rgb);
     // PAR's image: uint8 RGB divided by 255 (methods/afa.md §4).
     return hwc.permute({2, 0, 1}).to(device).to(at::kFloat).div(255.0f).contiguous();
 }
@@ -148,14 +169,7 @@ void runRefine(const RefineOptions &o)
 {
     configureThreads();
     const OutputKind kind = outputKind(o.out);
-    vision::PseudoLabelRule rule;
-    rule.bgThreshold = o.bgThreshold;
-    if (!o.band.empty()) {
-        rule.background = vision::BackgroundRule::Band;
-        std::tie(rule.bandLow, rule.bandHigh) = parseBandOption(o.band);
-    }
-    rule.parIterations = o.par ? o.parIterations : 0;
-    rule.validate();
+    const auto rule = pseudoLabelRuleFromFlags(o.bgThreshold, o.band, o.par, o.parIterations);
 
     const cv::Mat rgb = vision::readImageRgb(o.image);
     auto maps = readMaps(o.maps);
@@ -170,8 +184,7 @@ void runRefine(const RefineOptions &o)
     at::Tensor crfLabels;
     if (o.crf) {
         // The lattice reads the image's channels in RGB order (BGR changes labels).
-        const auto hwc = at::from_blob(const_cast<std::uint8_t *>(rgb.data), {rgb.rows, rgb.cols, 3}, at::kByte).clone();
-        const auto q = vision::denseCrfWithBackground(refined, rule.bgThreshold, hwc);
+        const auto q = vision::denseCrfWithBackground(refined, rule.bgThreshold, rgbBytes(rgb));
         refined = q.slice(0, 1);
         // Argmax over [background; channels], channel i → its class.
         std::vector<std::int64_t> lookup{0};

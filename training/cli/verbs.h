@@ -6,6 +6,10 @@
 #include <string>
 #include <utility>
 
+namespace wsss::vision {
+struct PseudoLabelRule;
+}
+
 namespace wsss::training {
 
 void addDemoDataVerb(CLI::App &app);
@@ -18,6 +22,10 @@ void addRefineVerb(CLI::App &app);
 
 // "LO,HI" (a β_l/β_h band, e.g. 0.35,0.55) → the two scores; wsss::Error naming the text otherwise.
 std::pair<float, float> parseBandOption(const std::string &text);
+
+// The rule the shared flags ask for (--bg-threshold, --band LO,HI, --par, --par-iters), validated.
+vision::PseudoLabelRule pseudoLabelRuleFromFlags(float bgThreshold, const std::string &band, bool par,
+                                                 int parIterations);
 
 // Sets LibTorch's CPU thread count once (WSSS_THREADS, else the machine's cores).
 void configureThreads();

@@ -39,10 +39,8 @@ torch::Tensor atInputSize(const torch::Tensor &maps, int size)
 vision::VisionTransformer bareBackbone(const InspectExportOptions &o)
 {
     vision::VisionTransformer vit(vision::vitPreset(o.backbone));
-    std::string path = o.weights;
-    if (path.empty())
-        path = vision::bundledWeightsPath(o.backbone);
-    if (!path.empty() && path != "none") {
+    const std::string path = vision::weightsFileFor(o.backbone, o.weights);
+    if (!path.empty()) {
         if (!fs::exists(path))
             throw Error("inspect: weights \"" + path + "\" do not exist");
         vision::loadVitWeights(*vit, path); // timm or Hugging Face names

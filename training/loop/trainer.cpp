@@ -58,14 +58,9 @@ void validate(const TrainOptions &o)
 // Initialises the backbone: the preset's bundled weights by default, a file, or nothing.
 void initBackbone(Method &method, const TrainOptions &o, const std::function<void(const std::string &)> &onNote)
 {
-    std::string path = o.weights;
-    if (path == "none")
-        return;
-    if (path.empty()) {
-        path = vision::bundledWeightsPath(o.backbone);
-        if (path.empty() || !fs::exists(path))
-            return; // no bundled weights for this preset: from scratch
-    }
+    const std::string path = vision::weightsFileFor(o.backbone, o.weights);
+    if (path.empty())
+        return; // --weights none, or no bundled weights for this preset: from scratch
     // timm or Hugging Face names, detected from the keys; what was skipped or resized is reported.
     const auto loaded = vision::loadVitWeights(*method.backbone(), path);
     if (onNote)

@@ -119,4 +119,14 @@ std::string bundledWeightsPath(const std::string &name)
     return (std::filesystem::path(resourceDir()) / "weights" / (name + ".safetensors")).string();
 }
 
+std::string weightsFileFor(const std::string &backbone, const std::string &weights)
+{
+    if (weights == "none")
+        return {};
+    if (!weights.empty())
+        return weights;
+    const std::string bundled = bundledWeightsPath(backbone);
+    return !bundled.empty() && std::filesystem::exists(bundled) ? bundled : std::string();
+}
+
 } // namespace wsss::vision

@@ -14,6 +14,10 @@ std::vector<std::string> backboneNames();
 
 // The bundled pretrained weights of a preset ("" when it has none), under the resource folder.
 std::string bundledWeightsPath(const std::string &name);
+// The file a `--weights` value names for a preset: the value itself; when empty, the preset's
+// bundled weights if it has them and they are installed; "" for "none" or for no bundled file
+// (random initialisation).
+std::string weightsFileFor(const std::string &backbone, const std::string &weights);
 // Where the bundled resources are: $WSSS_RESOURCE_DIR, else next to the executable
 // (../share/wsss-studio), else the source tree's resources/.
 std::string resourceDir();
