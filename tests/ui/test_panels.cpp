@@ -1,10 +1,9 @@
 // The studio's inspection panels end to end, on a tiny demo dataset and a two-step checkpoint in
 // a real MainWindow with the real engine: the attention grid (layers × heads + mean, class-token
 // toggle, click to enlarge, arrow keys), the thresholds dock (live mask, one source of truth with
-// the toolbar, resets), the evaluation job and its plots, the pseudo-mask redraw time at 512²,
+// the toolbar, resets), the evaluation job and its plots, the pseudo-mask following every rule change at 512²,
 // and the studio state that persists across windows.
-#include "training/data/demo_generator.h"
-#include "training/loop/trainer.h"
+#include "support/tiny_demo_run.h"
 #include "ui/canvas/canvas_widget.h"
 #include "ui/canvas/color_map.h"
 #include "ui/docks/attention_dock.h"
@@ -83,26 +82,9 @@ void TestPanels::initTestCase()
     QCoreApplication::setApplicationName(QStringLiteral("test_panels"));
     QSettings().clear();
 
-    m_data = m_dir.filePath(QStringLiteral("data"));
-    wsss::training::DemoDataOptions demo;
-    demo.out = m_data.toStdString();
-    demo.train = 4;
-    demo.val = 3;
-    demo.size = 64;
-    wsss::training::generateDemoData(demo);
-
-    wsss::training::TrainOptions options;
-    options.method = "cam";
-    options.data = m_data.toStdString();
-    options.out = m_dir.filePath(QStringLiteral("run")).toStdString();
-    options.iters = 2;
-    options.batch = 2;
-    options.size = 64;
-    options.backbone = "vit_demo_patch8";
-    options.weights = "none";
-    options.device = "cpu";
-    options.warmup = 1;
-    m_trained = wsss::training::train(options);
+    const auto run = wsss::test::makeTinyDemoRun(m_dir.path().toStdString(), 3);
+    m_data = QString::fromStdString(run.data);
+    m_trained = run.trained;
 
     m_window = std::make_unique<MainWindow>();
     m_window->resize(1400, 900);

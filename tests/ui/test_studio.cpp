@@ -1,8 +1,7 @@
 // The studio end to end: a tiny demo dataset and a two-step checkpoint, opened in a MainWindow;
 // mouse and keyboard input on the canvas must move the query patch, the attention view must
 // follow it, and the background threshold must change the drawn pseudo-mask.
-#include "training/data/demo_generator.h"
-#include "training/loop/trainer.h"
+#include "support/tiny_demo_run.h"
 #include "ui/canvas/canvas_widget.h"
 #include "ui/docks/attention_dock.h"
 #include "ui/docks/dataset_dock.h"
@@ -63,29 +62,10 @@ void TestStudio::initTestCase()
 {
     QStandardPaths::setTestModeEnabled(true); // keep QSettings away from the user's own
     QVERIFY(m_dir.isValid());
-    const QString data = m_dir.filePath(QStringLiteral("data"));
+    const auto run = wsss::test::makeTinyDemoRun(m_dir.path().toStdString(), 2);
+    const QString data = QString::fromStdString(run.data);
     m_data = data;
-    const QString run = m_dir.filePath(QStringLiteral("run"));
-
-    wsss::training::DemoDataOptions demo;
-    demo.out = data.toStdString();
-    demo.train = 4;
-    demo.val = 2;
-    demo.size = 64;
-    wsss::training::generateDemoData(demo);
-
-    wsss::training::TrainOptions options;
-    options.method = "cam";
-    options.data = data.toStdString();
-    options.out = run.toStdString();
-    options.iters = 2;
-    options.batch = 2;
-    options.size = 64;
-    options.backbone = "vit_demo_patch8";
-    options.weights = "none";
-    options.device = "cpu";
-    options.warmup = 1;
-    const auto result = wsss::training::train(options);
+    const auto &result = run.trained;
 
     m_window = std::make_unique<MainWindow>();
     m_window->resize(1300, 850);

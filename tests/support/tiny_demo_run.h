@@ -1,0 +1,43 @@
+#pragma once
+// A tiny demo dataset (4 train and `valImages` val images at 64 px) and a 2-step `cam` run on it
+// from scratch: a real dataset and checkpoint for the studio's tests, in seconds.
+#include "training/data/demo_generator.h"
+#include "training/loop/trainer.h"
+
+#include <filesystem>
+#include <string>
+
+namespace wsss::test {
+
+struct TinyDemoRun {
+    std::string data;                 // VOC-layout folder
+    training::TrainResult trained;    // trained.checkpointPath, trained.metrics
+};
+
+inline TinyDemoRun makeTinyDemoRun(const std::string &dir, int valImages)
+{
+    TinyDemoRun run;
+    run.data = (std::filesystem::path(dir) / "data").string();
+    training::DemoDataOptions demo;
+    demo.out = run.data;
+    demo.train = 4;
+    demo.val = valImages;
+    demo.size = 64;
+    training::generateDemoData(demo);
+
+    training::TrainOptions options;
+    options.method = "cam";
+    options.data = run.data;
+    options.out = (std::filesystem::path(dir) / "run").string();
+    options.iters = 2;
+    options.batch = 2;
+    options.size = 64;
+    options.backbone = "vit_demo_patch8";
+    options.weights = "none";
+    options.device = "cpu";
+    options.warmup = 1;
+    run.trained = training::train(options);
+    return run;
+}
+
+} // namespace wsss::test
