@@ -2,10 +2,10 @@
 
 #include "training/checkpoint/checkpoint.h"
 #include "training/engine/cancel_token.h"
+#include "training/loop/validation.h"
 #include "training/methods/inference.h"
 #include "vision/core/error.h"
 #include "vision/io/image_io.h"
-#include "vision/io/palette_png.h"
 #include "vision/io/voc_reader.h"
 #include "vision/metrics/confusion_matrix.h"
 
@@ -169,7 +169,7 @@ void Engine::State::execute(JobId id, const Job &job, const CancelToken &token)
     }
 }
 
-// One pass over the split, as training/loop/validation.cpp: the pseudo-mask at the chosen
+// One pass over the split, scoring each image as validation does (scoreImage): the pseudo-mask at the chosen
 // threshold feeds the split's and the image's confusion matrices, the maps feed the sweep.
 void Engine::State::evaluate(JobId id, const EvaluateJob &job, const CancelToken &token)
 {
@@ -206,21 +206,9 @@ void Engine::State::evaluate(JobId id, const EvaluateJob &job, const CancelToken
             continue;
         }
         try {
-            const cv::Mat rgb = vision::readImageRgb(item.imagePath);
-            const cv::Mat gt = vision::readLabelPng(item.maskPath);
-            auto output = inferImage(*model, rgb, false, device);
-            const cv::Mat pred = pseudoMask(*model, output, item.labels, t);
-            if (pred.size() != gt.size())
-                throw wsss::Error("mask \"" + item.maskPath + "\" is " + std::to_string(gt.cols) + "x"
-                                  + std::to_string(gt.rows) + ", the image " + std::to_string(pred.cols) + "x"
-                                  + std::to_string(pred.rows));
             vision::ConfusionMatrix image(n);
-            image.add(gt.data, pred.data, gt.total());
+            scoreImage(*model, item, device, t, image, sweeps ? &sweep : nullptr);
             total.merge(image);
-            if (sweeps) {
-                const auto &maps = output.maps.at(model->method->primaryMap());
-                sweep.addMaps(gt.data, maps.data_ptr<float>(), static_cast<int>(maps.size(0)), item.labels, gt.total());
-            }
             result->images.push_back({item.id, image.scores().miou});
         } catch (const Cancelled &) {
             throw;

@@ -1,6 +1,7 @@
 #include "training/loop/validation.h"
 
 #include "training/methods/inference.h"
+#include "vision/core/error.h"
 #include "vision/io/image_io.h"
 #include "vision/io/palette_png.h"
 #include "vision/metrics/confusion_matrix.h"
@@ -8,6 +9,23 @@
 #include <torch/torch.h>
 
 namespace wsss::training {
+
+void scoreImage(LoadedModel &model, const vision::DatasetItem &item, const torch::Device &device, float bgThreshold,
+                vision::ConfusionMatrix &matrix, vision::ThresholdSweep *sweep)
+{
+    const cv::Mat rgb = vision::readImageRgb(item.imagePath);
+    const cv::Mat gt = vision::readLabelPng(item.maskPath);
+    auto output = inferImage(model, rgb, false, device);
+    const cv::Mat pred = pseudoMask(model, output, item.labels, bgThreshold);
+    if (pred.size() != gt.size())
+        throw Error("mask \"" + item.maskPath + "\" is " + std::to_string(gt.cols) + "x" + std::to_string(gt.rows) +
+                    ", the image " + std::to_string(pred.cols) + "x" + std::to_string(pred.rows));
+    matrix.add(gt.data, pred.data, gt.total());
+    if (sweep) {
+        const auto &maps = output.maps.at(model.method->primaryMap());
+        sweep->addMaps(gt.data, maps.data_ptr<float>(), static_cast<int>(maps.size(0)), item.labels, gt.total());
+    }
+}
 
 nlohmann::json validateModel(LoadedModel &model, const vision::VocDataset &dataset, const torch::Device &device,
                              float bgThreshold, const std::function<void(const std::string &)> &warn)
@@ -21,15 +39,7 @@ nlohmann::json validateModel(LoadedModel &model, const vision::VocDataset &datas
         if (item.maskPath.empty())
             continue;
         try {
-            const cv::Mat rgb = vision::readImageRgb(item.imagePath);
-            const cv::Mat gt = vision::readLabelPng(item.maskPath);
-            auto output = inferImage(model, rgb, false, device);
-            const cv::Mat pred = pseudoMask(model, output, item.labels, bgThreshold);
-            cm.add(gt.data, pred.data, gt.total());
-            if (thresholds) {
-                const auto &maps = output.maps.at(model.method->primaryMap());
-                sweep.addMaps(gt.data, maps.data_ptr<float>(), static_cast<int>(maps.size(0)), item.labels, gt.total());
-            }
+            scoreImage(model, item, device, bgThreshold, cm, thresholds ? &sweep : nullptr);
             ++images;
         } catch (const std::exception &e) {
             if (warn)
