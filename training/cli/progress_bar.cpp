@@ -18,8 +18,8 @@ std::string formatDuration(double seconds)
     return buf;
 }
 
-ProgressBar::ProgressBar(std::string label, std::int64_t total)
-    : m_label(std::move(label)), m_total(total > 0 ? total : 1), m_tty(isatty(fileno(stderr))),
+ProgressBar::ProgressBar(std::string label, std::int64_t total, std::int64_t first)
+    : m_label(std::move(label)), m_total(total > 0 ? total : 1), m_first(first), m_tty(isatty(fileno(stderr))),
       m_start(std::chrono::steady_clock::now()), m_lastDraw(m_start)
 {
 }
@@ -29,7 +29,7 @@ void ProgressBar::update(std::int64_t done, const std::string &suffix)
     const auto now = std::chrono::steady_clock::now();
     const int percent = static_cast<int>(100 * done / m_total);
     const double elapsed = std::chrono::duration<double>(now - m_start).count();
-    const double eta = done > 0 ? elapsed * (m_total - done) / done : 0.0;
+    const double eta = done > m_first ? elapsed * (m_total - done) / (done - m_first) : 0.0;
     if (m_tty) {
         if (done < m_total && now - m_lastDraw < std::chrono::milliseconds(100))
             return;

@@ -1,6 +1,7 @@
 #include "training/cli/progress_bar.h"
 #include "training/cli/verbs.h"
 #include "training/loop/trainer.h"
+#include "training/methods/method_registry.h"
 
 #include <CLI/CLI.hpp>
 
@@ -12,9 +13,12 @@ namespace wsss::training {
 void addTrainVerb(CLI::App &app)
 {
     auto o = std::make_shared<TrainOptions>();
+    std::string methods;
+    for (const auto &name : methodNames())
+        methods += (methods.empty() ? "" : " | ") + name;
     auto *verb = app.add_subcommand("train", "Train a method; writes RUN/checkpoint.wsss and RUN/metrics.jsonl");
-    verb->add_option("--method", o->method, "cam | supervised")->required();
-    verb->add_option("--data", o->data, "VOC-layout dataset folder")->required();
+    verb->add_option("--method", o->method, methods + " (required unless --resume)");
+    verb->add_option("--data", o->data, "VOC-layout dataset folder (required unless --resume)");
     verb->add_option("--out", o->out, "Run folder")->required();
     verb->add_option("--split", o->split, "Training list")->capture_default_str();
     verb->add_option("--val-split", o->valSplit, "List scored after training (none: skip)")->capture_default_str();
@@ -23,21 +27,29 @@ void addTrainVerb(CLI::App &app)
     verb->add_option("--size", o->size, "Side in pixels images are resized to (training and inference)")->capture_default_str();
     verb->add_option("--backbone", o->backbone, "Backbone preset")->capture_default_str();
     verb->add_option("--weights", o->weights, "Backbone weights (.safetensors, timm or Hugging Face names), or none (default: the bundled ones)");
-    verb->add_option("--lr", o->lr, "Peak learning rate of the heads")->capture_default_str();
-    verb->add_option("--backbone-lr-scale", o->backboneLrScale, "Backbone lr as a fraction of --lr")->capture_default_str();
-    verb->add_option("--warmup", o->warmup, "Linear warm-up steps")->capture_default_str();
+    verb->add_option("--lr", o->lr, "Peak learning rate of the heads (default: the method's)");
+    verb->add_option("--backbone-lr-scale", o->backboneLrScale, "Backbone lr as a fraction of --lr (default: the method's)");
+    verb->add_option("--weight-decay", o->weightDecay, "Weight decay (default: the method's)");
+    verb->add_option("--warmup", o->warmup, "Linear warm-up steps (default: the method's)");
+    verb->add_option("--save-every", o->saveEvery, "Steps between checkpoints (a stopped run resumes from the last)")
+        ->capture_default_str();
+    verb->add_flag("--resume", o->resume, "Continue the run in --out from RUN/checkpoint.wsss with its stored options");
     verb->add_option("--config", o->configFile, "Method config JSON, over the method's defaults");
     verb->add_option("--set", o->sets, "key=value override of the method config (repeatable)")->allow_extra_args(false);
     verb->add_option("--device", o->device, "auto | cpu | cuda[:N]")->capture_default_str();
     verb->add_option("--seed", o->seed, "Random seed")->capture_default_str();
     verb->callback([o] {
         configureThreads();
-        ProgressBar bar("train " + o->method, o->iters);
         TrainCallbacks callbacks;
+        // Made at the first step: a resumed run learns its length and start from the checkpoint.
+        std::unique_ptr<ProgressBar> bar;
         callbacks.onStep = [&](const StepLog &log) {
+            if (!bar)
+                bar = std::make_unique<ProgressBar>("train " + (o->method.empty() ? std::string("(resumed)") : o->method),
+                                                    log.total, log.step - 1);
             char loss[48];
             std::snprintf(loss, sizeof loss, "loss %.4f", log.losses.at("total"));
-            bar.update(log.step, loss);
+            bar->update(log.step, loss);
         };
         callbacks.onWarning = [](const std::string &w) { std::fprintf(stderr, "warning: %s\n", w.c_str()); };
         auto result = train(*o, callbacks);
@@ -52,7 +64,8 @@ void addTrainVerb(CLI::App &app)
                           100 * result.metrics.at("val_miou_best"), result.metrics.at("best_bg_threshold"));
             summary += figure;
         }
-        bar.finish(summary);
+        if (bar)
+            bar->finish(summary);
     });
 }
 

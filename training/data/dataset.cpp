@@ -8,6 +8,8 @@
 #include <opencv2/imgproc.hpp>
 #include <torch/torch.h>
 
+#include <algorithm>
+
 namespace wsss::training {
 
 double uniform01(std::mt19937_64 &rng)
@@ -113,6 +115,24 @@ Batch TrainingSet::next(std::mt19937_64 &rng, int batch, const vision::Normaliza
     if (m_masks)
         out.masks = torch::stack(masks);
     return out;
+}
+
+TrainingSet::Position TrainingSet::position() const
+{
+    return {std::vector<std::int64_t>(m_order.begin(), m_order.end()), static_cast<std::int64_t>(m_cursor)};
+}
+
+void TrainingSet::seek(const Position &p)
+{
+    const bool fits = (p.order.empty() || p.order.size() == m_images.size()) && p.cursor >= 0 &&
+                      static_cast<std::size_t>(p.cursor) <= p.order.size() &&
+                      std::all_of(p.order.begin(), p.order.end(),
+                                  [&](std::int64_t i) { return i >= 0 && static_cast<std::size_t>(i) < m_images.size(); });
+    if (!fits)
+        throw Error("training set: the saved sampler position (" + std::to_string(p.order.size()) +
+                    " images) does not fit this split's " + std::to_string(m_images.size()) + " usable images");
+    m_order.assign(p.order.begin(), p.order.end());
+    m_cursor = static_cast<std::size_t>(p.cursor);
 }
 
 } // namespace wsss::training

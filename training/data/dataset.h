@@ -28,6 +28,14 @@ public:
     // with a random horizontal flip and a random scaled crop when augment is set.
     Batch next(std::mt19937_64 &rng, int batch, const vision::Normalization &norm, bool augment);
 
+    // Where the sampler is in its epoch, so a resumed run draws the same batches.
+    struct Position {
+        std::vector<std::int64_t> order;
+        std::int64_t cursor = 0;
+    };
+    Position position() const;
+    void seek(const Position &position); // throws wsss::Error when it does not fit this set
+
 private:
     int m_size;
     int m_numClasses;

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -12,7 +13,7 @@ namespace wsss::training {
 class CancelToken;
 
 struct TrainOptions {
-    std::string method = "cam";            // a registered method name
+    std::string method;                    // a registered method name
     std::string data;                      // VOC-layout dataset folder
     std::string split = "train";           // list under ImageSets/Segmentation
     std::string valSplit = "val";          // scored after training when it exists ("none": skip)
@@ -23,14 +24,17 @@ struct TrainOptions {
     int iters = 1000;                      // optimiser steps
     int batch = 8;
     int size = 128;                        // training crop side, pixels
-    double lr = 1e-3;                      // peak learning rate of the heads; backbone × backboneLrScale
-    double backboneLrScale = 0.1;          // fine-tune the pretrained backbone gently
-    double weightDecay = 0.01;
-    int warmup = 100;                      // linear warm-up steps
+    // Overrides of the method's recipe (its official optimiser and schedule); unset = the method's.
+    std::optional<double> lr;              // peak learning rate of the heads
+    std::optional<double> backboneLrScale; // backbone lr = lr × this
+    std::optional<double> weightDecay;
+    std::optional<int> warmup;             // linear warm-up steps
     std::uint64_t seed = 0;
     std::string configFile;                // method config JSON (--config), over the defaults
     std::vector<std::string> sets;         // key=value overrides (--set), applied last
     int logEvery = 10;                     // steps between metrics.jsonl lines
+    int saveEvery = 1000;                  // steps between checkpoints (and resume states)
+    bool resume = false;                   // continue the run in `out` with its stored options
 };
 
 struct StepLog {
@@ -53,8 +57,11 @@ struct TrainResult {
     std::map<std::string, double> metrics; // validation figures stored in the checkpoint
 };
 
-// Trains and writes RUN/checkpoint.wsss and RUN/metrics.jsonl. Throws wsss::Error on bad
-// input or a non-finite loss (the last good checkpoint stays on disk).
+// Trains and writes RUN/checkpoint.wsss and RUN/metrics.jsonl, saving every saveEvery steps
+// (with RUN/resume-<step>.state, removed when the run ends). With `resume`, continues the run in
+// `out` from its checkpoint with the options stored there (only the device may differ); the loss
+// curve is the one an uninterrupted run gives. Throws wsss::Error on bad input or a non-finite
+// loss (the last good checkpoint stays on disk).
 TrainResult train(const TrainOptions &options, const TrainCallbacks &callbacks = {},
                   const CancelToken *cancel = nullptr);
 

@@ -1,6 +1,9 @@
 #include "training/methods/method.h"
 
+#include "vision/core/error.h"
+
 #include <torch/optim/adamw.h>
+#include <torch/optim/sgd.h>
 #include <cmath>
 #include <torch/torch.h>
 
@@ -39,8 +42,37 @@ torch::Tensor StepResult::total() const
     return sum;
 }
 
-std::vector<torch::optim::OptimizerParamGroup> Method::parameterGroups(double lr, double backboneScale,
-                                                                      double weightDecay)
+nlohmann::json TrainRecipe::toJson() const
+{
+    return {{"optimizer", optimizer}, {"lr", lr},       {"backbone_lr_scale", backboneLrScale},
+            {"weight_decay", weightDecay}, {"momentum", momentum}, {"warmup", warmup},
+            {"warmup_ratio", warmupRatio}, {"poly_power", polyPower}};
+}
+
+void TrainRecipe::validate() const
+{
+    if (optimizer != "adamw" && optimizer != "sgd")
+        throw Error("train: optimizer \"" + optimizer + "\" is not adamw or sgd");
+    if (!(lr > 0) || !std::isfinite(lr))
+        throw Error("train: learning rate " + std::to_string(lr) + " must be positive");
+    if (!(backboneLrScale >= 0))
+        throw Error("train: backbone lr scale " + std::to_string(backboneLrScale) + " must be >= 0");
+    if (!(weightDecay >= 0))
+        throw Error("train: weight decay " + std::to_string(weightDecay) + " must be >= 0");
+    if (warmup < 0)
+        throw Error("train: warm-up " + std::to_string(warmup) + " must be >= 0");
+}
+
+std::unique_ptr<torch::optim::OptimizerOptions> optimizerOptions(const TrainRecipe &recipe, double lr,
+                                                                 double weightDecay)
+{
+    if (recipe.optimizer == "sgd")
+        return std::make_unique<torch::optim::SGDOptions>(
+            torch::optim::SGDOptions(lr).momentum(recipe.momentum).weight_decay(weightDecay));
+    return std::make_unique<torch::optim::AdamWOptions>(torch::optim::AdamWOptions(lr).weight_decay(weightDecay));
+}
+
+std::vector<torch::optim::OptimizerParamGroup> Method::parameterGroups(const TrainRecipe &recipe)
 {
     // Four groups: {backbone, heads} × {decayed, not decayed}.
     std::vector<torch::Tensor> groups[4];
@@ -59,9 +91,8 @@ std::vector<torch::optim::OptimizerParamGroup> Method::parameterGroups(double lr
     for (int i = 0; i < 4; ++i) {
         if (groups[i].empty())
             continue;
-        auto options = std::make_unique<torch::optim::AdamWOptions>(i < 2 ? lr * backboneScale : lr);
-        options->weight_decay(i % 2 ? 0.0 : weightDecay);
-        out.emplace_back(groups[i], std::move(options));
+        const double lr = i < 2 ? recipe.lr * recipe.backboneLrScale : recipe.lr;
+        out.emplace_back(groups[i], optimizerOptions(recipe, lr, i % 2 ? 0.0 : recipe.weightDecay));
     }
     return out;
 }

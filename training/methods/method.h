@@ -9,6 +9,7 @@
 #include <torch/types.h>
 
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -18,7 +19,28 @@ struct Batch {
     torch::Tensor images; // [B, 3, H, W], normalised
     torch::Tensor labels; // [B, K] multi-hot, float
     torch::Tensor masks;  // [B, H, W] int64 class indices (255 = ignore); only where the method needs them
+    std::int64_t step = 0, totalSteps = 1; // 0-based optimiser step, for methods whose losses are scheduled
 };
+
+// How a method trains: its official code's optimiser and schedule. `wsss train` flags override
+// single fields; the resolved recipe is stored with the run.
+struct TrainRecipe {
+    std::string optimizer = "adamw"; // adamw | sgd
+    double lr = 1e-3;                // peak learning rate of the heads
+    double backboneLrScale = 0.1;    // backbone lr = lr × this
+    double weightDecay = 0.01;
+    double momentum = 0.0;           // sgd only
+    int warmup = 100;                // linear warm-up steps ...
+    double warmupRatio = 1e-6;       // ... from this fraction of the lr (mmseg's PolyWarmup)
+    double polyPower = 0.9;          // then lr × (1 − step/total)^power
+
+    nlohmann::json toJson() const;
+    void validate() const;
+};
+
+// Options of the recipe's optimiser type for one parameter group.
+std::unique_ptr<torch::optim::OptimizerOptions> optimizerOptions(const TrainRecipe &recipe, double lr,
+                                                                 double weightDecay);
 
 // Named losses (summed for backward) and logs (never backpropagated).
 struct StepResult {
@@ -70,11 +92,14 @@ public:
     // Whether batches must carry ground-truth masks.
     virtual bool needsMasks() const { return false; }
     virtual nlohmann::json config() const = 0;
+    // The optimiser and schedule the method's official code uses (defaults for `wsss train`).
+    virtual TrainRecipe recipe() const { return {}; }
+    // The optimiser's parameter groups under a resolved recipe, with options of the recipe's
+    // optimiser type: backbone at lr × backboneLrScale, heads at lr; no weight decay on norms,
+    // biases and tokens.
+    virtual std::vector<torch::optim::OptimizerParamGroup> parameterGroups(const TrainRecipe &recipe);
 
     vision::VisionTransformer &backbone() { return m_backbone; }
-    // Backbone at lr × backboneScale, heads at lr; no weight decay on norms, biases, tokens.
-    std::vector<torch::optim::OptimizerParamGroup> parameterGroups(double lr, double backboneScale,
-                                                                   double weightDecay);
 
 protected:
     vision::VisionTransformer m_backbone{nullptr};
