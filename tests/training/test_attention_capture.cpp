@@ -19,7 +19,7 @@ private Q_SLOTS:
         auto method = createMethod({"cam", "vit_test_patch8", 10});
         method->eval();
         torch::NoGradGuard noGrad;
-        auto out = method->infer(torch::randn({1, 3, 64, 64}), true);
+        auto out = method->infer(torch::randn({1, 3, 64, 64}), true, {});
         QCOMPARE(static_cast<int>(out.attention.size()), 2);
         QVERIFY(out.queries.empty() && out.keys.empty());
     }
@@ -31,7 +31,7 @@ private Q_SLOTS:
         method->eval();
         torch::NoGradGuard noGrad;
         const auto x = torch::randn({1, 3, 264, 264}); // 33 × 33 patches + 1 = 1090 tokens
-        auto out = method->infer(x, true);
+        auto out = method->infer(x, true, {});
         QVERIFY(out.attention.empty());
         QCOMPARE(static_cast<int>(out.queries.size()), 2);
         QCOMPARE(out.keys.front().sizes().vec(), (std::vector<std::int64_t>{2, 1090, 16}));

@@ -140,7 +140,7 @@ private Q_SLOTS:
         QCOMPARE(readCheckpointHeader(path).method, method.toStdString());
         torch::NoGradGuard noGrad;
         auto x = torch::randn({1, 3, 64, 64});
-        auto a = original->infer(x, false), b = loaded.method->infer(x, false);
+        auto a = original->infer(x, false, {}), b = loaded.method->infer(x, false, {});
         const auto kind = original->primaryMap();
         WSSS_VERIFY_CLOSE(a.maps.at(kind), b.maps.at(kind), 1e-6);
         WSSS_VERIFY_CLOSE(a.scores, b.scores, 1e-6);

@@ -77,7 +77,7 @@ private Q_SLOTS:
         }
         const auto cam = loadNpy(o.out + "/cam.npy");
         QCOMPARE(cam.sizes().vec(), (std::vector<std::int64_t>{10, 64, 64}));
-        WSSS_VERIFY_CLOSE(cam, model.method->infer(input.unsqueeze(0), false).maps.at("cam"), 1e-5);
+        WSSS_VERIFY_CLOSE(cam, model.method->infer(input.unsqueeze(0), false, {}).maps.at("cam"), 1e-5);
         QCOMPARE(loadNpy(o.out + "/scores.npy").size(0), std::int64_t{10});
 
         std::ifstream in(o.out + "/inspection.json");

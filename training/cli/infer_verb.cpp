@@ -69,7 +69,7 @@ void runInfer(const InferOptions &o)
     for (const auto &item : dataset.items) {
         try {
             const cv::Mat rgb = vision::readImageRgb(item.imagePath);
-            auto output = inferImage(model, rgb, false, device);
+            auto output = inferImage(model, rgb, false, device, item.labels);
             const cv::Mat mask = pseudoMask(model, output, item.labels, rule, rgb);
             vision::writeLabelPng((out / "SegmentationClass" / (item.id + ".png")).string(), mask, palette);
             if (o.saveMaps) {

@@ -159,7 +159,7 @@ void Engine::State::execute(JobId id, const Job &job, const CancelToken &token)
         const cv::Mat rgb = vision::readImageRgb(inspect->imagePath);
         if (token.cancelled())
             throw Cancelled{};
-        auto output = inferImage(*model, rgb, true, device);
+        auto output = inferImage(*model, rgb, true, device, inspect->labels);
         sink(InspectionReady{id, makeInspection(*model, output, rgb, inspect->imageId, inspect->labels)});
         return;
     }

@@ -100,7 +100,7 @@ InspectExportResult exportInspection(const InspectExportOptions &o)
     nlohmann::json maps = nlohmann::json::array();
     nlohmann::json classes = nlohmann::json::array();
     if (model.method) {
-        MethodOutput m = model.method->infer(input, false);
+        MethodOutput m = model.method->infer(input, false, {});
         writeTensor(dir, "scores.npy", m.scores, result);
         for (const auto &[kind, planes] : m.maps) {
             writeTensor(dir, kind + ".npy", atInputSize(planes, size), result);

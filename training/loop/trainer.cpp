@@ -115,6 +115,9 @@ TrainRecipe resolveRecipe(TrainRecipe recipe, const TrainOptions &o)
         recipe.weightDecay = *o.weightDecay;
     if (o.warmup)
         recipe.warmup = *o.warmup;
+    else if (recipe.warmupFraction > 0)
+        recipe.warmup = static_cast<int>(std::lround(recipe.warmupFraction * o.iters));
+    recipe.warmupFraction = 0; // resolved into steps
     recipe.validate();
     return recipe;
 }

@@ -15,7 +15,7 @@ void scoreImage(LoadedModel &model, const vision::DatasetItem &item, const torch
 {
     const cv::Mat rgb = vision::readImageRgb(item.imagePath);
     const cv::Mat gt = vision::readLabelPng(item.maskPath);
-    auto output = inferImage(model, rgb, false, device);
+    auto output = inferImage(model, rgb, false, device, item.labels);
     const cv::Mat pred = pseudoMask(model, output, item.labels, bgThreshold);
     if (pred.size() != gt.size())
         throw Error("mask \"" + item.maskPath + "\" is " + std::to_string(gt.cols) + "x" + std::to_string(gt.rows) +

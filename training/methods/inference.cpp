@@ -35,7 +35,8 @@ void useHalfPrecision(LoadedModel &model, const torch::Device &device)
     model.method->to(torch::kHalf);
 }
 
-MethodOutput inferImage(LoadedModel &model, const cv::Mat &rgb, bool captureAttention, const torch::Device &device)
+MethodOutput inferImage(LoadedModel &model, const cv::Mat &rgb, bool captureAttention, const torch::Device &device,
+                        const std::vector<int> &labels)
 {
     torch::NoGradGuard noGrad;
     model.method->eval();
@@ -45,7 +46,15 @@ MethodOutput inferImage(LoadedModel &model, const cv::Mat &rgb, bool captureAtte
     const auto &norm = model.method->backbone()->config().norm;
     const auto dtype = model.method->parameters().front().scalar_type();
     auto input = imageToTensor(resized, norm).unsqueeze(0).to(device, dtype);
-    MethodOutput out = model.method->infer(input, captureAttention);
+    torch::Tensor multiHot;
+    if (!labels.empty()) {
+        multiHot = torch::zeros({model.header.labelMap.foregroundCount()});
+        for (int c : labels)
+            if (c >= 1 && c <= multiHot.size(0))
+                multiHot[c - 1] = 1.0f;
+        multiHot = multiHot.to(device, dtype);
+    }
+    MethodOutput out = model.method->infer(input, captureAttention, multiHot);
 
     auto toImage = [&](const torch::Tensor &maps) { // [C, h, w] → [C, H, W] on the CPU
         return vision::resizeMaps(maps.unsqueeze(0).to(torch::kFloat), rgb.rows, rgb.cols)[0].to(torch::kCPU).contiguous();

@@ -22,9 +22,9 @@ torch::Device resolveDevice(const std::string &name);
 void useHalfPrecision(LoadedModel &model, const torch::Device &device);
 
 // Runs the method on an RGB image; maps, background and attention come back on the CPU, the
-// maps resized to the image's own size.
+// maps resized to the image's own size. labels: the image's classes (1..K), empty = unknown.
 MethodOutput inferImage(LoadedModel &model, const cv::Mat &rgb, bool captureAttention,
-                        const torch::Device &device);
+                        const torch::Device &device, const std::vector<int> &labels = {});
 
 // The pseudo-mask of the method's default rule: argmax over background + classes for methods
 // that predict background, else the background threshold over the labelled classes' maps.

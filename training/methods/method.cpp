@@ -45,7 +45,7 @@ torch::Tensor StepResult::total() const
 nlohmann::json TrainRecipe::toJson() const
 {
     return {{"optimizer", optimizer}, {"lr", lr},       {"backbone_lr_scale", backboneLrScale},
-            {"weight_decay", weightDecay}, {"momentum", momentum}, {"warmup", warmup},
+            {"weight_decay", weightDecay}, {"momentum", momentum}, {"warmup", warmup}, {"warmup_fraction", warmupFraction},
             {"warmup_ratio", warmupRatio}, {"poly_power", polyPower}};
 }
 

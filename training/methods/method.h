@@ -30,7 +30,8 @@ struct TrainRecipe {
     double backboneLrScale = 0.1;    // backbone lr = lr × this
     double weightDecay = 0.01;
     double momentum = 0.0;           // sgd only
-    int warmup = 100;                // linear warm-up steps ...
+    int warmup = 100;                // linear warm-up steps (or, when warmupFraction > 0, that
+    double warmupFraction = 0;       // fraction of the run: schedules that scale with --iters) ...
     double warmupRatio = 1e-6;       // ... from this fraction of the lr (mmseg's PolyWarmup)
     double polyPower = 0.9;          // then lr × (1 − step/total)^power
 
@@ -82,8 +83,11 @@ public:
     virtual std::string name() const = 0;
     // One training step's losses on a batch (the model is in train mode).
     virtual StepResult trainStep(const Batch &batch) = 0;
-    // image: [1, 3, H, W]; the caller holds the grad mode it wants and calls eval().
-    virtual MethodOutput infer(const torch::Tensor &image, bool captureAttention) = 0;
+    // image: [1, 3, H, W]; the caller holds the grad mode it wants and calls eval(). labels:
+    // the image's classes as a [K] multi-hot float tensor on the image's device, or undefined
+    // when unknown (methods that need them, e.g. for a softmax over the present classes or a
+    // gradient per class, then take the classes they score above 0.5).
+    virtual MethodOutput infer(const torch::Tensor &image, bool captureAttention, const torch::Tensor &labels) = 0;
     // The map kind the default pseudo-label rule reads.
     virtual std::string primaryMap() const = 0;
     // True when the method predicts background itself (argmax over background + classes,

@@ -57,7 +57,7 @@ StepResult CamMethod::trainStep(const Batch &batch)
     return r;
 }
 
-MethodOutput CamMethod::infer(const torch::Tensor &image, bool captureAttention)
+MethodOutput CamMethod::infer(const torch::Tensor &image, bool captureAttention, const torch::Tensor &)
 {
     const auto H = image.size(2), W = image.size(3);
     auto out = m_backbone(image, inspectionCapture(captureAttention, m_backbone->config(), image.size(2), image.size(3)));

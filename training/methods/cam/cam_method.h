@@ -24,7 +24,7 @@ public:
 
     std::string name() const override { return "cam"; }
     StepResult trainStep(const Batch &batch) override;
-    MethodOutput infer(const torch::Tensor &image, bool captureAttention) override;
+    MethodOutput infer(const torch::Tensor &image, bool captureAttention, const torch::Tensor &labels) override;
     std::string primaryMap() const override { return "cam"; }
     nlohmann::json config() const override { return m_config.toJson(); }
 

@@ -24,18 +24,6 @@ SupervisedConfig SupervisedConfig::fromJson(const nlohmann::json &json)
     return c;
 }
 
-SegHeadImpl::SegHeadImpl(int inChannels, int hidden, int outChannels)
-{
-    m_fuse = register_module("fuse", torch::nn::Conv2d(torch::nn::Conv2dOptions(inChannels, hidden, 1).bias(false)));
-    m_norm = register_module("norm", torch::nn::BatchNorm2d(hidden));
-    m_classifier = register_module("classifier", torch::nn::Conv2d(hidden, outChannels, 1));
-}
-
-torch::Tensor SegHeadImpl::forward(const torch::Tensor &features)
-{
-    return m_classifier(torch::relu(m_norm(m_fuse(features))));
-}
-
 SupervisedMethod::SupervisedMethod(const MethodSpec &spec) : m_config(SupervisedConfig::fromJson(spec.config))
 {
     m_backbone = register_module("backbone", vision::VisionTransformer(vision::vitPreset(spec.backbone)));
@@ -58,7 +46,7 @@ StepResult SupervisedMethod::trainStep(const Batch &batch)
     return r;
 }
 
-MethodOutput SupervisedMethod::infer(const torch::Tensor &image, bool captureAttention)
+MethodOutput SupervisedMethod::infer(const torch::Tensor &image, bool captureAttention, const torch::Tensor &)
 {
     auto out = m_backbone(image, inspectionCapture(captureAttention, m_backbone->config(), image.size(2), image.size(3)));
     auto probs = segment(out.patchFeatures(), image.size(2), image.size(3)).softmax(1)[0]; // [K+1, H, W]

@@ -2,9 +2,7 @@
 // `supervised`: the same backbone with a segmentation head trained on the ground-truth masks.
 // Not a WSSS method: the upper bound every WSSS method is compared with.
 #include "training/methods/method.h"
-
-#include <torch/nn/modules/batchnorm.h>
-#include <torch/nn/modules/conv.h>
+#include "training/methods/seg_head.h"
 
 namespace wsss::training {
 
@@ -15,17 +13,6 @@ struct SupervisedConfig {
     static SupervisedConfig fromJson(const nlohmann::json &json);
 };
 
-// A light segmentation head on the patch features: 1×1 conv, BN, ReLU, 1×1 conv to K+1.
-class SegHeadImpl : public torch::nn::Module {
-public:
-    SegHeadImpl(int inChannels, int hidden, int outChannels);
-    torch::Tensor forward(const torch::Tensor &features);
-
-private:
-    torch::nn::Conv2d m_fuse{nullptr}, m_classifier{nullptr};
-    torch::nn::BatchNorm2d m_norm{nullptr};
-};
-TORCH_MODULE(SegHead);
 
 class SupervisedMethod : public Method {
 public:
@@ -33,7 +20,7 @@ public:
 
     std::string name() const override { return "supervised"; }
     StepResult trainStep(const Batch &batch) override;
-    MethodOutput infer(const torch::Tensor &image, bool captureAttention) override;
+    MethodOutput infer(const torch::Tensor &image, bool captureAttention, const torch::Tensor &labels) override;
     std::string primaryMap() const override { return "seg"; }
     bool predictsBackground() const override { return true; }
     bool needsMasks() const override { return true; }

@@ -1,0 +1,61 @@
+#include "vision/maps/multi_scale.h"
+
+#include "vision/core/error.h"
+#include "vision/maps/cam.h"
+
+#include <torch/nn/functional/upsampling.h>
+
+#include <algorithm>
+#include <cmath>
+
+namespace wsss::vision {
+
+namespace F = torch::nn::functional;
+
+void MultiScaleConfig::validate() const
+{
+    if (scales.empty())
+        throw Error("multi-scale maps: no scale given");
+    for (double s : scales)
+        if (!(s > 0) || !std::isfinite(s))
+            throw Error("multi-scale maps: scale " + std::to_string(s) + " must be positive");
+    if (sizeMultiple <= 0)
+        throw Error("multi-scale maps: size multiple " + std::to_string(sizeMultiple) + " must be positive");
+}
+
+std::int64_t scaledSide(std::int64_t side, double scale, int multiple)
+{
+    const auto raw = static_cast<std::int64_t>(scale * static_cast<double>(side));
+    const auto rounded = static_cast<std::int64_t>(std::llround(static_cast<double>(raw) / multiple)) * multiple;
+    return std::max<std::int64_t>(multiple, rounded);
+}
+
+torch::Tensor multiScaleMaps(const std::function<torch::Tensor(const torch::Tensor &)> &mapsOf,
+                             const torch::Tensor &images, const MultiScaleConfig &config)
+{
+    config.validate();
+    const auto B = images.size(0), H = images.size(2), W = images.size(3);
+    torch::Tensor sum;
+    for (double s : config.scales) {
+        const auto h = scaledSide(H, s, config.sizeMultiple), w = scaledSide(W, s, config.sizeMultiple);
+        auto x = (h == H && w == W) ? images
+                                    : F::interpolate(images, F::InterpolateFuncOptions()
+                                                                 .size(std::vector<std::int64_t>{h, w})
+                                                                 .mode(torch::kBilinear)
+                                                                 .align_corners(false));
+        if (config.flip)
+            x = torch::cat({x, x.flip({3})}, 0);
+        auto maps = resizeMaps(mapsOf(x), H, W);
+        if (config.flip) {
+            auto mirrored = maps.slice(0, B).flip({3});
+            maps = maps.slice(0, 0, B);
+            maps = config.merge == FlipMerge::Max ? torch::maximum(maps, mirrored) : maps + mirrored;
+        }
+        if (config.relu)
+            maps = torch::relu(maps);
+        sum = sum.defined() ? sum + maps : maps;
+    }
+    return config.normalize ? normalizeMapsMinMax(sum, 1e-5) : sum;
+}
+
+} // namespace wsss::vision
