@@ -1,6 +1,7 @@
 #include "ui/main_window.h"
 
 #include "ui/canvas/canvas_widget.h"
+#include "ui/docks/affinity_dock.h"
 #include "ui/docks/attention_dock.h"
 #include "ui/docks/dataset_dock.h"
 #include "ui/docks/evaluation_dock.h"
@@ -58,6 +59,10 @@ MainWindow::MainWindow(QWidget *parent) : QMainWindow(parent)
     addDockWidget(Qt::LeftDockWidgetArea, m_datasetDock);
     m_attentionDock = new AttentionDock(this);
     addDockWidget(Qt::RightDockWidgetArea, m_attentionDock);
+    m_affinityDock = new AffinityDock(this);
+    addDockWidget(Qt::RightDockWidgetArea, m_affinityDock);
+    tabifyDockWidget(m_attentionDock, m_affinityDock);
+    m_attentionDock->raise();
     m_thresholdsDock = new ThresholdsDock(this);
     addDockWidget(Qt::LeftDockWidgetArea, m_thresholdsDock);
     splitDockWidget(m_datasetDock, m_thresholdsDock, Qt::Vertical);
@@ -70,6 +75,7 @@ MainWindow::MainWindow(QWidget *parent) : QMainWindow(parent)
 
     connect(m_datasetDock, &DatasetDock::imageSelected, this, &MainWindow::requestInspection);
     connect(m_canvas, &CanvasWidget::queryChanged, m_attentionDock, &AttentionDock::setQueryToken);
+    connect(m_canvas, &CanvasWidget::queryChanged, m_affinityDock, &AffinityDock::setQueryToken);
     connect(m_attentionDock, &AttentionDock::queryRequested, m_canvas, &CanvasWidget::setQueryToken);
     connect(m_canvas, &CanvasWidget::hoverChanged, m_hoverLabel, &QLabel::setText);
     connect(m_thresholdsDock, &ThresholdsDock::ruleChanged, this, &MainWindow::setRule);
@@ -141,6 +147,7 @@ void MainWindow::createMenus()
     view->addSeparator();
     view->addAction(m_datasetDock->toggleViewAction());
     view->addAction(m_attentionDock->toggleViewAction());
+    view->addAction(m_affinityDock->toggleViewAction());
     view->addAction(m_thresholdsDock->toggleViewAction());
     view->addAction(m_evaluationDock->toggleViewAction());
 
@@ -349,6 +356,7 @@ void MainWindow::setColorMap(ColorMap map)
     }
     m_canvas->setColorMap(map);
     m_attentionDock->setColorMap(map);
+    m_affinityDock->setColorMap(map);
 }
 
 quint64 MainWindow::evaluateSplit()
@@ -525,8 +533,10 @@ void MainWindow::showInspection(std::shared_ptr<const tr::Inspection> inspection
 
     // Attention first: the canvas announces its query as soon as it has the new grid.
     m_attentionDock->setInspection(inspection);
+    m_affinityDock->setInspection(inspection);
     m_canvas->setInspection(inspection);
     m_attentionDock->setQueryToken(m_canvas->queryToken());
+    m_affinityDock->setQueryToken(m_canvas->queryToken());
 
     // Default class: the image's first labelled class, else the model's most confident one.
     int cls = ins.imageLabels.empty() ? -1 : ins.imageLabels.front();

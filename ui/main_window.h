@@ -37,6 +37,7 @@ namespace wsss::ui {
 
 class AttentionDock;
 class CanvasWidget;
+class AffinityDock;
 class DatasetDock;
 class EngineBridge;
 class EvaluationDock;
@@ -84,6 +85,7 @@ public:
 
     CanvasWidget *canvas() const { return m_canvas; }
     AttentionDock *attentionDock() const { return m_attentionDock; }
+    AffinityDock *affinityDock() const { return m_affinityDock; }
     DatasetDock *datasetDock() const { return m_datasetDock; }
     ThresholdsDock *thresholdsDock() const { return m_thresholdsDock; }
     EvaluationDock *evaluationDock() const { return m_evaluationDock; }
@@ -123,6 +125,7 @@ private:
     CanvasWidget *m_canvas = nullptr;
     DatasetDock *m_datasetDock = nullptr;
     AttentionDock *m_attentionDock = nullptr;
+    AffinityDock *m_affinityDock = nullptr;
     ThresholdsDock *m_thresholdsDock = nullptr;
     EvaluationDock *m_evaluationDock = nullptr;
 

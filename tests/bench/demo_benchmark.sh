@@ -12,10 +12,15 @@ size=${WSSS_BENCH_SIZE:-64} # the scale vit_demo_patch8 was pretrained at
 wsss="$build/bin/wsss"
 mkdir -p "$work"
 [[ -f "$work/data/labelmap.txt" ]] || "$wsss" demo-data --out "$work/data" --train 2000 --val 500 --size 128 --seed 0
-: > "$work/results.jsonl"
-# Each run: a name, the method, and its config overrides (the cam baseline with GMP as the issue
-# defines it, and with GAP, the pooling of Zhou et al.'s CAM).
-runs=("cam|cam|" "cam_gap|cam|--set pooling=gap" "supervised|supervised|")
+[[ -n "${WSSS_BENCH_RUNS:-}" ]] || : > "$work/results.jsonl"
+# Each run: a name, the method, and its extra flags (the cam baseline with GMP as the issue
+# defines it, and with GAP, the pooling of Zhou et al.'s CAM). WSSS_BENCH_RUNS picks some by name.
+runs=("cam|cam|" "cam_gap|cam|--set pooling=gap" "afa|afa|" "acr|acr|" "supervised|supervised|")
+if [[ -n "${WSSS_BENCH_RUNS:-}" ]]; then
+  picked=()
+  for run in "${runs[@]}"; do [[ " $WSSS_BENCH_RUNS " == *" ${run%%|*} "* ]] && picked+=("$run"); done
+  runs=("${picked[@]}")
+fi
 for run in "${runs[@]}"; do
   IFS='|' read -r name method extra <<< "$run"
   start=$(date +%s)
@@ -37,12 +42,17 @@ PY
 done
 /usr/bin/python3 - "$work/results.jsonl" <<'PY'
 import json, sys
-rows = [json.loads(l) for l in open(sys.argv[1])]
+rows = {}
+for l in open(sys.argv[1]):  # the latest result of each run
+    r = json.loads(l)
+    rows[r["method"]] = r
+rows = list(rows.values())
 upper = next(r for r in rows if r["method"] == "supervised")["miou_default_rule"]
 print("| method | val mIoU | rule | ratio to supervised | train time |")
 print("|---|---|---|---|---|")
 for r in rows:
-    if r["method"] == "supervised":
+    # Methods that predict background themselves are scored by their argmax (AFA: its seg head).
+    if r["method"] in ("supervised", "afa") or r["miou_best_threshold"] is None:
         miou, rule = r["miou_default_rule"], "argmax"
     else:
         miou, rule = r["miou_best_threshold"], "bg threshold %.2f (best)" % r["best_bg_threshold"]

@@ -1,5 +1,5 @@
 #pragma once
-// A tiny demo dataset (4 train and `valImages` val images at 64 px) and a 2-step `cam` run on it
+// A tiny demo dataset (4 train and `valImages` val images at 64 px) and a 2-step run of a method on it
 // from scratch: a real dataset and checkpoint for the studio's tests, in seconds.
 #include "training/data/demo_generator.h"
 #include "training/loop/trainer.h"
@@ -14,7 +14,7 @@ struct TinyDemoRun {
     training::TrainResult trained;    // trained.checkpointPath, trained.metrics
 };
 
-inline TinyDemoRun makeTinyDemoRun(const std::string &dir, int valImages)
+inline TinyDemoRun makeTinyDemoRun(const std::string &dir, int valImages, const std::string &method = "cam")
 {
     TinyDemoRun run;
     run.data = (std::filesystem::path(dir) / "data").string();
@@ -26,7 +26,7 @@ inline TinyDemoRun makeTinyDemoRun(const std::string &dir, int valImages)
     training::generateDemoData(demo);
 
     training::TrainOptions options;
-    options.method = "cam";
+    options.method = method;
     options.data = run.data;
     options.out = (std::filesystem::path(dir) / "run").string();
     options.iters = 2;

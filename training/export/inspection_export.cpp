@@ -99,12 +99,17 @@ InspectExportResult exportInspection(const InspectExportOptions &o)
 
     nlohmann::json maps = nlohmann::json::array();
     nlohmann::json classes = nlohmann::json::array();
+    nlohmann::json affinities = nlohmann::json::array(); // [N, N] over the patch grid
     if (model.method) {
         MethodOutput m = model.method->infer(input, false, {});
         writeTensor(dir, "scores.npy", m.scores, result);
         for (const auto &[kind, planes] : m.maps) {
             writeTensor(dir, kind + ".npy", atInputSize(planes, size), result);
             maps.push_back(kind);
+        }
+        for (const auto &[kind, a] : m.affinities) {
+            writeTensor(dir, "affinity_" + kind + ".npy", a, result);
+            affinities.push_back(kind);
         }
         if (m.background.defined()) {
             writeTensor(dir, "background.npy", atInputSize(m.background.unsqueeze(0), size)[0], result);
@@ -125,6 +130,7 @@ InspectExportResult exportInspection(const InspectExportOptions &o)
         {"attention_blocks", blocks},
         {"method", model.method ? model.header.method : ""},
         {"maps", maps},
+        {"affinities", affinities},
         {"classes", classes}, // background first; maps hold the foreground classes in order
         {"files", result.files}};
     vision::atomicWriteText(dir / "inspection.json", description.dump(2) + "\n");

@@ -64,6 +64,8 @@ MethodOutput inferImage(LoadedModel &model, const cv::Mat &rgb, bool captureAtte
     if (out.background.defined())
         out.background = toImage(out.background.unsqueeze(0))[0];
     out.scores = out.scores.to(torch::kCPU).to(torch::kFloat);
+    for (auto &[kind, a] : out.affinities)
+        a = a.to(torch::kCPU).to(torch::kFloat).contiguous();
     for (auto *captures : {&out.attention, &out.queries, &out.keys})
         for (auto &a : *captures)
             a = a.to(torch::kCPU).to(torch::kFloat).contiguous();
@@ -178,6 +180,13 @@ std::shared_ptr<Inspection> makeInspection(const LoadedModel &model, const Metho
         layer.queries.assign(q.data_ptr<float>(), q.data_ptr<float>() + q.numel());
         layer.keys.assign(k.data_ptr<float>(), k.data_ptr<float>() + k.numel());
         ins->attention.push_back(std::move(layer));
+    }
+    for (const auto &[kind, a] : output.affinities) {
+        AffinityMatrix matrix;
+        matrix.kind = kind;
+        matrix.tokens = static_cast<int>(a.size(0));
+        matrix.values.assign(a.data_ptr<float>(), a.data_ptr<float>() + a.numel());
+        ins->affinities.push_back(std::move(matrix));
     }
     ins->defaultBgThreshold = model.header.metrics.value("best_bg_threshold", 0.45f);
     return ins;

@@ -58,6 +58,22 @@ int Inspection::patchTokenAt(double x, double y) const
     return prefixTokens + row * gridWidth + col;
 }
 
+std::vector<float> AffinityMatrix::row(int patch) const
+{
+    if (patch < 0 || patch >= tokens || values.size() != static_cast<std::size_t>(tokens) * tokens)
+        return {};
+    const auto begin = values.begin() + static_cast<std::ptrdiff_t>(patch) * tokens;
+    return {begin, begin + tokens};
+}
+
+const AffinityMatrix *Inspection::affinity(const std::string &kind) const
+{
+    for (const auto &a : affinities)
+        if (a.kind == kind)
+            return &a;
+    return nullptr;
+}
+
 const ClassMap *Inspection::map(const std::string &kind, int classIndex) const
 {
     for (const auto &m : maps)

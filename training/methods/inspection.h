@@ -31,6 +31,17 @@ struct AttentionLayer {
     std::vector<float> row(int query, int head = -1) const;
 };
 
+// A token-to-token affinity over the patch grid (AFA's learned affinity, a random walk's
+// transition, ACR's patch-to-patch attention): row i says how patch i relates to every patch.
+struct AffinityMatrix {
+    std::string kind;
+    int tokens = 0;            // gridHeight · gridWidth
+    std::vector<float> values; // [tokens * tokens], row-major
+
+    // Row of patch `patch` (0-based, r·gridWidth + c); empty when out of range.
+    std::vector<float> row(int patch) const;
+};
+
 struct Inspection {
     std::string imageId;
     int imageWidth = 0, imageHeight = 0;
@@ -48,10 +59,13 @@ struct Inspection {
     std::vector<float> classScores;      // per foreground class (index k-1 for class k), sigmoid
     std::vector<ClassMap> maps;
     std::vector<AttentionLayer> attention; // every block, in order
+    std::vector<AffinityMatrix> affinities; // the method's, by kind
     float defaultBgThreshold = 0.45f;
 
     // The patch token index under an image pixel (x, y), or -1 outside the image.
     int patchTokenAt(double x, double y) const;
+    // The affinity of a kind, or nullptr.
+    const AffinityMatrix *affinity(const std::string &kind) const;
     // The map of a kind and class, or nullptr.
     const ClassMap *map(const std::string &kind, int classIndex) const;
     // Pseudo-mask under a background threshold: argmax over [t; maps of `kind` for the image's

@@ -59,6 +59,9 @@ struct MethodOutput {
     std::vector<torch::Tensor> attention;      // per block [heads, T, T], when asked for ...
     std::vector<torch::Tensor> queries, keys;  // ... or per block [heads, T, head dim] (long sequences)
     double attentionScale = 0;                 // softmax(scale · q·k) for those
+    // Token-to-token affinities over the patch grid, kind → [N, N] (N = gridHeight·gridWidth):
+    // AFA's learned affinity and its random-walk transition, ACR's patch-to-patch attention.
+    std::map<std::string, torch::Tensor> affinities;
     std::int64_t gridHeight = 0, gridWidth = 0;
 };
 

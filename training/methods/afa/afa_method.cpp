@@ -263,6 +263,9 @@ MethodOutput AfaMethod::infer(const torch::Tensor &image, bool captureAttention,
     const auto small = vision::resizeMaps(cams * present.view({1, -1, 1, 1}), result.gridHeight, result.gridWidth);
     const auto propagated = vision::propagateWithBackground(small, main.affinity, present, m_config.bgLow, walk);
     result.maps["aff"] = vision::resizeMaps(propagated, H, W)[0].slice(0, 1);
+    result.affinities["afa"] = main.affinity[0];
+    result.affinities["transition"] =
+        vision::transitionMatrix(main.affinity[0], result.gridHeight, result.gridWidth, walk);
 
     const auto probs = vision::resizeMaps(m_segHead(main.features), H, W).softmax(1)[0];
     result.background = probs[0];
