@@ -51,8 +51,8 @@ upper = next(r for r in rows if r["method"] == "supervised")["miou_default_rule"
 print("| method | val mIoU | rule | ratio to supervised | train time |")
 print("|---|---|---|---|---|")
 for r in rows:
-    # Methods that predict background themselves are scored by their argmax (AFA: its seg head).
-    if r["method"] in ("supervised", "afa") or r["miou_best_threshold"] is None:
+    # Methods that predict background themselves are scored by their argmax.
+    if r["method"] == "supervised" or r["miou_best_threshold"] is None:
         miou, rule = r["miou_default_rule"], "argmax"
     else:
         miou, rule = r["miou_best_threshold"], "bg threshold %.2f (best)" % r["best_bg_threshold"]

@@ -123,6 +123,43 @@ private Q_SLOTS:
         WSSS_VERIFY_THROWS_WITH(createMethod({"afa", "vit_test_patch8", 3, nlohmann::json{{"radius", 0}}}), "radius");
     }
 
+    void officialMitNetworkTrainsAndInfers()
+    {
+        // MiT with stage 4 at stride 1: a 64 px input gives a 4×4 grid at 1/16; every loss is
+        // finite and reaches the backbone; inference gives every map and both affinities.
+        torch::manual_seed(4);
+        auto method = createMethod({"afa", "mit_b0", 3, nlohmann::json::object()});
+        const auto info = method->backboneInfo();
+        QCOMPARE(info.stride, 16);
+        QCOMPARE(info.prefixTokens, 0);
+        method->train();
+        Batch batch;
+        batch.images = torch::randn({2, 3, 64, 64});
+        batch.labels = torch::tensor({1.0f, 0.0f, 1.0f, 0.0f, 1.0f, 0.0f}).view({2, 3});
+        batch.step = 9;
+        batch.totalSteps = 10; // past both gates: propagated seg labels
+        auto r = method->trainStep(batch);
+        for (const char *term : {"cls", "seg", "aff"})
+            QVERIFY2(r.losses.count(term) && std::isfinite(r.losses.at(term).item<double>()), term);
+        r.total().backward();
+        bool backboneLearns = false;
+        for (const auto &p : method->named_parameters())
+            if (p.key().rfind("backbone.block4", 0) == 0 && p.value().grad().defined())
+                backboneLearns = backboneLearns || p.value().grad().abs().sum().item<double>() > 0;
+        QVERIFY(backboneLearns);
+
+        torch::NoGradGuard noGrad;
+        method->eval();
+        auto out = method->infer(torch::randn({1, 3, 64, 64}), false, torch::tensor({0.0f, 1.0f, 0.0f}));
+        QCOMPARE(out.gridHeight, std::int64_t{4});
+        for (const char *kind : {"cam", "aff", "seg"})
+            QCOMPARE(out.maps.at(kind).sizes().vec(), (std::vector<std::int64_t>{3, 64, 64}));
+        QCOMPARE(out.affinities.at("afa").sizes().vec(), (std::vector<std::int64_t>{16, 16}));
+        QVERIFY(out.affinities.count("transition"));
+        WSSS_VERIFY_THROWS_WITH(createMethod({"afa", "mit_b0", 3, nlohmann::json{{"affinity_blocks", 3}}}),
+                                "affinity_blocks");
+    }
+
     void trainsSavesAndInfers()
     {
         if (!fs::exists(defaultFashionMnistDir()))

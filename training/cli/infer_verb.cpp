@@ -33,6 +33,7 @@ struct InferOptions {
     bool par = false;       // PAR on the maps before the rule
     int parIterations = 10;
     std::string band;       // "LO,HI": β_l/β_h band with 255 = ignore
+    std::string map;        // which of the method's maps ("" = its primary one)
 };
 
 void runInfer(const InferOptions &o)
@@ -43,10 +44,10 @@ void runInfer(const InferOptions &o)
     if (o.half)
         useHalfPrecision(model, device);
     if (o.size > 0) {
-        const int patch = model.method->backbone()->config().patchSize;
-        if (o.size % patch != 0)
-            throw Error("infer: --size " + std::to_string(o.size) + " must be a multiple of the patch size " +
-                        std::to_string(patch));
+        const int multiple = model.method->backboneInfo().sizeMultiple;
+        if (o.size % multiple != 0)
+            throw Error("infer: --size " + std::to_string(o.size) + " must be a multiple of " + std::to_string(multiple) +
+                        " for " + model.header.backbone);
         model.header.inputSize = o.size; // the position embedding follows any grid
     }
     auto dataset = vision::loadVocDataset(o.data, o.split);
@@ -70,14 +71,16 @@ void runInfer(const InferOptions &o)
         try {
             const cv::Mat rgb = vision::readImageRgb(item.imagePath);
             auto output = inferImage(model, rgb, false, device, item.labels);
-            const cv::Mat mask = pseudoMask(model, output, item.labels, rule, rgb);
+            const cv::Mat mask = pseudoMask(model, output, item.labels, rule, rgb, o.map);
             vision::writeLabelPng((out / "SegmentationClass" / (item.id + ".png")).string(), mask, palette);
             if (o.saveMaps) {
-                const auto &maps = output.maps.at(model.method->primaryMap());
+                const auto &maps = methodMap(model, output, o.map);
                 vision::writeNpy((out / "maps" / (item.id + ".npy")).string(), maps.data_ptr<float>(), maps.sizes().vec());
             }
             ids += item.id + "\n";
             ++written;
+        } catch (const UnknownMapError &) {
+            throw; // --map names no map of this method: every image would fail
         } catch (const std::exception &e) {
             std::fprintf(stderr, "warning: %s (skipped)\n", e.what());
             skipped.push_back(item.id);
@@ -93,7 +96,7 @@ void runInfer(const InferOptions &o)
                                {"data", fs::absolute(o.data).string()},
                                {"split", o.split},
                                {"rule", rule.toJson()},
-                               {"map", model.method->primaryMap()},
+                               {"map", o.map.empty() ? model.method->primaryMap() : o.map},
                                {"images", written},
                                {"skipped", skipped},
                                {"maps_saved", o.saveMaps},
@@ -119,6 +122,7 @@ void addInferVerb(CLI::App &app)
     verb->add_flag("--par", o->par, "Pixel-adaptive refinement (AFA) of the maps before the rule");
     verb->add_option("--par-iters", o->parIterations, "PAR iterations")->capture_default_str()->check(CLI::Range(1, 1000));
     verb->add_option("--band", o->band, "LO,HI: class above HI, background at or below LO, 255 (ignore) between");
+    verb->add_option("--map", o->map, "Which of the method's maps the rule reads (default: its primary one; e.g. cam, aff, seg)");
     verb->add_flag("--save-maps", o->saveMaps, "Also write maps/<id>.npy (float32 [C,H,W], image size)");
     verb->add_option("--device", o->device, "auto | cpu | cuda[:N]")->capture_default_str();
     verb->callback([o] { runInfer(*o); });

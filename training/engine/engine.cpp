@@ -134,7 +134,7 @@ void Engine::State::execute(JobId id, const Job &job, const CancelToken &token)
         model.reset(); // one model on the device at a time
         device = resolveDevice(load->device);
         model = loadCheckpoint(load->checkpointPath, device);
-        const auto &cfg = model->method->backbone()->config();
+        const auto cfg = model->method->backboneInfo();
         ModelInfo info;
         info.checkpointPath = load->checkpointPath;
         info.method = model->header.method;
@@ -142,7 +142,7 @@ void Engine::State::execute(JobId id, const Job &job, const CancelToken &token)
         info.device = device.str();
         info.classNames = model->header.labelMap.names();
         info.inputSize = model->header.inputSize;
-        info.patchSize = cfg.patchSize;
+        info.patchSize = cfg.stride;
         info.layers = cfg.depth;
         info.heads = cfg.heads;
         info.step = model->header.step;

@@ -48,6 +48,88 @@ vision::VisionTransformer bareBackbone(const InspectExportOptions &o)
     return vit;
 }
 
+// What a checkpoint's method adds to an export: scores, its maps at the input size, its
+// affinities and background, written next to the rest.
+struct MethodFiles {
+    nlohmann::json maps = nlohmann::json::array();
+    nlohmann::json classes = nlohmann::json::array();
+    nlohmann::json affinities = nlohmann::json::array(); // [N, N] over the patch grid
+    std::int64_t gridHeight = 0, gridWidth = 0;
+};
+
+MethodFiles writeMethodOutput(const fs::path &dir, LoadedModel &model, const torch::Tensor &input, int size,
+                              InspectExportResult &result)
+{
+    MethodFiles files;
+    MethodOutput m = model.method->infer(input, false, {});
+    files.gridHeight = m.gridHeight;
+    files.gridWidth = m.gridWidth;
+    writeTensor(dir, "scores.npy", m.scores, result);
+    for (const auto &[kind, planes] : m.maps) {
+        writeTensor(dir, kind + ".npy", atInputSize(planes, size), result);
+        files.maps.push_back(kind);
+    }
+    for (const auto &[kind, a] : m.affinities) {
+        writeTensor(dir, "affinity_" + kind + ".npy", a, result);
+        files.affinities.push_back(kind);
+    }
+    if (m.background.defined()) {
+        writeTensor(dir, "background.npy", atInputSize(m.background.unsqueeze(0), size)[0], result);
+        files.maps.push_back("background");
+    }
+    for (const auto &c : model.header.labelMap.classes)
+        files.classes.push_back(c.name);
+    return files;
+}
+
+void writeDescription(const fs::path &dir, const InspectExportOptions &o, const cv::Mat &rgb, int size,
+                      int prefixTokens, const std::string &backbone, const vision::Normalization &norm,
+                      const nlohmann::json &blocks, const LoadedModel &model, const MethodFiles &method,
+                      InspectExportResult &result)
+{
+    nlohmann::json description = {
+        {"image", fs::absolute(o.image).string()},
+        {"image_size", {rgb.rows, rgb.cols}},
+        {"input_size", size},
+        {"grid", {result.gridHeight, result.gridWidth}},
+        {"prefix_tokens", prefixTokens},
+        {"backbone", backbone},
+        {"normalization", {{"mean", norm.mean}, {"std", norm.std}}},
+        {"attention_blocks", blocks},
+        {"method", model.method ? model.header.method : ""},
+        {"maps", method.maps},
+        {"affinities", method.affinities},
+        {"classes", method.classes}, // background first; maps hold the foreground classes in order
+        {"files", result.files}};
+    vision::atomicWriteText(dir / "inspection.json", description.dump(2) + "\n");
+    result.files.push_back("inspection.json");
+}
+
+// A checkpoint whose backbone is not a ViT (AFA on MiT): input, maps and affinities only.
+InspectExportResult exportMethodOnly(const InspectExportOptions &o, LoadedModel &model, const torch::Device &device)
+{
+    const auto info = model.method->backboneInfo();
+    const int size = o.size > 0 ? o.size : model.header.inputSize;
+    if (size % info.sizeMultiple != 0)
+        throw Error("inspect: --size " + std::to_string(size) + " must be a multiple of " +
+                    std::to_string(info.sizeMultiple) + " for " + info.name);
+    const cv::Mat rgb = vision::readImageRgb(o.image);
+    cv::Mat resized;
+    cv::resize(rgb, resized, {size, size}, 0, 0, cv::INTER_LINEAR);
+    const auto input = imageToTensor(resized, info.norm).unsqueeze(0).to(device);
+    const fs::path dir(o.out);
+    fs::create_directories(dir);
+    InspectExportResult result;
+    result.size = size;
+    writeTensor(dir, "input.npy", input[0], result);
+    const auto method = writeMethodOutput(dir, model, input, size, result);
+    result.gridHeight = method.gridHeight;
+    result.gridWidth = method.gridWidth;
+    writeDescription(dir, o, rgb, size, info.prefixTokens, info.name, info.norm, nlohmann::json::array(), model,
+                     method, result);
+    return result;
+}
+
 } // namespace
 
 InspectExportResult exportInspection(const InspectExportOptions &o)
@@ -69,6 +151,10 @@ InspectExportResult exportInspection(const InspectExportOptions &o)
         vit = bareBackbone(o);
         vit->to(device);
     }
+    // A method on another backbone (MiT) has no class token and no per-block attention to
+    // write: its input, maps and affinities are exported alone.
+    if (!vit)
+        return exportMethodOnly(o, model, device);
     vit->eval();
     const auto &config = vit->config();
     const int size = o.size > 0 ? o.size : (model.method ? model.header.inputSize : config.imgSize);
@@ -97,44 +183,8 @@ InspectExportResult exportInspection(const InspectExportOptions &o)
         blocks.push_back(out.capturedLayers[i]);
     }
 
-    nlohmann::json maps = nlohmann::json::array();
-    nlohmann::json classes = nlohmann::json::array();
-    nlohmann::json affinities = nlohmann::json::array(); // [N, N] over the patch grid
-    if (model.method) {
-        MethodOutput m = model.method->infer(input, false, {});
-        writeTensor(dir, "scores.npy", m.scores, result);
-        for (const auto &[kind, planes] : m.maps) {
-            writeTensor(dir, kind + ".npy", atInputSize(planes, size), result);
-            maps.push_back(kind);
-        }
-        for (const auto &[kind, a] : m.affinities) {
-            writeTensor(dir, "affinity_" + kind + ".npy", a, result);
-            affinities.push_back(kind);
-        }
-        if (m.background.defined()) {
-            writeTensor(dir, "background.npy", atInputSize(m.background.unsqueeze(0), size)[0], result);
-            maps.push_back("background");
-        }
-        for (const auto &c : model.header.labelMap.classes)
-            classes.push_back(c.name);
-    }
-
-    nlohmann::json description = {
-        {"image", fs::absolute(o.image).string()},
-        {"image_size", {rgb.rows, rgb.cols}},
-        {"input_size", size},
-        {"grid", {result.gridHeight, result.gridWidth}},
-        {"prefix_tokens", out.prefixTokens},
-        {"backbone", config.name},
-        {"normalization", {{"mean", config.norm.mean}, {"std", config.norm.std}}},
-        {"attention_blocks", blocks},
-        {"method", model.method ? model.header.method : ""},
-        {"maps", maps},
-        {"affinities", affinities},
-        {"classes", classes}, // background first; maps hold the foreground classes in order
-        {"files", result.files}};
-    vision::atomicWriteText(dir / "inspection.json", description.dump(2) + "\n");
-    result.files.push_back("inspection.json");
+    const MethodFiles method = model.method ? writeMethodOutput(dir, model, input, size, result) : MethodFiles{};
+    writeDescription(dir, o, rgb, size, out.prefixTokens, config.name, config.norm, blocks, model, method, result);
     return result;
 }
 

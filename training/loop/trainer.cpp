@@ -99,10 +99,10 @@ void validate(const TrainOptions &o)
         throw Error("train: --batch " + std::to_string(o.batch) + " must be positive");
     if (o.saveEvery <= 0)
         throw Error("train: --save-every " + std::to_string(o.saveEvery) + " must be positive");
-    const int patch = vision::vitPreset(o.backbone).patchSize;
-    if (o.size <= 0 || o.size % patch != 0)
-        throw Error("train: --size " + std::to_string(o.size) + " must be a positive multiple of the patch size " +
-                    std::to_string(patch));
+    const int multiple = vision::inputSizeMultiple(o.backbone);
+    if (o.size <= 0 || o.size % multiple != 0)
+        throw Error("train: --size " + std::to_string(o.size) + " must be a positive multiple of " +
+                    std::to_string(multiple) + " for " + o.backbone);
 }
 
 TrainRecipe resolveRecipe(TrainRecipe recipe, const TrainOptions &o)
@@ -137,10 +137,10 @@ void initBackbone(Method &method, const TrainOptions &o, const std::function<voi
     if (path.empty())
         return; // --weights none, or no bundled weights for this preset: from scratch
     // timm or Hugging Face names, detected from the keys; what was skipped or resized is reported.
-    const auto loaded = vision::loadVitWeights(*method.backbone(), path);
+    const auto notes = method.loadBackboneWeights(path);
     if (onNote)
-        for (const auto &note : loaded.notes)
-            onNote("weights \"" + path + "\" (" + vision::namingName(loaded.naming) + " names): " + note);
+        for (const auto &note : notes)
+            onNote("weights \"" + path + "\" (" + note + ")");
 }
 
 // metrics.jsonl of a resumed run: the lines up to the resumed step stay, later ones (written
@@ -222,7 +222,7 @@ TrainResult train(const TrainOptions &given, const TrainCallbacks &callbacks, co
     method->train();
 
     TrainingSet set(dataset, o.size, method->needsMasks(), callbacks.onWarning);
-    const auto &norm = method->backbone()->config().norm;
+    const auto norm = method->backboneInfo().norm;
 
     auto optimizer = makeOptimizer(recipe, method->parameterGroups(recipe));
     std::vector<double> baseLr;

@@ -43,7 +43,7 @@ MethodOutput inferImage(LoadedModel &model, const cv::Mat &rgb, bool captureAtte
     const int size = model.header.inputSize;
     cv::Mat resized;
     cv::resize(rgb, resized, {size, size}, 0, 0, cv::INTER_LINEAR);
-    const auto &norm = model.method->backbone()->config().norm;
+    const auto norm = model.method->backboneInfo().norm;
     const auto dtype = model.method->parameters().front().scalar_type();
     auto input = imageToTensor(resized, norm).unsqueeze(0).to(device, dtype);
     torch::Tensor multiHot;
@@ -103,10 +103,25 @@ cv::Mat pseudoMask(const LoadedModel &model, const MethodOutput &output, const s
     return mask;
 }
 
-cv::Mat pseudoMask(const LoadedModel &model, const MethodOutput &output, const std::vector<int> &labels,
-                   const vision::PseudoLabelRule &rule, const cv::Mat &rgb)
+const torch::Tensor &methodMap(const LoadedModel &model, const MethodOutput &output, const std::string &mapKind)
 {
-    const auto &maps = output.maps.at(model.method->primaryMap()); // [K, H, W]
+    const std::string kind = mapKind.empty() ? model.method->primaryMap() : mapKind;
+    const auto it = output.maps.find(kind);
+    if (it == output.maps.end()) {
+        std::string known;
+        for (const auto &[k, m] : output.maps)
+            known += (known.empty() ? "" : ", ") + k;
+        throw UnknownMapError("method \"" + model.header.method + "\" has no map \"" + kind + "\" (it has: " + known + ")");
+    }
+    return it->second;
+}
+
+cv::Mat pseudoMask(const LoadedModel &model, const MethodOutput &output, const std::vector<int> &labels,
+                   const vision::PseudoLabelRule &rule, const cv::Mat &rgb, const std::string &mapKind)
+{
+    const auto &maps = methodMap(model, output, mapKind); // [K, H, W]
+    const bool argmaxWithBackground = model.method->predictsBackground() && output.background.defined() &&
+                                      (mapKind.empty() || mapKind == model.method->primaryMap());
     const int H = static_cast<int>(maps.size(1)), W = static_cast<int>(maps.size(2));
     if (rgb.rows != H || rgb.cols != W)
         throw Error("pseudoMask: maps are " + std::to_string(W) + "×" + std::to_string(H) + " but the image is " +
@@ -114,7 +129,7 @@ cv::Mat pseudoMask(const LoadedModel &model, const MethodOutput &output, const s
     const cv::Mat continuous = rgb.isContinuous() ? rgb : rgb.clone();
     const auto image = torch::from_blob(continuous.data, {H, W, 3}, torch::kByte).permute({2, 0, 1}).to(torch::kFloat) / 255.0f;
     torch::Tensor labelsOut;
-    if (model.method->predictsBackground() && output.background.defined()) {
+    if (argmaxWithBackground) {
         const auto all = torch::cat({output.background.unsqueeze(0), maps}, 0);
         labelsOut = vision::refineMaps(rule, image, all).argmax(0).to(torch::kUInt8);
     } else {
@@ -147,12 +162,12 @@ std::shared_ptr<Inspection> makeInspection(const LoadedModel &model, const Metho
     ins->imageHeight = rgb.rows;
     cv::Mat continuous = rgb.isContinuous() ? rgb : rgb.clone();
     ins->rgb.assign(continuous.data, continuous.data + static_cast<size_t>(rgb.rows) * rgb.cols * 3);
-    const auto &cfg = model.method->backbone()->config();
+    const auto info = model.method->backboneInfo();
     ins->inputWidth = ins->inputHeight = model.header.inputSize;
     ins->gridWidth = static_cast<int>(output.gridWidth);
     ins->gridHeight = static_cast<int>(output.gridHeight);
-    ins->patchSize = cfg.patchSize;
-    ins->prefixTokens = cfg.prefixTokens;
+    ins->patchSize = info.stride;
+    ins->prefixTokens = info.prefixTokens;
     ins->classNames = model.header.labelMap.names();
     ins->imageLabels = effectiveLabels(output, labels);
     auto scores = output.scores.contiguous();

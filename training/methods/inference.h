@@ -3,6 +3,7 @@
 // into the studio's Inspection. Shared by the engine, `wsss infer` and `wsss eval`.
 #include "training/checkpoint/checkpoint.h"
 #include "training/methods/inspection.h"
+#include "vision/core/error.h"
 #include "vision/labels/pseudo_label_rule.h"
 
 #include <opencv2/core/mat.hpp>
@@ -35,8 +36,19 @@ cv::Mat pseudoMask(const LoadedModel &model, const MethodOutput &output, const s
 // The same under a whole PseudoLabelRule: its refinements run on the maps with the image
 // (rgb: the image the output was made from), then its background rule (threshold or band) over
 // the labelled classes. Methods that predict background refine [background; maps] and argmax.
+// mapKind: which of the method's maps ("" = its primary one); another map than the one the
+// method predicts background with is thresholded like any class map.
 cv::Mat pseudoMask(const LoadedModel &model, const MethodOutput &output, const std::vector<int> &labels,
-                   const vision::PseudoLabelRule &rule, const cv::Mat &rgb);
+                   const vision::PseudoLabelRule &rule, const cv::Mat &rgb, const std::string &mapKind = {});
+
+// A map kind the method does not have: a mistake in the request, not in one image.
+class UnknownMapError : public Error {
+public:
+    using Error::Error;
+};
+
+// The map of a kind ("" = the primary one), or UnknownMapError listing the method's maps.
+const torch::Tensor &methodMap(const LoadedModel &model, const MethodOutput &output, const std::string &mapKind);
 
 std::shared_ptr<Inspection> makeInspection(const LoadedModel &model, const MethodOutput &output,
                                            const cv::Mat &rgb, const std::string &imageId,

@@ -1,6 +1,7 @@
 #include "training/methods/method.h"
 
 #include "vision/core/error.h"
+#include "vision/weights/vit_key_maps.h"
 
 #include <torch/optim/adamw.h>
 #include <torch/optim/sgd.h>
@@ -40,6 +41,28 @@ torch::Tensor StepResult::total() const
     for (const auto &[name, loss] : losses)
         sum = sum.defined() ? sum + loss : loss;
     return sum;
+}
+
+BackboneInfo Method::backboneInfo() const
+{
+    const auto &c = m_backbone->config();
+    BackboneInfo info;
+    info.name = c.name;
+    info.norm = c.norm;
+    info.stride = info.sizeMultiple = c.patchSize;
+    info.prefixTokens = c.prefixTokens;
+    info.depth = c.depth;
+    info.heads = c.heads;
+    return info;
+}
+
+std::vector<std::string> Method::loadBackboneWeights(const std::string &path)
+{
+    auto loaded = vision::loadVitWeights(*m_backbone, path);
+    std::vector<std::string> notes;
+    for (const auto &note : loaded.notes)
+        notes.push_back(vision::namingName(loaded.naming) + " names: " + note);
+    return notes;
 }
 
 nlohmann::json TrainRecipe::toJson() const

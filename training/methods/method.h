@@ -74,6 +74,17 @@ vision::CaptureRequest inspectionCapture(bool wanted, const vision::VitConfig &c
 // Moves a forward's captures (batch item 0) into the method's output.
 void takeAttention(vision::BackboneOutput &out, const vision::VitConfig &config, MethodOutput &result);
 
+// What the loop, the inference and the studio need of a method's backbone, whatever its kind
+// (a ViT with class tokens, or MiT's pyramid).
+struct BackboneInfo {
+    std::string name;
+    vision::Normalization norm; // input normalisation of its weights
+    int stride = 16;            // input pixels per token of the grid the maps and affinities live on
+    int sizeMultiple = 16;      // input sides must be multiples of this
+    int prefixTokens = 1;       // class tokens before the patch tokens (0 for MiT)
+    int depth = 0, heads = 0;   // attention blocks and heads the studio can show (0: none)
+};
+
 struct MethodSpec {
     std::string method;
     std::string backbone = "vit_demo_patch8";
@@ -106,6 +117,13 @@ public:
     // biases and tokens.
     virtual std::vector<torch::optim::OptimizerParamGroup> parameterGroups(const TrainRecipe &recipe);
 
+    // The backbone as the rest of the program sees it; the default describes m_backbone (a ViT).
+    virtual BackboneInfo backboneInfo() const;
+    // Initialises the backbone from a weights file (timm or Hugging Face names, detected);
+    // returns notes on what was skipped or resized. The default loads m_backbone (a ViT).
+    virtual std::vector<std::string> loadBackboneWeights(const std::string &path);
+
+    // The ViT backbone; null for methods built on another kind (MiT).
     vision::VisionTransformer &backbone() { return m_backbone; }
 
 protected:

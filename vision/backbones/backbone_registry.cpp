@@ -1,7 +1,9 @@
 #include "vision/backbones/backbone_registry.h"
 
+#include "vision/backbones/mit.h"
 #include "vision/core/error.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <map>
@@ -95,6 +97,19 @@ std::vector<std::string> backboneNames()
     for (const auto &[n, c] : presets())
         names.push_back(n);
     return names;
+}
+
+bool isMitBackbone(const std::string &name)
+{
+    const auto names = mitBackboneNames();
+    return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+int inputSizeMultiple(const std::string &name)
+{
+    if (isMitBackbone(name))
+        return 32;
+    return vitPreset(name).patchSize;
 }
 
 std::string resourceDir()

@@ -11,6 +11,11 @@ namespace wsss::vision {
 // known names when there is none.
 VitConfig vitPreset(const std::string &name);
 std::vector<std::string> backboneNames();
+// True for the MiT (SegFormer encoder) names, "mit_b0" and "mit_b1"; the others are ViT presets.
+bool isMitBackbone(const std::string &name);
+// What input sides must be multiples of: a ViT's patch size, 32 for MiT (every stage's grid
+// then divides evenly). Throws listing the known names for an unknown one.
+int inputSizeMultiple(const std::string &name);
 
 // The bundled pretrained weights of a preset ("" when it has none), under the resource folder.
 std::string bundledWeightsPath(const std::string &name);

@@ -9,6 +9,7 @@
 #include "vision/maps/multi_scale.h"
 #include "vision/refine/affinity_labels.h"
 #include "vision/refine/random_walk.h"
+#include "vision/weights/mit_key_maps.h"
 
 #include <torch/optim/adamw.h>
 #include <torch/torch.h>
@@ -89,6 +90,27 @@ torch::Tensor AffinityHeadImpl::forward(const torch::Tensor &logits)
 AfaMethod::AfaMethod(const MethodSpec &spec)
     : m_config(AfaConfig::fromJson(spec.config)), m_pooling(vision::poolingFromName(m_config.pooling))
 {
+    if (vision::isMitBackbone(spec.backbone)) {
+        // The official network: stage 4 at stride 1 (1/16), its blocks' logits into the affinity
+        // head, SegFormer's decoder over the four stages.
+        auto mit = vision::mitPreset(spec.backbone);
+        mit.lastStride = 1;
+        m_mit = register_module("backbone", vision::MixTransformer(mit));
+        const int depth = mit.depths[vision::kMitStages - 1];
+        if (m_config.affinityBlocks != depth)
+            throw Error("afa: affinity_blocks " + std::to_string(m_config.affinityBlocks) + " must be the " +
+                        std::to_string(depth) + " blocks of " + spec.backbone + "'s last stage");
+        const int width = mit.widths[vision::kMitStages - 1];
+        m_classifier = register_module(
+            "classifier", torch::nn::Conv2d(torch::nn::Conv2dOptions(width, spec.numClasses, 1).bias(false)));
+        m_affinityHead = register_module("affinity_head", AffinityHead(depth * mit.heads[vision::kMitStages - 1]));
+        vision::SegformerHeadConfig head;
+        head.inChannels = mit.widths;
+        head.embedDim = m_config.headChannels;
+        head.numClasses = spec.numClasses + 1;
+        m_segformer = register_module("seg_head", vision::SegformerHead(head));
+        return;
+    }
     m_backbone = register_module("backbone", vision::VisionTransformer(vision::vitPreset(spec.backbone)));
     const auto &vit = m_backbone->config();
     if (m_config.affinityBlocks > vit.depth)
@@ -134,9 +156,50 @@ std::vector<torch::optim::OptimizerParamGroup> AfaMethod::parameterGroups(const 
     return out;
 }
 
+BackboneInfo AfaMethod::backboneInfo() const
+{
+    if (!isMit())
+        return Method::backboneInfo();
+    BackboneInfo info;
+    info.name = m_mit->config().name;
+    info.norm = m_mit->config().norm;
+    info.stride = m_mit->config().outputStride(vision::kMitStages - 1);
+    info.sizeMultiple = 32;
+    info.prefixTokens = 0;
+    return info;
+}
+
+std::vector<std::string> AfaMethod::loadBackboneWeights(const std::string &path)
+{
+    if (!isMit())
+        return Method::loadBackboneWeights(path);
+    const auto loaded = vision::loadMitWeights(*m_mit, path);
+    std::vector<std::string> notes;
+    if (!loaded.note().empty())
+        notes.push_back(std::string(vision::toString(loaded.naming)) + " names: " + loaded.note());
+    return notes;
+}
+
+torch::Tensor AfaMethod::segment(const Forward &f)
+{
+    return isMit() ? m_segformer(f.stages) : m_segHead(m_segDropout(f.features));
+}
+
 AfaMethod::Forward AfaMethod::forward(const torch::Tensor &images, const vision::CaptureRequest &extra,
                                       vision::BackboneOutput *backboneOut)
 {
+    if (isMit()) {
+        vision::MitRequest request;
+        request.lastStageLogits = true; // unscaled q·kᵀ of stage 4 (stride 1: keys are every token)
+        auto out = m_mit(images, request);
+        Forward f;
+        f.stages = out.features;
+        f.features = out.features.back();
+        f.cams = vision::classActivationMaps(f.features, m_classifier->weight);
+        f.logits = vision::globalPool(f.cams, m_pooling);
+        f.affinity = m_affinityHead(torch::cat(out.attentionLogits, 1));
+        return f;
+    }
     const auto &vit = m_backbone->config();
     vision::CaptureRequest request = extra;
     request.logits = true;
@@ -171,7 +234,7 @@ torch::Tensor AfaMethod::multiScaleCams(const torch::Tensor &images, torch::Tens
     vision::MultiScaleConfig config;
     config.scales = m_config.camScales;
     config.merge = vision::FlipMerge::Max;
-    config.sizeMultiple = m_backbone->config().patchSize;
+    config.sizeMultiple = isMit() ? 1 : m_backbone->config().patchSize; // MiT takes any size
     const auto largest = std::max_element(config.scales.begin(), config.scales.end()) - config.scales.begin();
     const auto B = images.size(0);
     std::ptrdiff_t call = 0;
@@ -213,7 +276,7 @@ StepResult AfaMethod::trainStep(const Batch &batch)
     {
         // No gradients, and (as the official code) the model stays in train mode.
         torch::NoGradGuard noGrad;
-        const auto &norm = m_backbone->config().norm;
+        const auto norm = backboneInfo().norm;
         const auto image = vision::denormalizeTo8Bit(batch.images, norm.mean, norm.std);
         torch::Tensor affinity;
         std::int64_t gh = 0, gw = 0;
@@ -231,7 +294,7 @@ StepResult AfaMethod::trainStep(const Batch &batch)
     }
     const auto affinityTarget =
         vision::affinityLabels(pseudo, main.cams.size(2), main.cams.size(3), m_config.radius);
-    const auto segLogits = vision::resizeMaps(m_segHead(m_segDropout(main.features)), H, W);
+    const auto segLogits = vision::resizeMaps(segment(main), H, W);
     r.losses["seg"] = m_config.segWeight * balancedSegLoss(segLogits, segTarget);
     r.losses["aff"] = m_config.affWeight * affinityLoss(main.affinity, affinityTarget);
     return r;
@@ -240,9 +303,9 @@ StepResult AfaMethod::trainStep(const Batch &batch)
 MethodOutput AfaMethod::infer(const torch::Tensor &image, bool captureAttention, const torch::Tensor &labels)
 {
     const auto H = image.size(2), W = image.size(3);
-    const auto &vit = m_backbone->config();
     vision::BackboneOutput out;
-    auto main = forward(image, inspectionCapture(captureAttention, vit, H, W), &out);
+    auto main = isMit() ? forward(image)
+                        : forward(image, inspectionCapture(captureAttention, m_backbone->config(), H, W), &out);
     MethodOutput result;
     result.gridHeight = main.cams.size(2);
     result.gridWidth = main.cams.size(3);
@@ -267,10 +330,11 @@ MethodOutput AfaMethod::infer(const torch::Tensor &image, bool captureAttention,
     result.affinities["transition"] =
         vision::transitionMatrix(main.affinity[0], result.gridHeight, result.gridWidth, walk);
 
-    const auto probs = vision::resizeMaps(m_segHead(main.features), H, W).softmax(1)[0];
+    const auto probs = vision::resizeMaps(segment(main), H, W).softmax(1)[0];
     result.background = probs[0];
     result.maps["seg"] = probs.slice(0, 1);
-    takeAttention(out, vit, result);
+    if (!isMit())
+        takeAttention(out, m_backbone->config(), result);
     return result;
 }
 

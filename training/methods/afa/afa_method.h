@@ -3,9 +3,12 @@
 // end as the official code does: a GMP classifier gives CAMs; multi-scale CAMs refined by PAR
 // give pseudo labels; an affinity head reads the raw Q·Kᵀ logits of the last two blocks and
 // learns pairwise labels from them; its random walk propagates the CAMs into the labels of a
-// segmentation head. Official backbone MiT-B1 (stage-4 stride 1); here any ViT preset.
+// segmentation head. Official backbone MiT-B1 with stage-4 stride 1 and SegFormer's head
+// (`--backbone mit_b1`); any ViT preset too (its last blocks' logits, a light head on its grid).
 #include "training/methods/method.h"
 #include "training/methods/seg_head.h"
+#include "vision/backbones/mit.h"
+#include "vision/backbones/segformer_head.h"
 #include "vision/maps/cam.h"
 
 #include <torch/nn/modules/conv.h>
@@ -51,15 +54,20 @@ public:
     std::string name() const override { return "afa"; }
     StepResult trainStep(const Batch &batch) override;
     MethodOutput infer(const torch::Tensor &image, bool captureAttention, const torch::Tensor &labels) override;
-    std::string primaryMap() const override { return "seg"; }
-    bool predictsBackground() const override { return true; }
+    // The pseudo-masks are the propagated CAMs under a background threshold (the official
+    // validation's "aff cams"); the seg head's probabilities are the map "seg" with its
+    // background, the network's prediction once trained long enough to learn those labels.
+    std::string primaryMap() const override { return "aff"; }
     nlohmann::json config() const override { return m_config.toJson(); }
     TrainRecipe recipe() const override;
     // The official groups: backbone at lr/10 with its LayerNorms frozen, heads at lr, all decayed.
     std::vector<torch::optim::OptimizerParamGroup> parameterGroups(const TrainRecipe &recipe) override;
+    BackboneInfo backboneInfo() const override;
+    std::vector<std::string> loadBackboneWeights(const std::string &path) override;
 
     struct Forward {
-        torch::Tensor features; // [B, D, h, w]
+        torch::Tensor features; // [B, D, h, w]: the ViT's patch tokens or MiT's stage 4
+        std::vector<torch::Tensor> stages; // MiT: the four stage maps (SegFormer's head reads them)
         torch::Tensor cams;     // [B, K, h, w] raw class maps
         torch::Tensor logits;   // [B, K] pooled
         torch::Tensor affinity; // [B, N, N] learned affinity
@@ -67,13 +75,19 @@ public:
     // One pass of the network; `capture` adds what the studio asks for.
     Forward forward(const torch::Tensor &images, const vision::CaptureRequest &extra = {},
                     vision::BackboneOutput *backboneOut = nullptr);
+    // Segmentation logits [B, 1 + K, h', w'] of a forward (at its head's resolution).
+    torch::Tensor segment(const Forward &f);
     // Multi-scale + flip CAMs [B, K, H, W] in [0, 1]; the affinity of the largest scale
     // (non-flipped images) goes to `largestAffinity` with its grid size.
     torch::Tensor multiScaleCams(const torch::Tensor &images, torch::Tensor *largestAffinity,
                                  std::int64_t *gridH, std::int64_t *gridW);
 
 private:
+    bool isMit() const { return !m_backbone; }
+
     AfaConfig m_config;
+    vision::MixTransformer m_mit{nullptr};      // the backbone when it is MiT (m_backbone is then null)
+    vision::SegformerHead m_segformer{nullptr}; // MiT's seg head
     vision::Pooling m_pooling;
     torch::nn::Conv2d m_classifier{nullptr};
     AffinityHead m_affinityHead{nullptr};
