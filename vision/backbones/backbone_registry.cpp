@@ -86,7 +86,11 @@ VitConfig vitPreset(const std::string &name)
         std::string known;
         for (const auto &[n, c] : presets())
             known += (known.empty() ? "" : ", ") + n;
-        throw Error("unknown backbone \"" + name + "\" (known: " + known + ")");
+        if (isMitBackbone(name))
+            throw Error("backbone \"" + name + "\" is a MiT encoder, which afa takes; this needs a ViT preset (" + known +
+                        ")");
+        throw Error("unknown backbone \"" + name + "\" (known: " + known + ", and for afa the MiT encoders " +
+                    "mit_b0, mit_b1)");
     }
     return it->second;
 }
