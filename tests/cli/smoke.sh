@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The CLI end to end on a tiny demo dataset, as a user runs it:
-# demo-data → train (cam, supervised) → infer → eval --json.
+# demo-data → train (cam, supervised, acr) → infer → eval --json.
 set -euo pipefail
 WSSS=${WSSS_BIN:?}
 work=${1:?work folder}
@@ -30,6 +30,16 @@ assert 0.0 <= r["miou"] <= 1.0 and 0.0 <= r["fpr"] <= 1.0 and 0.0 <= r["fnr"] <=
 assert r["images"] == 8, r
 PY
 done
+
+# ACR: SGD at its own lr, and gradient maps (a backward pass per image at inference).
+"$WSSS" train --method acr --data "$work/data" --out "$work/run_acr" --iters 2 --batch 2 --size 64 \
+        --backbone vit_test_patch8 --weights none --val-split none --set preset=paper
+test -s "$work/run_acr/checkpoint.wsss"
+test "$(wc -l < "$work/run_acr/metrics.jsonl")" -ge 1
+"$WSSS" infer --checkpoint "$work/run_acr/checkpoint.wsss" --data "$work/data" --split val \
+        --out "$work/pred_acr" --save-maps
+test "$(ls "$work/pred_acr/SegmentationClass" | wc -l)" -eq 8
+test "$(ls "$work/pred_acr/maps" | wc -l)" -eq 8
 
 # One image's inspection as .npy files.
 first=$(head -n 1 "$work/data/ImageSets/Segmentation/val.txt")

@@ -1,4 +1,4 @@
-// ViT backbone: shapes, attention capture, position-embedding interpolation; CAM and pooling.
+// ViT backbone: shapes, attention capture, the forward in pieces, position-embedding interpolation; CAM and pooling.
 #include "support/tensor_compare.h"
 #include "vision/backbones/backbone_registry.h"
 #include "vision/backbones/vit.h"
@@ -61,6 +61,28 @@ private Q_SLOTS:
         QCOMPARE(last.capturedLayers, std::vector<int>{vit->config().depth - 1});
         // Capture must not change the features.
         WSSS_VERIFY_CLOSE(none.tokens, last.tokens, 1e-6);
+    }
+
+    void forwardInPieces()
+    {
+        // embed + blocks in two runs + final norm is the forward; preNormTokens is what the norm read.
+        vision::VisionTransformer vit(vision::vitPreset("vit_test_patch8"));
+        vit->eval();
+        torch::NoGradGuard noGrad;
+        auto x = torch::randn({2, 3, 64, 48});
+        auto whole = vit(x, vision::CaptureRequest::allAttention());
+        WSSS_VERIFY_CLOSE(vit->finalNorm(whole.preNormTokens), whole.tokens, 1e-6);
+        QVERIFY((whole.preNormTokens - whole.tokens).abs().max().item<float>() > 1e-3);
+        vision::BackboneOutput pieces;
+        auto tokens = vit->embed(x, pieces);
+        QCOMPARE(pieces.gridHeight, std::int64_t{8});
+        QCOMPARE(pieces.gridWidth, std::int64_t{6});
+        tokens = vit->forwardBlocks(tokens, 0, 1, vision::CaptureRequest::none(), pieces);
+        tokens = vit->forwardBlocks(tokens, 1, vit->config().depth, vision::CaptureRequest::allAttention(), pieces);
+        WSSS_VERIFY_CLOSE(tokens, whole.preNormTokens, 1e-6);
+        QCOMPARE(pieces.capturedLayers, std::vector<int>{1});
+        WSSS_VERIFY_CLOSE(pieces.attention[0], whole.attention[1], 1e-6);
+        WSSS_VERIFY_THROWS_WITH(vit->forwardBlocks(tokens, 1, 3, vision::CaptureRequest::none(), pieces), "blocks [1, 3)");
     }
 
     void patchPositionMatters()

@@ -1,5 +1,6 @@
 #include "training/methods/method_registry.h"
 
+#include "training/methods/acr/acr_method.h"
 #include "training/methods/afa/afa_method.h"
 #include "training/methods/cam/cam_method.h"
 #include "training/methods/supervised/supervised_method.h"
@@ -14,6 +15,7 @@ namespace {
 const std::map<std::string, MethodFactory> &registry()
 {
     static const std::map<std::string, MethodFactory> table = {
+        {"acr", [](const MethodSpec &s) { return std::make_shared<AcrMethod>(s); }},
         {"afa", [](const MethodSpec &s) { return std::make_shared<AfaMethod>(s); }},
         {"cam", [](const MethodSpec &s) { return std::make_shared<CamMethod>(s); }},
         {"supervised", [](const MethodSpec &s) { return std::make_shared<SupervisedMethod>(s); }},

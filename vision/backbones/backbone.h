@@ -37,6 +37,7 @@ struct DropRates {
 
 struct BackboneOutput {
     torch::Tensor tokens;                 // [B, prefix + h*w, D], after the final norm
+    torch::Tensor preNormTokens;          // [B, prefix + h*w, D], the last block's output before it
     std::int64_t gridHeight = 0, gridWidth = 0;
     int prefixTokens = 1;
     // The block index of each captured entry; each vector below that was requested has one

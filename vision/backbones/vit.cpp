@@ -256,8 +256,7 @@ torch::Tensor VisionTransformerImpl::positionEmbedding(std::int64_t gridHeight, 
     return resizePositionEmbedding(m_posEmbed, m_config.prefixTokens, gridHeight, gridWidth, m_config.posEmbedResize);
 }
 
-BackboneOutput VisionTransformerImpl::forward(const torch::Tensor &x, const CaptureRequest &capture,
-                                              const DropRates &rates)
+torch::Tensor VisionTransformerImpl::embed(const torch::Tensor &x, BackboneOutput &out, const DropRates &rates)
 {
     rates.validate();
     const int p = m_config.patchSize;
@@ -268,18 +267,24 @@ BackboneOutput VisionTransformerImpl::forward(const torch::Tensor &x, const Capt
                     std::to_string(x.size(3)) + " is not a multiple of the patch size " + std::to_string(p));
 
     auto grid = m_patchEmbed(x); // [B, D, h, w]
-    BackboneOutput out;
     out.gridHeight = grid.size(2);
     out.gridWidth = grid.size(3);
     out.prefixTokens = m_config.prefixTokens;
     auto tokens = grid.flatten(2).transpose(1, 2);
     tokens = torch::cat({m_clsToken.expand({x.size(0), -1, -1}), tokens}, 1);
     tokens = tokens + positionEmbedding(out.gridHeight, out.gridWidth);
-    const bool training = is_training();
-    tokens = F::dropout(tokens, F::DropoutFuncOptions().p(rates.dropout).training(training && rates.dropout > 0));
+    return F::dropout(tokens, F::DropoutFuncOptions().p(rates.dropout).training(is_training() && rates.dropout > 0));
+}
 
+torch::Tensor VisionTransformerImpl::forwardBlocks(torch::Tensor tokens, int first, int last,
+                                                   const CaptureRequest &capture, BackboneOutput &out,
+                                                   const DropRates &rates)
+{
     const int depth = m_config.depth;
-    for (int i = 0; i < depth; ++i) {
+    if (first < 0 || last > depth || first > last)
+        throw Error("backbone \"" + m_config.name + "\": blocks [" + std::to_string(first) + ", " +
+                    std::to_string(last) + ") are outside 0.." + std::to_string(depth));
+    for (int i = first; i < last; ++i) {
         auto &block = m_blockList[i];
         // timm's stochastic-depth decay: 0 at the first block, the full rate at the last.
         const double pathRate = depth > 1 ? rates.path * i / (depth - 1) : rates.path;
@@ -299,7 +304,16 @@ BackboneOutput VisionTransformerImpl::forward(const torch::Tensor &x, const Capt
         if (capture.keys)
             out.keys.push_back(captured.keys);
     }
-    out.tokens = m_norm(tokens);
+    return tokens;
+}
+
+BackboneOutput VisionTransformerImpl::forward(const torch::Tensor &x, const CaptureRequest &capture,
+                                              const DropRates &rates)
+{
+    BackboneOutput out;
+    auto tokens = embed(x, out, rates);
+    out.preNormTokens = forwardBlocks(tokens, 0, m_config.depth, capture, out, rates);
+    out.tokens = m_norm(out.preNormTokens);
     return out;
 }
 

@@ -117,6 +117,18 @@ public:
     BackboneOutput forward(const torch::Tensor &x, const CaptureRequest &capture = {},
                            const DropRates &rates = {});
 
+    // The forward in pieces, for callers that run some blocks without gradients (ACR's
+    // gradient maps): forward() == finalNorm(forwardBlocks(embed(x), 0, depth)).
+    // embed: [B, 3, H, W] → the tokens entering block 0, [B, prefix + h*w, D] (patch embedding,
+    // class tokens, position embedding, dropout); sets out's grid size and prefix count.
+    torch::Tensor embed(const torch::Tensor &x, BackboneOutput &out, const DropRates &rates = {});
+    // Runs blocks [first, last) on tokens, appending what `capture` asks for to out (block
+    // indices in out.capturedLayers are absolute).
+    torch::Tensor forwardBlocks(torch::Tensor tokens, int first, int last, const CaptureRequest &capture,
+                                BackboneOutput &out, const DropRates &rates = {});
+    // The final LayerNorm.
+    torch::Tensor finalNorm(const torch::Tensor &tokens) { return m_norm(tokens); }
+
     const VitConfig &config() const { return m_config; }
     // Parameters that take no weight decay (timm's no_weight_decay()).
     std::vector<std::string> noWeightDecay() const;
