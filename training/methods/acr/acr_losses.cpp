@@ -48,7 +48,7 @@ torch::Tensor activationConsistencyLoss(const torch::Tensor &attention, const to
                                         const torch::Tensor &pi, int prefixTokens)
 {
     checkPair(attention, viewAttention);
-    const auto index = pi.to(attention.device()).to(torch::kLong) + prefixTokens;
+    const auto index = tokenIndex(pi.to(attention.device()), prefixTokens, attention.size(-1)).slice(0, prefixTokens);
     const auto row = attention.select(2, 0).slice(-1, prefixTokens);   // [B, L, n]
     const auto viewRow = viewAttention.select(2, 0).index_select(-1, index);
     return (row - viewRow).abs().mean();
@@ -58,7 +58,7 @@ torch::Tensor affinityConsistencyLoss(const torch::Tensor &attention, const torc
                                       const torch::Tensor &pi, int prefixTokens)
 {
     checkPair(attention, viewAttention);
-    const auto index = pi.to(attention.device()).to(torch::kLong) + prefixTokens;
+    const auto index = tokenIndex(pi.to(attention.device()), prefixTokens, attention.size(-1)).slice(0, prefixTokens);
     const auto block = attention.slice(2, prefixTokens).slice(3, prefixTokens); // [B, L, n, n]
     const auto viewBlock = viewAttention.index_select(2, index).index_select(3, index);
     return (block - viewBlock).abs().mean();
