@@ -73,6 +73,7 @@ MainWindow::MainWindow(QWidget *parent) : QMainWindow(parent)
     connect(m_attentionDock, &AttentionDock::queryRequested, m_canvas, &CanvasWidget::setQueryToken);
     connect(m_canvas, &CanvasWidget::hoverChanged, m_hoverLabel, &QLabel::setText);
     connect(m_thresholdsDock, &ThresholdsDock::ruleChanged, this, &MainWindow::setRule);
+    connect(m_canvas, &CanvasWidget::ruleEdited, this, &MainWindow::setRule); // the HUD's sliders
     connect(m_evaluationDock, &EvaluationDock::evaluateRequested, this, &MainWindow::evaluateSplit);
     connect(m_evaluationDock, &EvaluationDock::cancelRequested, this, &MainWindow::cancelEvaluation);
     connect(m_evaluationDock, &EvaluationDock::imageActivated, this, &MainWindow::selectImage);
@@ -140,6 +141,7 @@ void MainWindow::createMenus()
     fit->setShortcut(Qt::Key_F);
     fit->setShortcutContext(Qt::WidgetWithChildrenShortcut); // 'F' while typing a filter is text
     m_canvas->addAction(fit);
+    view->addAction(m_canvas->hudAction()); // H, F1
     view->addSeparator();
     view->addAction(m_datasetDock->nextAction());
     view->addAction(m_datasetDock->previousAction());
