@@ -1,5 +1,6 @@
 // wsss-studio: the GUI. Opens a project (or a dataset and a checkpoint) and, with --screenshot,
 // renders the first inspection to a PNG and exits — the studio's headless smoke test.
+#include "ui/canvas/canvas_widget.h"
 #include "ui/engine/engine_bridge.h"
 #include "ui/main_window.h"
 
@@ -26,6 +27,7 @@ struct StudioArgs {
     QString data, checkpoint, split = QStringLiteral("train"), image, className, screenshot;
     QString device = QStringLiteral("auto");
     bool evaluate = false; // with --screenshot: evaluate the split first, then grab
+    bool hud = false;      // show the canvas HUD (reading the query pixel when one is given)
     bool hasQuery = false;
     QPointF query;
 };
@@ -85,7 +87,9 @@ int main(int argc, char *argv[])
     const QCommandLineOption deviceOpt(QStringLiteral("device"), QStringLiteral("auto, cpu or cuda[:N] (default: auto)."), QStringLiteral("D"));
     const QCommandLineOption evaluateOpt(QStringLiteral("evaluate"),
                                          QStringLiteral("Evaluate the split once the first image is shown (with --screenshot: grab after it)."));
-    parser.addOptions({dataOpt, ckptOpt, splitOpt, imageOpt, queryOpt, classOpt, shotOpt, deviceOpt, evaluateOpt});
+    const QCommandLineOption hudOpt(QStringLiteral("hud"),
+                                    QStringLiteral("Show the canvas HUD, reading out the --query pixel."));
+    parser.addOptions({dataOpt, ckptOpt, splitOpt, imageOpt, queryOpt, classOpt, shotOpt, deviceOpt, evaluateOpt, hudOpt});
     parser.process(app);
 
     StudioArgs args;
@@ -107,6 +111,7 @@ int main(int argc, char *argv[])
     args.className = parser.value(classOpt);
     args.screenshot = parser.value(shotOpt);
     args.evaluate = parser.isSet(evaluateOpt);
+    args.hud = parser.isSet(hudOpt);
     if (parser.isSet(queryOpt)) {
         const QStringList xy = parser.value(queryOpt).split(QLatin1Char(','));
         bool okX = false, okY = false;
@@ -171,6 +176,11 @@ int main(int argc, char *argv[])
             printError(QStringLiteral("unknown class \"%1\"; showing the image's first class").arg(args.className));
         if (args.hasQuery)
             window.setQueryPixel(args.query);
+        if (args.hud) {
+            window.canvas()->setHudVisible(true);
+            if (args.hasQuery)
+                window.canvas()->setHoverPixel(args.query);
+        }
         if (args.evaluate && window.evaluateSplit() == 0)
             fail(window.lastError());
         if (!screenshotMode || args.evaluate)

@@ -79,14 +79,17 @@ MainWindow::MainWindow(QWidget *parent) : QMainWindow(parent)
     connect(m_attentionDock, &AttentionDock::queryRequested, m_canvas, &CanvasWidget::setQueryToken);
     connect(m_canvas, &CanvasWidget::hoverChanged, m_hoverLabel, &QLabel::setText);
     connect(m_thresholdsDock, &ThresholdsDock::ruleChanged, this, &MainWindow::setRule);
+    connect(m_canvas, &CanvasWidget::ruleEdited, this, &MainWindow::setRule); // the HUD's sliders
     connect(m_evaluationDock, &EvaluationDock::evaluateRequested, this, &MainWindow::evaluateSplit);
     connect(m_evaluationDock, &EvaluationDock::cancelRequested, this, &MainWindow::cancelEvaluation);
     connect(m_evaluationDock, &EvaluationDock::imageActivated, this, &MainWindow::selectImage);
     connect(m_evaluationDock, &EvaluationDock::thresholdPicked, this, &MainWindow::setBgThreshold);
     connect(m_bridge, &EngineBridge::evaluationReady, this,
             [this](quint64 jobId, std::shared_ptr<const tr::EvaluationResult> result) {
-                if (jobId == m_evaluateJob)
-                    m_evaluationDock->setResult(std::move(result));
+                if (jobId != m_evaluateJob)
+                    return;
+                m_datasetDock->setEvaluation(result); // per-image IoU and scores for the Browse panel
+                m_evaluationDock->setResult(std::move(result));
             });
     connect(m_bridge, &EngineBridge::jobFinished, this, [this](quint64 jobId) { endEvaluation(jobId, true); });
     connect(m_bridge, &EngineBridge::jobCancelled, this, [this](quint64 jobId) {
@@ -144,6 +147,12 @@ void MainWindow::createMenus()
     fit->setShortcut(Qt::Key_F);
     fit->setShortcutContext(Qt::WidgetWithChildrenShortcut); // 'F' while typing a filter is text
     m_canvas->addAction(fit);
+    view->addAction(m_canvas->hudAction()); // H, F1
+    view->addSeparator();
+    view->addAction(m_datasetDock->nextAction());
+    view->addAction(m_datasetDock->previousAction());
+    addAction(m_datasetDock->nextAction()); // window-wide shortcuts, also with the menu bar hidden
+    addAction(m_datasetDock->previousAction());
     view->addSeparator();
     view->addAction(m_datasetDock->toggleViewAction());
     view->addAction(m_attentionDock->toggleViewAction());
@@ -537,6 +546,7 @@ void MainWindow::showInspection(std::shared_ptr<const tr::Inspection> inspection
     m_canvas->setInspection(inspection);
     m_attentionDock->setQueryToken(m_canvas->queryToken());
     m_affinityDock->setQueryToken(m_canvas->queryToken());
+    m_datasetDock->setImageScores(ins.imageId, ins.classScores);
 
     // Default class: the image's first labelled class, else the model's most confident one.
     int cls = ins.imageLabels.empty() ? -1 : ins.imageLabels.front();

@@ -207,9 +207,10 @@ void Engine::State::evaluate(JobId id, const EvaluateJob &job, const CancelToken
         }
         try {
             vision::ConfusionMatrix image(n);
-            scoreImage(*model, item, device, t, image, sweeps ? &sweep : nullptr);
+            std::vector<float> scores;
+            scoreImage(*model, item, device, t, image, sweeps ? &sweep : nullptr, &scores);
             total.merge(image);
-            result->images.push_back({item.id, image.scores().miou});
+            result->images.push_back({item.id, image.scores().miou, std::move(scores)});
         } catch (const Cancelled &) {
             throw;
         } catch (const std::exception &e) {

@@ -48,6 +48,7 @@ struct EvaluationResult {
     struct ImageScore {
         std::string imageId;
         double miou = 0; // over the classes present in this image's ground truth
+        std::vector<float> classScores; // the classifier's, per foreground class (k-1 for class k), sigmoid
     };
     std::vector<ImageScore> images; // in split order, scored images only
     int skipped = 0;                // images without a mask or that failed to load

@@ -11,7 +11,7 @@
 namespace wsss::training {
 
 void scoreImage(LoadedModel &model, const vision::DatasetItem &item, const torch::Device &device, float bgThreshold,
-                vision::ConfusionMatrix &matrix, vision::ThresholdSweep *sweep)
+                vision::ConfusionMatrix &matrix, vision::ThresholdSweep *sweep, std::vector<float> *classScores)
 {
     const cv::Mat rgb = vision::readImageRgb(item.imagePath);
     const cv::Mat gt = vision::readLabelPng(item.maskPath);
@@ -24,6 +24,10 @@ void scoreImage(LoadedModel &model, const vision::DatasetItem &item, const torch
     if (sweep) {
         const auto &maps = output.maps.at(model.method->primaryMap());
         sweep->addMaps(gt.data, maps.data_ptr<float>(), static_cast<int>(maps.size(0)), item.labels, gt.total());
+    }
+    if (classScores && output.scores.defined()) {
+        const auto scores = output.scores.contiguous();
+        classScores->assign(scores.data_ptr<float>(), scores.data_ptr<float>() + scores.numel());
     }
 }
 

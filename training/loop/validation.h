@@ -13,10 +13,12 @@
 namespace wsss::training {
 
 // Scores one image that has a mask: its pseudo-mask under bgThreshold is added to `matrix`, and
-// its maps to `sweep` when given. Throws wsss::Error naming the file when the image or mask
-// cannot be read or their sizes differ. Shared by validation and the studio's evaluation.
+// its maps to `sweep` when given, and the classifier's scores (per foreground class, sigmoid) to
+// `classScores` when given. Throws wsss::Error naming the file when the image or mask cannot be
+// read or their sizes differ. Shared by validation and the studio's evaluation.
 void scoreImage(LoadedModel &model, const vision::DatasetItem &item, const torch::Device &device, float bgThreshold,
-                vision::ConfusionMatrix &matrix, vision::ThresholdSweep *sweep);
+                vision::ConfusionMatrix &matrix, vision::ThresholdSweep *sweep,
+                std::vector<float> *classScores = nullptr);
 
 // {"val_miou", "val_fpr", "val_fnr", "val_images"} and, where the method thresholds background,
 // {"best_bg_threshold", "val_miou_best"}. Images without a mask are not scored.

@@ -1,10 +1,14 @@
 #include "ui/canvas/canvas_widget.h"
 
+#include "ui/canvas/hud_overlay.h"
 #include "vision/core/labels.h"
 
+#include <QAction>
+#include <QElapsedTimer>
 #include <QKeyEvent>
 #include <QMouseEvent>
 #include <QPainter>
+#include <QSignalBlocker>
 #include <QWheelEvent>
 
 #include <algorithm>
@@ -42,6 +46,78 @@ CanvasWidget::CanvasWidget(QWidget *parent) : QWidget(parent)
     setMouseTracking(true);          // hover readout without a button held
     setMinimumSize(200, 200);
     setAttribute(Qt::WA_OpaquePaintEvent); // paintScene fills every pixel
+
+    m_hudAction = new QAction(tr("Overlay &HUD"), this);
+    m_hudAction->setObjectName(QStringLiteral("hudAction"));
+    m_hudAction->setCheckable(true);
+    m_hudAction->setShortcuts({QKeySequence(Qt::Key_H), QKeySequence(Qt::Key_F1)});
+    m_hudAction->setToolTip(tr("Show the cursor readout, map values and rule sliders over the canvas (H, F1)"));
+    connect(m_hudAction, &QAction::toggled, this, &CanvasWidget::setHudVisible);
+    addAction(m_hudAction); // window-wide shortcut while the canvas is shown
+}
+
+void CanvasWidget::setHudVisible(bool visible)
+{
+    if (visible == hudVisible())
+        return;
+    if (visible && !m_hud) {
+        // Made on first use: until then the window composes no OpenGL widget.
+        m_hud = new HudOverlay(this);
+        connect(m_hud, &HudOverlay::ruleEdited, this, &CanvasWidget::ruleEdited);
+    }
+    if (m_hud) {
+        m_hud->setVisible(visible);
+        m_hud->placeInParent();
+    }
+    {
+        const QSignalBlocker block(m_hudAction);
+        m_hudAction->setChecked(visible);
+    }
+    refreshHud();
+}
+
+void CanvasWidget::setHoverPixel(QPointF imagePixel)
+{
+    m_hoverPixel = QPoint(static_cast<int>(std::floor(imagePixel.x())), static_cast<int>(std::floor(imagePixel.y())));
+    m_hoverValid = !m_image.isNull() && QRect(QPoint(0, 0), m_image.size()).contains(m_hoverPixel);
+    refreshHud();
+}
+
+bool CanvasWidget::hudVisible() const
+{
+    return m_hud && !m_hud->isHidden();
+}
+
+void CanvasWidget::refreshHud()
+{
+    if (!hudVisible())
+        return;
+    HudState state;
+    state.rule = m_rule;
+    state.canvasFrameMs = m_frameMs;
+    state.hasImage = m_inspection && !m_image.isNull();
+    if (state.hasImage && m_hoverValid && m_hoverPixel.x() < m_inspection->imageWidth
+        && m_hoverPixel.y() < m_inspection->imageHeight) {
+        const auto &ins = *m_inspection;
+        state.hasPixel = true;
+        state.pixel = m_hoverPixel;
+        const int token = ins.patchTokenAt(m_hoverPixel.x() + 0.5, m_hoverPixel.y() + 0.5);
+        if (token >= ins.prefixTokens && ins.gridWidth > 0) {
+            state.patchIndex = token - ins.prefixTokens;
+            state.patchRow = state.patchIndex / ins.gridWidth;
+            state.patchCol = state.patchIndex % ins.gridWidth;
+        }
+        const size_t at = static_cast<size_t>(m_hoverPixel.y()) * ins.imageWidth + m_hoverPixel.x();
+        for (const auto &map : ins.maps) {
+            if (map.values.size() != static_cast<size_t>(ins.imageWidth) * ins.imageHeight)
+                continue;
+            const QString cls = map.classIndex >= 0 && map.classIndex < static_cast<int>(ins.classNames.size())
+                                    ? QString::fromStdString(ins.classNames[static_cast<size_t>(map.classIndex)])
+                                    : QString::number(map.classIndex);
+            state.values.push_back({QStringLiteral("%1 · %2").arg(QString::fromStdString(map.kind), cls), map.values[at]});
+        }
+    }
+    m_hud->setState(state);
 }
 
 void CanvasWidget::setInspection(std::shared_ptr<const tr::Inspection> inspection)
@@ -81,6 +157,7 @@ void CanvasWidget::setInspection(std::shared_ptr<const tr::Inspection> inspectio
     rebuildHeatmap();
     rebuildMask();
     update();
+    refreshHud();
     if (query != m_query) {
         m_query = query;
         Q_EMIT queryChanged(m_query);
@@ -133,6 +210,7 @@ void CanvasWidget::setRule(const ThresholdRule &rule)
     m_rule = rule;
     rebuildMask();
     update();
+    refreshHud();
 }
 
 void CanvasWidget::setColorMap(ColorMap map)
@@ -283,8 +361,12 @@ QRectF CanvasWidget::patchRect(int token) const
 
 void CanvasWidget::paintEvent(QPaintEvent *)
 {
+    QElapsedTimer timer;
+    timer.start();
     QPainter painter(this);
     paintScene(painter);
+    // Shown by the HUD at its next refresh: asking it to repaint from here could loop.
+    m_frameMs = timer.nsecsElapsed() * 1e-6;
 }
 
 void CanvasWidget::paintScene(QPainter &painter)
@@ -385,6 +467,8 @@ void CanvasWidget::resizeEvent(QResizeEvent *)
 {
     if (m_fitMode)
         fitToWindow();
+    if (m_hud)
+        m_hud->placeInParent();
 }
 
 void CanvasWidget::wheelEvent(QWheelEvent *event)
@@ -467,6 +551,8 @@ void CanvasWidget::keyPressEvent(QKeyEvent *event)
 
 void CanvasWidget::leaveEvent(QEvent *)
 {
+    m_hoverValid = false;
+    refreshHud();
     Q_EMIT hoverChanged(QString());
 }
 
@@ -486,7 +572,10 @@ void CanvasWidget::updateHover(QPointF widgetPos)
         return;
     const QPointF p = widgetToImage(widgetPos);
     const int x = static_cast<int>(std::floor(p.x())), y = static_cast<int>(std::floor(p.y()));
-    if (x < 0 || y < 0 || x >= m_image.width() || y >= m_image.height()) {
+    m_hoverValid = x >= 0 && y >= 0 && x < m_image.width() && y < m_image.height();
+    m_hoverPixel = QPoint(x, y);
+    refreshHud();
+    if (!m_hoverValid) {
         Q_EMIT hoverChanged(QString());
         return;
     }

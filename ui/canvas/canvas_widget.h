@@ -3,6 +3,9 @@
 // a heatmap, or the pseudo-mask under the background threshold, the patch grid and the query
 // patch. Owns the view transform (widget = offset + zoom · image pixel). The old inspection
 // stays on screen until setInspection() brings the next one. All drawing is in paintScene().
+// Hosts the overlay HUD (HudOverlay, a Dear ImGui panel in a QOpenGLWidget at the top-right
+// corner), made on first show and toggled by hudAction() (H or F1); while hidden it takes no
+// input, so clicks anywhere select query patches.
 #include "training/methods/inspection.h"
 #include "ui/canvas/color_map.h"
 #include "ui/project/threshold_rule.h"
@@ -15,7 +18,11 @@
 
 #include <memory>
 
+class QAction;
+
 namespace wsss::ui {
+
+class HudOverlay;
 
 // A jet-like colour map for t in [0, 1]: blue → cyan → yellow → red.
 QRgb jetColor(float t);
@@ -57,8 +64,20 @@ public:
     void zoomAt(QPointF widgetPos, double factor); // keeps the image point under widgetPos still
     void panBy(QPointF widgetDelta);
 
+    // The overlay HUD: cursor readout, every map's value under the cursor, rule sliders, frame
+    // times. hud() is null until it is first shown.
+    void setHudVisible(bool visible);
+    bool hudVisible() const;
+    HudOverlay *hud() const { return m_hud; }
+    QAction *hudAction() const { return m_hudAction; } // checkable; H and F1 in the window
+    double frameMs() const { return m_frameMs; }       // the last paint of the scene
+    // The HUD reads out this image pixel as if the cursor were on it (scripts, screenshots).
+    void setHoverPixel(QPointF imagePixel);
+
 Q_SIGNALS:
     void queryChanged(int token);
+    // A HUD slider moved: the rule it asks for (the owner of the rule applies it, then setRule()).
+    void ruleEdited(const wsss::ui::ThresholdRule &rule);
     void hoverChanged(const QString &text); // what lies under the cursor, for the status bar
 
 protected:
@@ -77,6 +96,7 @@ private:
     void rebuildMask();
     void selectQueryAt(QPointF widgetPos);
     void updateHover(QPointF widgetPos);
+    void refreshHud(); // the HUD's state from the inspection, the cursor and the rule
     QSizeF imageSize() const;
     QRectF patchRect(int token) const; // in image pixels
 
@@ -102,6 +122,12 @@ private:
     QPointF m_lastDragPos;
     bool m_panning = false;
     bool m_selecting = false;
+
+    HudOverlay *m_hud = nullptr;
+    QAction *m_hudAction = nullptr;
+    bool m_hoverValid = false; // the cursor is over the image at m_hoverPixel
+    QPoint m_hoverPixel;
+    double m_frameMs = 0;
 };
 
 } // namespace wsss::ui

@@ -1,34 +1,76 @@
 #pragma once
-// DatasetDock: the image list of the open dataset with a search field that filters by id.
-// Making an image current emits imageSelected(); the main window turns that into an inspection.
+// DatasetDock: the "Browse" panel — every image of the open split as a row with its thumbnail,
+// id and label chips, filtered by class and by an id search, sorted by id, by the classifier's
+// confidence or by the pseudo-mask's IoU (worst first, from the last evaluation). Making an image
+// current emits imageSelected(); the main window turns that into an inspection. Filtering and
+// sorting never change the image on screen; next/previous (N/P, PgDown/PgUp, Up/Down in the
+// list) walk the rows in the order shown.
+#include "ui/models/image_filter_proxy.h"
+
 #include <QDockWidget>
 #include <QString>
 #include <QVector>
 
+#include <memory>
+#include <string>
+#include <vector>
+
+class QAction;
+class QComboBox;
 class QLabel;
 class QLineEdit;
 class QListView;
-class QSortFilterProxyModel;
 
 namespace wsss::vision {
 struct VocDataset;
 }
+namespace wsss::training {
+struct EvaluationResult;
+}
 
 namespace wsss::ui {
 
+class ImageItemDelegate;
 class ImageListModel;
 
 class DatasetDock : public QDockWidget {
     Q_OBJECT
 public:
+    using SortKey = ImageFilterProxy::SortKey;
+
     explicit DatasetDock(QWidget *parent = nullptr);
 
     void setDataset(const wsss::vision::VocDataset &dataset);
     ImageListModel *model() const { return m_model; }
+    ImageFilterProxy *proxy() const { return m_proxy; }
+    QListView *listView() const { return m_list; }
+    ImageItemDelegate *delegate() const { return m_delegate; }
 
-    // Makes an image current (clearing the filter if it hides it); false if the id is unknown.
+    // Makes an image current (clearing the filters if they hide it); false if the id is unknown.
     bool selectImage(const QString &id);
     QString currentId() const { return m_shownId; } // the image last announced
+    // The next / previous row in the order shown (the first row when the current image is
+    // filtered out); false at either end or when nothing is listed.
+    bool nextImage();
+    bool previousImage();
+    QAction *nextAction() const { return m_nextAction; }
+    QAction *previousAction() const { return m_previousAction; }
+
+    // The filters and the order, as the panel's controls set them.
+    void setClassFilter(int classIndex); // 1..K, -1 = all
+    void setSearchText(const QString &text);
+    // False (and nothing changes) when that order has no data yet: IoU needs an evaluation of
+    // this split, confidence the classifier's scores.
+    bool setSortKey(SortKey key);
+    bool isSortAvailable(SortKey key) const;
+    // The tooltip of a sort item: what it sorts by, or why it is disabled.
+    QString sortToolTip(SortKey key) const;
+
+    // Per-image IoU and classifier scores from an evaluation of the open split (results of
+    // another folder or split are ignored).
+    void setEvaluation(const std::shared_ptr<const wsss::training::EvaluationResult> &result);
+    // The classifier's scores of one image (from its inspection).
+    void setImageScores(const std::string &id, const std::vector<float> &scores);
 
 Q_SIGNALS:
     void imageSelected(const QString &id, const QString &imagePath, const QVector<int> &labels);
@@ -36,14 +78,25 @@ Q_SIGNALS:
 private:
     void emitCurrent();
     void updateCount();
+    void updateSortItems();
+    bool stepImage(int delta);
+    // Runs a filter or order change without announcing a new image; the shown one stays current
+    // while listed.
+    template <typename Change> void refilter(Change change);
 
     ImageListModel *m_model = nullptr;
-    QSortFilterProxyModel *m_proxy = nullptr;
+    ImageFilterProxy *m_proxy = nullptr;
+    ImageItemDelegate *m_delegate = nullptr;
     QLineEdit *m_search = nullptr;
+    QComboBox *m_classCombo = nullptr;
+    QComboBox *m_sortCombo = nullptr;
     QListView *m_list = nullptr;
     QLabel *m_count = nullptr;
-    QString m_shownId;       // the last id announced by imageSelected
-    bool m_filtering = false; // current-row changes caused by the filter announce nothing
+    QAction *m_nextAction = nullptr;
+    QAction *m_previousAction = nullptr;
+    std::string m_root, m_split; // of the open dataset, to match evaluation results
+    QString m_shownId;        // the last id announced by imageSelected
+    bool m_filtering = false; // current-row changes caused by a filter announce nothing
 };
 
 } // namespace wsss::ui

@@ -1,13 +1,40 @@
 #include "ui/models/image_list_model.h"
 
+#include "ui/models/thumbnail_cache.h"
+
+#include <QImage>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
 namespace wsss::ui {
 
-ImageListModel::ImageListModel(QObject *parent) : QAbstractListModel(parent) {}
+namespace {
+constexpr double kUnknown = std::numeric_limits<double>::quiet_NaN();
+}
+
+ImageListModel::ImageListModel(QObject *parent) : QAbstractListModel(parent)
+{
+    m_thumbnails = new ThumbnailCache(QSize(48, 48), this);
+    connect(m_thumbnails, &ThumbnailCache::thumbnailReady, this, &ImageListModel::thumbnailReady);
+}
 
 void ImageListModel::setDataset(const wsss::vision::VocDataset &dataset)
 {
     beginResetModel();
+    m_thumbnails->clear();
     m_dataset = dataset;
+    m_rows.clear();
+    m_pathRows.clear();
+    const size_t n = m_dataset.items.size();
+    for (size_t i = 0; i < n; ++i) {
+        m_rows.emplace(m_dataset.items[i].id, static_cast<int>(i));
+        m_pathRows.insert(QString::fromStdString(m_dataset.items[i].imagePath), static_cast<int>(i));
+    }
+    m_iou.assign(n, kUnknown);
+    m_confidence.assign(n, kUnknown);
+    m_iouCount = m_scoredCount = 0;
     endResetModel();
 }
 
@@ -21,23 +48,41 @@ QVariant ImageListModel::data(const QModelIndex &index, int role) const
 {
     if (!index.isValid() || index.row() < 0 || index.row() >= rowCount())
         return {};
-    const auto &item = m_dataset.items[static_cast<size_t>(index.row())];
+    const size_t row = static_cast<size_t>(index.row());
+    const auto &item = m_dataset.items[row];
     switch (role) {
     case Qt::DisplayRole:
     case IdRole:
         return QString::fromStdString(item.id);
     case Qt::ToolTipRole: {
         const QStringList names = labelNames(index.row());
-        return names.isEmpty() ? tr("no labels") : names.join(QStringLiteral(", "));
+        QString tip = names.isEmpty() ? tr("no labels") : names.join(QStringLiteral(", "));
+        if (!std::isnan(m_confidence[row]))
+            tip += tr("\nconfidence %1").arg(m_confidence[row], 0, 'f', 3);
+        if (!std::isnan(m_iou[row]))
+            tip += tr("\nIoU %1%").arg(100.0 * m_iou[row], 0, 'f', 1);
+        return tip;
     }
     case LabelsRole:
         return QVariant::fromValue(QVector<int>(item.labels.begin(), item.labels.end()));
     case LabelNamesRole:
         return labelNames(index.row());
+    case LabelColorsRole: {
+        QVector<QColor> colors;
+        for (int label : item.labels)
+            colors << classColor(label);
+        return QVariant::fromValue(colors);
+    }
     case ImagePathRole:
         return QString::fromStdString(item.imagePath);
     case MaskPathRole:
         return QString::fromStdString(item.maskPath);
+    case ThumbnailRole:
+        return m_thumbnails->thumbnail(QString::fromStdString(item.imagePath));
+    case ConfidenceRole:
+        return m_confidence[row];
+    case IouRole:
+        return m_iou[row];
     default:
         return {};
     }
@@ -51,16 +96,17 @@ QHash<int, QByteArray> ImageListModel::roleNames() const
     names[LabelNamesRole] = "labelNames";
     names[ImagePathRole] = "imagePath";
     names[MaskPathRole] = "maskPath";
+    names[LabelColorsRole] = "labelColors";
+    names[ThumbnailRole] = "thumbnail";
+    names[ConfidenceRole] = "confidence";
+    names[IouRole] = "iou";
     return names;
 }
 
 int ImageListModel::rowOf(const QString &id) const
 {
-    const std::string key = id.toStdString();
-    for (size_t i = 0; i < m_dataset.items.size(); ++i)
-        if (m_dataset.items[i].id == key)
-            return static_cast<int>(i);
-    return -1;
+    const auto it = m_rows.find(id.toStdString());
+    return it == m_rows.end() ? -1 : it->second;
 }
 
 QStringList ImageListModel::labelNames(int row) const
@@ -76,6 +122,69 @@ QStringList ImageListModel::labelNames(int row) const
             names << QString::number(label);
     }
     return names;
+}
+
+QStringList ImageListModel::classNames() const
+{
+    QStringList names;
+    for (const auto &c : m_dataset.labelMap.classes)
+        names << QString::fromStdString(c.name);
+    return names;
+}
+
+QColor ImageListModel::classColor(int classIndex) const
+{
+    const auto &classes = m_dataset.labelMap.classes;
+    const auto rgb = classIndex >= 0 && classIndex < static_cast<int>(classes.size())
+                         ? classes[static_cast<size_t>(classIndex)].color
+                         : wsss::vision::vocPaletteColor(std::clamp(classIndex, 0, 255));
+    return QColor(rgb[0], rgb[1], rgb[2]);
+}
+
+void ImageListModel::setImageIous(const std::unordered_map<std::string, double> &ious)
+{
+    m_iouCount = 0;
+    for (const auto &[id, row] : m_rows) {
+        const auto it = ious.find(id);
+        m_iou[static_cast<size_t>(row)] = it == ious.end() ? kUnknown : it->second;
+        if (it != ious.end() && !std::isnan(it->second))
+            ++m_iouCount;
+    }
+    if (rowCount() > 0)
+        Q_EMIT dataChanged(index(0), index(rowCount() - 1), {IouRole, Qt::ToolTipRole});
+}
+
+void ImageListModel::setImageScores(const std::string &id, const std::vector<float> &scores)
+{
+    const auto it = m_rows.find(id);
+    if (it == m_rows.end() || scores.empty())
+        return;
+    const int row = it->second;
+    const auto &labels = m_dataset.items[static_cast<size_t>(row)].labels;
+    double confidence = kUnknown;
+    for (int label : labels) {
+        const int k = label - 1;
+        if (k >= 0 && k < static_cast<int>(scores.size()))
+            confidence = std::isnan(confidence) ? scores[static_cast<size_t>(k)]
+                                                : std::min<double>(confidence, scores[static_cast<size_t>(k)]);
+    }
+    if (std::isnan(confidence))
+        confidence = *std::max_element(scores.begin(), scores.end());
+    double &slot = m_confidence[static_cast<size_t>(row)];
+    if (slot == confidence)
+        return;
+    if (std::isnan(slot))
+        ++m_scoredCount;
+    slot = confidence;
+    Q_EMIT dataChanged(index(row), index(row), {ConfidenceRole, Qt::ToolTipRole});
+}
+
+void ImageListModel::thumbnailReady(const QString &path)
+{
+    const auto it = m_pathRows.constFind(path);
+    if (it == m_pathRows.constEnd())
+        return;
+    Q_EMIT dataChanged(index(*it), index(*it), {ThumbnailRole});
 }
 
 } // namespace wsss::ui

@@ -1,13 +1,24 @@
 #pragma once
-// ImageListModel: the images of the open dataset, one row each (display = image id). Read-only;
-// setDataset() replaces the whole list with a model reset.
+// ImageListModel: the images of the open dataset, one row each (display = image id), with what
+// the dataset panel shows and sorts by: label names and palette colours, a thumbnail (loaded
+// lazily off the GUI thread), the classifier's confidence and the pseudo-mask's IoU where the
+// engine has reported them. Read-only for views; setDataset() replaces the whole list with a
+// model reset, setImageIous() / setImageScores() update rows with dataChanged on their role.
 #include "vision/io/voc_reader.h"
 
 #include <QAbstractListModel>
+#include <QColor>
+#include <QHash>
 #include <QStringList>
 #include <QVector>
 
+#include <string>
+#include <unordered_map>
+#include <vector>
+
 namespace wsss::ui {
+
+class ThumbnailCache;
 
 class ImageListModel : public QAbstractListModel {
     Q_OBJECT
@@ -18,6 +29,10 @@ public:
         LabelNamesRole,            // QStringList
         ImagePathRole,             // QString
         MaskPathRole,              // QString, empty when the image has no ground truth
+        LabelColorsRole,           // QVector<QColor>, the palette colour of each label, as LabelsRole
+        ThumbnailRole,             // QImage; null while it loads (thumbnailsChanged follows)
+        ConfidenceRole,            // double, the classifier's confidence; NaN when not scored
+        IouRole,                   // double, the pseudo-mask's IoU from the last evaluation; NaN when none
     };
 
     explicit ImageListModel(QObject *parent = nullptr);
@@ -32,9 +47,31 @@ public:
     // The row of an image id, or -1.
     int rowOf(const QString &id) const;
     QStringList labelNames(int row) const;
+    // The class names of the dataset, background first.
+    QStringList classNames() const;
+    QColor classColor(int classIndex) const;
+
+    // Per-image IoU of the pseudo-masks (an EvaluateJob's result), by image id; ids not in the
+    // list are ignored, images not named lose their IoU.
+    void setImageIous(const std::unordered_map<std::string, double> &ious);
+    bool hasIous() const { return m_iouCount > 0; }
+    // The classifier's sigmoid scores of one image (per foreground class, k-1 for class k); its
+    // confidence is the lowest score among its labelled classes (how sure the classifier is of
+    // its weakest label), or the highest score when it has no labels.
+    void setImageScores(const std::string &id, const std::vector<float> &scores);
+    int scoredCount() const { return m_scoredCount; }
+
+    ThumbnailCache *thumbnails() const { return m_thumbnails; }
 
 private:
+    void thumbnailReady(const QString &path);
+
     wsss::vision::VocDataset m_dataset;
+    std::unordered_map<std::string, int> m_rows; // id → row
+    QHash<QString, int> m_pathRows;              // image path → row, for thumbnail arrivals
+    std::vector<double> m_iou, m_confidence;     // per row, NaN when unknown
+    int m_iouCount = 0, m_scoredCount = 0;
+    ThumbnailCache *m_thumbnails = nullptr;
 };
 
 } // namespace wsss::ui
