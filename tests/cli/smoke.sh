@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The CLI end to end on a tiny demo dataset, as a user runs it:
-# demo-data → train (cam, supervised, acr) → infer → eval --json.
+# demo-data → train (cam, supervised, afa, acr) → infer → eval --json.
 set -euo pipefail
 WSSS=${WSSS_BIN:?}
 work=${1:?work folder}
@@ -11,7 +11,7 @@ export WSSS_THREADS=2
 test -f "$work/data/labelmap.txt"
 test "$(wc -l < "$work/data/ImageSets/Segmentation/val.txt")" -eq 8
 
-for method in cam supervised; do
+for method in cam supervised afa; do
   "$WSSS" train --method $method --data "$work/data" --out "$work/run_$method" \
           --iters 3 --batch 4 --size 64 --backbone vit_test_patch8 --weights none
   test -s "$work/run_$method/checkpoint.wsss"
@@ -32,6 +32,23 @@ PY
 done
 
 # ACR: SGD at its own lr, and gradient maps (a backward pass per image at inference).
+# Another of the method's maps through the rule: afa's seg head; a map it lacks is one error.
+"$WSSS" infer --checkpoint "$work/run_afa/checkpoint.wsss" --data "$work/data" --split val \
+        --out "$work/pred_afa_seg" --map seg
+test "$(ls "$work/pred_afa_seg/SegmentationClass" | wc -l)" -eq 8
+grep -q '"map": "seg"' "$work/pred_afa_seg/manifest.json"
+if "$WSSS" infer --checkpoint "$work/run_afa/checkpoint.wsss" --data "$work/data" --split val \
+        --out "$work/pred_afa_bad" --map nosuch 2> "$work/bad_map.txt"; then
+  echo "infer --map nosuch must fail"; exit 1
+fi
+grep -q 'has no map "nosuch"' "$work/bad_map.txt"
+
+# A finished run cannot be resumed, and says so.
+if "$WSSS" train --resume --out "$work/run_afa" 2> "$work/resume.txt"; then
+  echo "resuming a finished run must fail"; exit 1
+fi
+grep -q "already finished" "$work/resume.txt"
+
 "$WSSS" train --method acr --data "$work/data" --out "$work/run_acr" --iters 2 --batch 2 --size 64 \
         --backbone vit_test_patch8 --weights none --val-split none --set preset=paper
 test -s "$work/run_acr/checkpoint.wsss"

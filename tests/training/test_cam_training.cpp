@@ -269,7 +269,7 @@ private Q_SLOTS:
     {
         auto o = tinyOptions("cam", "run_bad");
         o.size = 60;
-        WSSS_VERIFY_THROWS_WITH(train(o), "multiple of the patch size");
+        WSSS_VERIFY_THROWS_WITH(train(o), "must be a positive multiple of 8");
         o = tinyOptions("nomethod", "run_bad");
         WSSS_VERIFY_THROWS_WITH(train(o), "unknown method \"nomethod\"");
         o = tinyOptions("cam", "run_bad");
