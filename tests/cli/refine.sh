@@ -32,6 +32,10 @@ PY
 test -s "$work/mask.png"
 "$WSSS" refine --image "$work/img.ppm" --maps "$work/maps.npy" --out "$work/refined.npy" --par --device cpu
 test "$(stat -c %s "$work/refined.npy")" -eq $((128 + 2 * 20 * 24 * 4))
+"$WSSS" refine --image "$work/img.ppm" --maps "$work/maps.npy" --out "$work/crf.png" --crf --device cpu
+test -s "$work/crf.png"
+"$WSSS" refine --image "$work/img.ppm" --maps "$work/maps.npy" --out "$work/crf.npy" --par --crf --device cpu
+test "$(stat -c %s "$work/crf.npy")" -eq $((128 + 2 * 20 * 24 * 4))
 
 fails=0
 expect_error() { # name, expected text, then the arguments

@@ -72,6 +72,42 @@ done
 test "$(ls "$work/pred_par/SegmentationClass" | wc -l)" -eq 8
 grep -q '"par_iterations": 10' "$work/pred_par/manifest.json"
 
+# --crf as refine's: palette PNGs of each image's size, the rule recorded in the manifest.
+"$WSSS" infer --checkpoint "$work/run_cam/checkpoint.wsss" --data "$work/data" --split val \
+        --out "$work/pred_crf" --crf --bg-threshold 0.45
+grep -q '"crf": true' "$work/pred_crf/manifest.json"
+grep -q '"crf": false' "$work/pred_cam/manifest.json"
+python3 - "$work" <<'PY'
+import os, struct, sys, zlib
+w = sys.argv[1]
+def png(path):  # (width, height, colour type, pixel rows) of an 8-bit PNG
+    data = open(path, "rb").read()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", path
+    pos, idat, head = 8, b"", None
+    while pos < len(data):
+        n, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        body = data[pos + 8:pos + 8 + n]
+        if kind == b"IHDR":
+            head = struct.unpack(">IIBB", body[:10])
+        elif kind == b"IDAT":
+            idat += body
+        pos += 12 + n
+    width, height, depth, colour = head
+    assert depth == 8, (path, depth)
+    raw = zlib.decompress(idat)
+    stride = width * (1 if colour == 3 else 3 if colour == 2 else 1) + 1
+    return width, height, colour, [raw[r * stride:(r + 1) * stride] for r in range(height)]
+ids = open(os.path.join(w, "data/ImageSets/Segmentation/val.txt")).read().split()
+differs = 0
+for i in ids:
+    gw, gh, _, _ = png(os.path.join(w, "data/SegmentationClass", i + ".png"))
+    cw, ch, colour, crf = png(os.path.join(w, "pred_crf/SegmentationClass", i + ".png"))
+    assert colour == 3, (i, "not a palette PNG", colour)
+    assert (cw, ch) == (gw, gh), (i, (cw, ch), (gw, gh))
+    differs += crf != png(os.path.join(w, "pred_cam/SegmentationClass", i + ".png"))[3]
+print("infer --crf: %d of %d masks differ from the plain rule's" % (differs, len(ids)))
+PY
+
 # Bad input gets a clear message and a non-zero exit.
 if "$WSSS" train --method cam --data "$work/data" --out "$work/bad" --iters 1 --backbone vit_test_patch8 \
      --weights none --set pool=gap 2> "$work/err.txt"; then

@@ -126,7 +126,9 @@ private Q_SLOTS:
         rule.bandLow = 0.25f;
         rule.bandHigh = 0.6f;
         rule.parIterations = 15;
+        rule.crf = true;
         const auto back = PseudoLabelRule::fromJson(rule.toJson());
+        QVERIFY(back.crf);
         QCOMPARE(back.bgThreshold, 0.3f);
         QVERIFY(back.background == BackgroundRule::Band);
         QCOMPARE(back.bandLow, 0.25f);
@@ -137,6 +139,39 @@ private Q_SLOTS:
         QCOMPARE(old.bgThreshold, 0.2f);
         QVERIFY(old.background == BackgroundRule::Threshold);
         QCOMPARE(old.parIterations, 0);
+        QVERIFY(!old.crf);
+    }
+
+    void crfLabelsMapChannelsToClasses()
+    {
+        // Q over [bg; class 4; class 9] at 1×4 pixels: argmax channels (0, 1, 2, 1), the 0.4/0.4 tie
+        // at pixel 3 going to the lower channel → labels (0, 4, 9, 4).
+        const auto q = torch::tensor({0.5f, 0.2f, 0.1f, 0.2f,   //
+                                      0.3f, 0.7f, 0.2f, 0.4f,   //
+                                      0.2f, 0.1f, 0.7f, 0.4f})
+                           .view({3, 1, 4});
+        QCOMPARE(values(labelsFromMarginals(q, {4, 9})), (std::vector<std::uint8_t>{0, 4, 9, 4}));
+        WSSS_VERIFY_THROWS_WITH(labelsFromMarginals(q, {4}), "do not match 1 class ids");
+    }
+
+    void crfMarginalsFollowTheMaps()
+    {
+        // A strong class-2 left half on a red left half, nothing on the blue right half: the CRF
+        // keeps class 2 (→ id 7) on the left and background (t = 0.45 against 0) on the right; Q
+        // sums to 1 per pixel.
+        auto maps = torch::zeros({2, 20, 24});
+        maps[1].slice(1, 0, 12).fill_(0.95f);
+        auto image = torch::zeros({20, 24, 3}, torch::kByte);
+        image.slice(1, 0, 12).select(2, 0).fill_(255);
+        image.slice(1, 12, 24).select(2, 2).fill_(255);
+        PseudoLabelRule rule;
+        rule.crf = true;
+        const auto q = crfMarginals(rule, maps, image);
+        QCOMPARE(q.sizes(), (torch::IntArrayRef{3, 20, 24}));
+        WSSS_VERIFY_CLOSE(q.sum(0), torch::ones({20, 24}), 1e-4);
+        const auto labels = labelsFromMarginals(q, {3, 7});
+        QVERIFY(labels.slice(1, 0, 10).eq(7).all().item<bool>());
+        QVERIFY(labels.slice(1, 14, 24).eq(0).all().item<bool>());
     }
 
     void rejectsBadRules()

@@ -32,6 +32,7 @@ struct InferOptions {
     bool half = false;
     bool par = false;       // PAR on the maps before the rule
     int parIterations = 10;
+    bool crf = false;       // dense CRF after PAR, as `wsss refine --crf`
     std::string band;       // "LO,HI": β_l/β_h band with 255 = ignore
     std::string map;        // which of the method's maps ("" = its primary one)
 };
@@ -56,7 +57,7 @@ void runInfer(const InferOptions &o)
 
     const auto rule = pseudoLabelRuleFromFlags(
         o.bgThreshold >= 0 ? o.bgThreshold : model.header.metrics.value("best_bg_threshold", 0.45f), o.band, o.par,
-        o.parIterations);
+        o.parIterations, o.crf);
     const auto palette = vision::paletteFor(model.header.labelMap);
     const fs::path out(o.out);
     fs::create_directories(out / "SegmentationClass");
@@ -123,6 +124,7 @@ void addInferVerb(CLI::App &app)
     verb->add_option("--par-iters", o->parIterations, "PAR iterations")->capture_default_str()->check(CLI::Range(1, 1000));
     verb->add_option("--band", o->band, "LO,HI: class above HI, background at or below LO, 255 (ignore) between");
     verb->add_option("--map", o->map, "Which of the method's maps the rule reads (default: its primary one; e.g. cam, aff, seg)");
+    verb->add_flag("--crf", o->crf, kCrfFlagHelp);
     verb->add_flag("--save-maps", o->saveMaps, "Also write maps/<id>.npy (float32 [C,H,W], image size)");
     verb->add_option("--device", o->device, "auto | cpu | cuda[:N]")->capture_default_str();
     verb->callback([o] { runInfer(*o); });

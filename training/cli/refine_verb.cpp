@@ -10,7 +10,6 @@
 #include "vision/io/npy.h"
 #include "vision/io/palette_png.h"
 #include "vision/labels/pseudo_label_rule.h"
-#include "vision/refine/dense_crf.h"
 #include "vision/maps/cam.h"
 
 #include <CLI/CLI.hpp>
@@ -133,7 +132,7 @@ std::pair<float, float> parseBandOption(const std::string &text)
 }
 
 vision::PseudoLabelRule pseudoLabelRuleFromFlags(float bgThreshold, const std::string &band, bool par,
-                                                 int parIterations)
+                                                 int parIterations, bool crf)
 {
     vision::PseudoLabelRule rule;
     rule.bgThreshold = bgThreshold;
@@ -142,6 +141,7 @@ vision::PseudoLabelRule pseudoLabelRuleFromFlags(float bgThreshold, const std::s
         std::tie(rule.bandLow, rule.bandHigh) = parseBandOption(band);
     }
     rule.parIterations = par ? parIterations : 0;
+    rule.crf = crf;
     rule.validate();
     return rule;
 }
@@ -169,7 +169,7 @@ void runRefine(const RefineOptions &o)
 {
     configureThreads();
     const OutputKind kind = outputKind(o.out);
-    const auto rule = pseudoLabelRuleFromFlags(o.bgThreshold, o.band, o.par, o.parIterations);
+    const auto rule = pseudoLabelRuleFromFlags(o.bgThreshold, o.band, o.par, o.parIterations, o.crf);
 
     const cv::Mat rgb = vision::readImageRgb(o.image);
     auto maps = readMaps(o.maps);
@@ -182,22 +182,18 @@ void runRefine(const RefineOptions &o)
     maps = vision::resizeMaps(maps.to(device).unsqueeze(0), rgb.rows, rgb.cols)[0];
     auto refined = vision::refineMaps(rule, image, maps);
     at::Tensor crfLabels;
-    if (o.crf) {
+    if (rule.crf) {
         // The lattice reads the image's channels in RGB order (BGR changes labels).
-        const auto q = vision::denseCrfWithBackground(refined, rule.bgThreshold, rgbBytes(rgb));
+        const auto q = vision::crfMarginals(rule, refined, rgbBytes(rgb));
         refined = q.slice(0, 1);
-        // Argmax over [background; channels], channel i → its class.
-        std::vector<std::int64_t> lookup{0};
-        for (int id : classIds)
-            lookup.push_back(id);
-        crfLabels = at::tensor(lookup).index_select(0, q.argmax(0).flatten().to(at::kCPU)).to(at::kByte);
+        crfLabels = vision::labelsFromMarginals(q, classIds);
     }
 
     if (kind == OutputKind::Maps) {
         const auto host = refined.to(at::kCPU).to(at::kFloat).contiguous();
         vision::writeNpy(o.out, host.data_ptr<float>(), host.sizes().vec());
     } else {
-        const auto labels = (o.crf ? crfLabels : vision::pseudoLabel(rule, refined, classIds, classIds))
+        const auto labels = (rule.crf ? crfLabels : vision::pseudoLabel(rule, refined, classIds, classIds))
                                 .to(at::kCPU)
                                 .contiguous();
         cv::Mat mask(rgb.rows, rgb.cols, CV_8UC1);
@@ -205,7 +201,7 @@ void runRefine(const RefineOptions &o)
         vision::writeLabelPng(o.out, mask, vision::paletteFor(labelMap));
     }
     std::printf("refine: %d×%d, %lld maps (%s)%s → %s\n", rgb.cols, rgb.rows, static_cast<long long>(maps.size(0)),
-                source.c_str(), (std::string(rule.parIterations > 0 ? ", PAR" : "") + (o.crf ? ", CRF" : "")).c_str(), o.out.c_str());
+                source.c_str(), (std::string(rule.parIterations > 0 ? ", PAR" : "") + (rule.crf ? ", CRF" : "")).c_str(), o.out.c_str());
 }
 
 void addRefineVerb(CLI::App &app)
@@ -218,7 +214,7 @@ void addRefineVerb(CLI::App &app)
         ->required();
     verb->add_flag("--par", o->par, "Pixel-adaptive refinement (AFA) at the image's resolution");
     verb->add_option("--par-iters", o->parIterations, "PAR iterations")->capture_default_str()->check(CLI::Range(1, 1000));
-    verb->add_flag("--crf", o->crf, "Dense CRF on [bg-threshold; maps] normalised per pixel (after PAR)");
+    verb->add_flag("--crf", o->crf, kCrfFlagHelp);
     verb->add_option("--bg-threshold", o->bgThreshold, "Background where every class score is ≤ this")
         ->capture_default_str()
         ->check(CLI::Range(0.0f, 1.0f));

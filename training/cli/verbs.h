@@ -23,9 +23,13 @@ void addRefineVerb(CLI::App &app);
 // "LO,HI" (a β_l/β_h band, e.g. 0.35,0.55) → the two scores; wsss::Error naming the text otherwise.
 std::pair<float, float> parseBandOption(const std::string &text);
 
-// The rule the shared flags ask for (--bg-threshold, --band LO,HI, --par, --par-iters), validated.
+// The rule the shared flags ask for (--bg-threshold, --band LO,HI, --par, --par-iters, --crf), validated.
 vision::PseudoLabelRule pseudoLabelRuleFromFlags(float bgThreshold, const std::string &band, bool par,
-                                                 int parIterations);
+                                                 int parIterations, bool crf);
+
+// The shared help text of --crf.
+inline constexpr const char *kCrfFlagHelp =
+    "Dense CRF on [bg-threshold; maps] normalised per pixel (after PAR); its argmax replaces the threshold or band";
 
 // Sets LibTorch's CPU thread count once (WSSS_THREADS, else the machine's cores).
 void configureThreads();

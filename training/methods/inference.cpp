@@ -4,6 +4,7 @@
 #include "vision/core/error.h"
 #include "vision/labels/pseudo_label_rule.h"
 #include "vision/maps/cam.h"
+#include "vision/refine/dense_crf.h"
 
 #include <opencv2/imgproc.hpp>
 #include <torch/cuda.h>
@@ -127,11 +128,17 @@ cv::Mat pseudoMask(const LoadedModel &model, const MethodOutput &output, const s
         throw Error("pseudoMask: maps are " + std::to_string(W) + "×" + std::to_string(H) + " but the image is " +
                     std::to_string(rgb.cols) + "×" + std::to_string(rgb.rows));
     const cv::Mat continuous = rgb.isContinuous() ? rgb : rgb.clone();
-    const auto image = torch::from_blob(continuous.data, {H, W, 3}, torch::kByte).permute({2, 0, 1}).to(torch::kFloat) / 255.0f;
+    const auto rgbHW3 = torch::from_blob(continuous.data, {H, W, 3}, torch::kByte); // the CRF's RGB order
+    const auto image = rgbHW3.permute({2, 0, 1}).to(torch::kFloat) / 255.0f;
     torch::Tensor labelsOut;
     if (argmaxWithBackground) {
-        const auto all = torch::cat({output.background.unsqueeze(0), maps}, 0);
-        labelsOut = vision::refineMaps(rule, image, all).argmax(0).to(torch::kUInt8);
+        auto all = vision::refineMaps(rule, image, torch::cat({output.background.unsqueeze(0), maps}, 0));
+        if (rule.crf) {
+            // The method's own background: the CRF takes [background; maps] normalised per pixel.
+            const auto scores = all.clamp_min(0) + 1e-12f;
+            all = vision::denseCrf(scores / scores.sum(0, true), rgbHW3);
+        }
+        labelsOut = all.argmax(0).to(torch::kUInt8);
     } else {
         const auto allowed = effectiveLabels(output, labels);
         // Only the labelled planes are refined: PAR costs per channel.
@@ -145,7 +152,9 @@ cv::Mat pseudoMask(const LoadedModel &model, const MethodOutput &output, const s
         if (planes.empty())
             return cv::Mat(H, W, CV_8UC1, cv::Scalar(0));
         const auto chosen = maps.index_select(0, torch::tensor(planes, torch::kLong));
-        labelsOut = vision::pseudoLabel(rule, vision::refineMaps(rule, image, chosen), planeIds, planeIds);
+        const auto refined = vision::refineMaps(rule, image, chosen);
+        labelsOut = rule.crf ? vision::labelsFromMarginals(vision::crfMarginals(rule, refined, rgbHW3), planeIds)
+                             : vision::pseudoLabel(rule, refined, planeIds, planeIds);
     }
     const auto host = labelsOut.to(torch::kCPU).contiguous();
     cv::Mat mask(H, W, CV_8UC1);

@@ -35,7 +35,8 @@ cv::Mat pseudoMask(const LoadedModel &model, const MethodOutput &output, const s
 
 // The same under a whole PseudoLabelRule: its refinements run on the maps with the image
 // (rgb: the image the output was made from), then its background rule (threshold or band) over
-// the labelled classes. Methods that predict background refine [background; maps] and argmax.
+// the labelled classes, or with crf the dense CRF's argmax over [bgThreshold; maps]. Methods that
+// predict background refine [background; maps] (and CRF them, normalised per pixel) and argmax.
 // mapKind: which of the method's maps ("" = its primary one); another map than the one the
 // method predicts background with is thresholded like any class map.
 cv::Mat pseudoMask(const LoadedModel &model, const MethodOutput &output, const std::vector<int> &labels,

@@ -2,6 +2,7 @@
 
 #include "vision/core/error.h"
 #include "vision/core/labels.h"
+#include "vision/refine/dense_crf.h"
 #include "vision/refine/par.h"
 
 #include <ATen/ATen.h>
@@ -46,7 +47,8 @@ nlohmann::json PseudoLabelRule::toJson() const
             {"background", backgroundRuleName(background)},
             {"band_low", bandLow},
             {"band_high", bandHigh},
-            {"par_iterations", parIterations}};
+            {"par_iterations", parIterations},
+            {"crf", crf}};
 }
 
 PseudoLabelRule PseudoLabelRule::fromJson(const nlohmann::json &json)
@@ -63,6 +65,8 @@ PseudoLabelRule PseudoLabelRule::fromJson(const nlohmann::json &json)
             rule.bandHigh = it->get<float>();
         else if (it.key() == "par_iterations")
             rule.parIterations = it->get<int>();
+        else if (it.key() == "crf")
+            rule.crf = it->get<bool>();
         else
             throw Error("pseudo-label rule: unknown key \"" + it.key() + "\"");
     }
@@ -207,6 +211,27 @@ torch::Tensor refineMaps(const PseudoLabelRule &rule, const torch::Tensor &image
     ParConfig par;
     par.iterations = rule.parIterations;
     return refineWithPar(image.unsqueeze(0), maps.unsqueeze(0), par)[0];
+}
+
+torch::Tensor crfMarginals(const PseudoLabelRule &rule, const torch::Tensor &maps, const torch::Tensor &imageHW3)
+{
+    rule.validate();
+    return denseCrfWithBackground(maps, rule.bgThreshold, imageHW3);
+}
+
+torch::Tensor labelsFromMarginals(const torch::Tensor &q, const std::vector<int> &classIds)
+{
+    if (q.dim() != 3 || q.size(0) != static_cast<std::int64_t>(classIds.size()) + 1)
+        throw Error("pseudo-label rule: CRF marginals " + c10::str(q.sizes()) + " do not match " +
+                    std::to_string(classIds.size()) + " class ids (expected [1 + K, H, W])");
+    std::vector<std::int64_t> lookup{0};
+    for (int id : classIds) {
+        if (id < 1 || id > 254)
+            throw Error("pseudo-label rule: class id " + std::to_string(id) + " is outside 1..254");
+        lookup.push_back(id);
+    }
+    const auto which = q.argmax(0);
+    return torch::tensor(lookup, torch::kLong).to(q.device()).index_select(0, which.flatten()).view_as(which).to(torch::kByte);
 }
 
 } // namespace wsss::vision

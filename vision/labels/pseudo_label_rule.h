@@ -27,9 +27,11 @@ struct PseudoLabelRule {
     float bandLow = 0.35f;                              // β_l, score in 0..1 (AFA 0.35)
     float bandHigh = 0.55f;                             // β_h, score in bandLow..1 (AFA 0.55)
     int parIterations = 0;                              // PAR on the maps before the rule; 0 = off (AFA 10)
+    bool crf = false; // dense CRF (PSA parameters) on [bgThreshold; maps] per pixel after PAR; its argmax
+                      // replaces the threshold or band (METHODS.md §8.3)
 
     void validate() const; // wsss::Error naming the field
-    // Older exports hold only "bg_threshold"; they read back with the other fields at their defaults.
+    // Older exports hold only "bg_threshold" (and no "crf"); they read back with the other fields at their defaults.
     nlohmann::json toJson() const;
     static PseudoLabelRule fromJson(const nlohmann::json &json); // unknown keys are errors
 };
@@ -66,5 +68,15 @@ torch::Tensor pseudoLabel(const PseudoLabelRule &rule, const torch::Tensor &maps
 // The rule's refinements on maps [K, H, W] with their image [3, H, W] in [0, 1] (PAR when
 // parIterations > 0, on the maps as given). Returns the maps unchanged when none is on.
 torch::Tensor refineMaps(const PseudoLabelRule &rule, const torch::Tensor &image, const torch::Tensor &maps);
+
+// The rule's dense CRF (`--crf` of refine and infer): the probabilities P = [bgThreshold; maps]
+// normalised per pixel, PSA-CRF parameters (vision/refine/dense_crf.h). maps [K, H, W] on any
+// device (usually after refineMaps), imageHW3 [H, W, 3] uint8 RGB → Q [1 + K, H, W] on maps'
+// device, channel 0 = background.
+torch::Tensor crfMarginals(const PseudoLabelRule &rule, const torch::Tensor &maps, const torch::Tensor &imageHW3);
+
+// The labels of CRF marginals: argmax over q [1 + K, H, W] (ties to the lower channel), channel 0
+// → 0 and channel k → classIds[k − 1] → [H, W] uint8 on q's device.
+torch::Tensor labelsFromMarginals(const torch::Tensor &q, const std::vector<int> &classIds);
 
 } // namespace wsss::vision
