@@ -20,9 +20,12 @@ nlohmann::json CheckpointHeader::toJson() const
     nlohmann::json classes = nlohmann::json::array();
     for (const auto &c : labelMap.classes)
         classes.push_back({{"name", c.name}, {"color", {c.color[0], c.color[1], c.color[2]}}});
-    return {{"format", kFormat}, {"method", method},       {"backbone", backbone}, {"classes", classes},
-            {"config", config},  {"input_size", inputSize}, {"step", step},        {"metrics", metrics},
-            {"train", train}};
+    nlohmann::json json{{"format", kFormat}, {"method", method},       {"backbone", backbone}, {"classes", classes},
+                        {"config", config},  {"input_size", inputSize}, {"step", step},        {"metrics", metrics},
+                        {"train", train}};
+    if (normalization)
+        json["normalization"] = {{"mean", normalization->mean}, {"std", normalization->std}};
+    return json;
 }
 
 CheckpointHeader CheckpointHeader::fromJson(const nlohmann::json &json, const std::string &source)
@@ -44,6 +47,11 @@ CheckpointHeader CheckpointHeader::fromJson(const nlohmann::json &json, const st
         h.step = json.value("step", std::int64_t{0});
         h.metrics = json.value("metrics", nlohmann::json::object());
         h.train = json.value("train", nlohmann::json::object());
+        if (json.contains("normalization")) {
+            const auto &n = json.at("normalization");
+            h.normalization = vision::Normalization{n.at("mean").get<std::array<float, 3>>(),
+                                                    n.at("std").get<std::array<float, 3>>()};
+        }
         return h;
     } catch (const nlohmann::json::exception &e) {
         throw Error("checkpoint \"" + source + "\": bad header (" + e.what() + ")");
@@ -57,7 +65,9 @@ MethodSpec CheckpointHeader::spec() const
 
 void saveCheckpoint(const std::string &path, const CheckpointHeader &header, Method &method)
 {
-    vision::writeSafetensors(path, vision::stateDict(method), {{"wsss", header.toJson().dump()}});
+    CheckpointHeader stored = header;
+    stored.normalization = method.backbone()->config().norm;
+    vision::writeSafetensors(path, vision::stateDict(method), {{"wsss", stored.toJson().dump()}});
 }
 
 CheckpointHeader readCheckpointHeader(const std::string &path)
@@ -100,6 +110,8 @@ LoadedModel loadCheckpoint(const std::string &path, const torch::Device &device)
     }
     m.method = createMethod(m.header.spec());
     vision::loadStateDict(*m.method, file.tensors, path);
+    if (m.header.normalization)
+        m.method->backbone()->setNormalization(*m.header.normalization);
     m.method->to(device);
     m.method->eval();
     return m;

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace wsss::training {
@@ -21,6 +22,10 @@ struct CheckpointHeader {
     std::int64_t step = 0;
     nlohmann::json metrics = nlohmann::json::object();
     nlohmann::json train = nlohmann::json::object(); // the training options of the run
+    // The backbone's input normalisation (the loaded weights' family may differ from the
+    // preset's); saveCheckpoint writes the model's, loadCheckpoint restores it. Absent in older
+    // checkpoints: the preset's.
+    std::optional<vision::Normalization> normalization;
 
     nlohmann::json toJson() const;
     static CheckpointHeader fromJson(const nlohmann::json &json, const std::string &source);

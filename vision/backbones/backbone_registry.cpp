@@ -14,8 +14,9 @@ namespace wsss::vision {
 
 namespace {
 
-// The two normalisations of the ViT weights: ImageNet mean/std (DeiT, DINO, the demo) and
-// 0.5/0.5 (Google's and timm's augreg ViTs and the R50 hybrid, "inception" style).
+// The two normalisations of the ViT weights (weights_family.h): ImageNet mean/std (DeiT, DINO,
+// the R50 hybrid as ACR feeds it, the demo) and 0.5/0.5 (Google's and timm's augreg ViTs). A
+// loaded file of a recognised family overrides the preset's.
 const Normalization kImageNet{};
 const Normalization kHalf{{0.5f, 0.5f, 0.5f}, {0.5f, 0.5f, 0.5f}};
 
@@ -44,7 +45,8 @@ const std::map<std::string, VitConfig> &presets()
         add(vit("vit_small_patch16", 16, 384, 12, 6, 384, kHalf));
         add(vit("vit_base_patch16", 16, 768, 12, 12, 224, kHalf));
         // R50+ViT-B/16 hybrid (timm vit_base_r50_s16_384, ACR): ResNetV2 (3, 4, 9) → 24×24 at 384.
-        VitConfig hybrid = vit("vit_base_r50_s16", 16, 768, 12, 12, 384, kHalf);
+        // ImageNet mean/std, as ACR trains it (timm's cfg says 0.5; methods/acr.md §4).
+        VitConfig hybrid = vit("vit_base_r50_s16", 16, 768, 12, 12, 384);
         hybrid.resnetStem = ResNetV2Config{};
         add(hybrid);
         // DeiT-S/16 (deit_small_patch16_224, USAGE). MCTformer's class tokens: set prefixTokens.
@@ -69,7 +71,7 @@ const std::map<std::string, VitConfig> &presets()
         test.stemChannels = {8, 8, 16};
         add(test);
         // Test preset of the hybrid: a ResNetV2 of one bottleneck per stage, 4×4 grid at 64 px.
-        VitConfig testHybrid = vit("vit_test_r50_s16", 16, 16, 2, 2, 64, kHalf);
+        VitConfig testHybrid = vit("vit_test_r50_s16", 16, 16, 2, 2, 64);
         testHybrid.resnetStem = ResNetV2Config{8, {1, 1, 1}, {16, 32, 64}, 4};
         add(testHybrid);
         return t;

@@ -130,6 +130,9 @@ public:
     torch::Tensor finalNorm(const torch::Tensor &tokens) { return m_norm(tokens); }
 
     const VitConfig &config() const { return m_config; }
+    // The input normalisation of the weights now in the model (loadVitWeights sets the one of
+    // the file's family; a checkpoint restores the one it was trained with).
+    void setNormalization(const Normalization &norm) { m_config.norm = norm; }
     // Parameters that take no weight decay (timm's no_weight_decay()).
     std::vector<std::string> noWeightDecay() const;
     // pos_embed resized to a grid, the way config().posEmbedResize says.

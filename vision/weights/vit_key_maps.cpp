@@ -228,6 +228,15 @@ VitWeights loadVitWeights(VisionTransformerImpl &vit, const std::string &path)
     }
     loadStateDict(vit, weights.tensors, path);
     weights.tensors.clear();
+    weights.family = detectWeightsFamily(file.tensors, file.metadata, path);
+    const auto &norm = weights.family.norm;
+    if (weights.family.family != WeightsFamily::Unknown &&
+        (norm.mean != vit.config().norm.mean || norm.std != vit.config().norm.std)) {
+        weights.notes.push_back("input normalisation " + describeNormalization(norm) + " (" +
+                                familyName(weights.family.family) + ", from " + weights.family.reason +
+                                ") instead of the preset's " + describeNormalization(vit.config().norm));
+        vit.setNormalization(norm);
+    }
     return weights;
 }
 

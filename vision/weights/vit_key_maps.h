@@ -4,6 +4,8 @@
 // Classifier heads are dropped with a note; the position embedding is resized to the model's
 // grid and a single class token repeated when the model has several (MCTformer). Everything
 // else must match: missing, unexpected and wrong-shaped tensors fail the load by name.
+#include "vision/weights/weights_family.h"
+
 #include <torch/types.h>
 
 #include <map>
@@ -29,7 +31,9 @@ struct VitWeights {
     std::map<std::string, torch::Tensor> tensors; // model key → tensor
     std::map<std::string, std::string> origin;    // model key → the file's key(s)
     WeightNaming naming = WeightNaming::Timm;
-    std::vector<std::string> notes;               // ignored heads, resized or repeated embeddings
+    std::vector<std::string> notes;               // ignored heads, resized or repeated embeddings,
+                                                  // the normalisation taken from the file's family
+    DetectedFamily family;                        // set by loadVitWeights (Unknown: preset's kept)
 };
 
 // Renames (Hugging Face's split query/key/value are concatenated into qkv), drops heads and
@@ -39,7 +43,9 @@ VitWeights mapVitWeights(const std::map<std::string, torch::Tensor> &tensors, co
                          const std::string &source);
 
 // Reads a .safetensors file and loads it strictly into `vit`; shape errors name the file's
-// key and both shapes. Returns what was done (the tensors themselves are not kept).
+// key and both shapes. When the file's family is recognised (weights_family.h), its input
+// normalisation replaces the preset's in `vit`. Returns what was done (the tensors themselves
+// are not kept).
 VitWeights loadVitWeights(VisionTransformerImpl &vit, const std::string &path);
 
 } // namespace wsss::vision
