@@ -66,7 +66,7 @@ MethodSpec CheckpointHeader::spec() const
 void saveCheckpoint(const std::string &path, const CheckpointHeader &header, Method &method)
 {
     CheckpointHeader stored = header;
-    stored.normalization = method.backbone()->config().norm;
+    stored.normalization = method.backboneInfo().norm;
     vision::writeSafetensors(path, vision::stateDict(method), {{"wsss", stored.toJson().dump()}});
 }
 
@@ -111,7 +111,7 @@ LoadedModel loadCheckpoint(const std::string &path, const torch::Device &device)
     m.method = createMethod(m.header.spec());
     vision::loadStateDict(*m.method, file.tensors, path);
     if (m.header.normalization)
-        m.method->backbone()->setNormalization(*m.header.normalization);
+        m.method->setInputNormalization(*m.header.normalization);
     m.method->to(device);
     m.method->eval();
     return m;

@@ -43,6 +43,11 @@ torch::Tensor StepResult::total() const
     return sum;
 }
 
+void Method::setInputNormalization(const vision::Normalization &norm)
+{
+    m_backbone->setNormalization(norm);
+}
+
 BackboneInfo Method::backboneInfo() const
 {
     const auto &c = m_backbone->config();

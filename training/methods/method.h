@@ -122,6 +122,9 @@ public:
     // Initialises the backbone from a weights file (timm or Hugging Face names, detected);
     // returns notes on what was skipped or resized. The default loads m_backbone (a ViT).
     virtual std::vector<std::string> loadBackboneWeights(const std::string &path);
+    // The input normalisation the backbone expects (a checkpoint restores its run's, which the
+    // weights' family may have changed from the preset's). The default sets m_backbone's.
+    virtual void setInputNormalization(const vision::Normalization &norm);
 
     // The ViT backbone; null for methods built on another kind (MiT).
     vision::VisionTransformer &backbone() { return m_backbone; }

@@ -138,6 +138,7 @@ public:
     MitOutput forward(const torch::Tensor &x, const MitRequest &request = {});
 
     const MitConfig &config() const { return m_config; }
+    void setNormalization(const Normalization &norm) { m_config.norm = norm; }
     // The stochastic-depth probability of every block in order, linear from 0 to `rate`.
     std::vector<double> dropPathRates(double rate) const;
 
