@@ -3,6 +3,7 @@
 #include "ui/canvas/canvas_widget.h"
 #include "ui/engine/engine_bridge.h"
 #include "ui/main_window.h"
+#include "vision/core/cpu_memory.h"
 
 #include <QApplication>
 #include <QCommandLineParser>
@@ -64,6 +65,7 @@ bool readProject(const QString &path, StudioArgs &args, QString *error)
 
 int main(int argc, char *argv[])
 {
+    wsss::vision::useHugePagesForLargeTensors(); // before the worker makes any tensor
     QApplication app(argc, argv);
     QApplication::setOrganizationName(QStringLiteral("WSSS Studio"));
     QApplication::setApplicationName(QStringLiteral("wsss-studio"));

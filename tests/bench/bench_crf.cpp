@@ -1,6 +1,7 @@
 // Dense CRF on a 512×512 image with 21 labels, PSA-CRF parameters, 10 mean-field iterations:
 // target under 0.5 s on CPU. Also times building the two lattices alone.
 // Usage: bench_crf SIZE LABELS REPEATS [THREADS] (default: all cores)
+#include "vision/core/cpu_memory.h"
 #include "vision/refine/dense_crf.h"
 #include "vision/refine/permutohedral.h"
 
@@ -62,6 +63,7 @@ int main(int argc, char **argv)
     }
     const int size = std::atoi(argv[1]), labels = std::atoi(argv[2]), repeats = std::atoi(argv[3]);
     at::set_num_threads(argc == 5 ? std::atoi(argv[4]) : static_cast<int>(std::thread::hardware_concurrency()));
+    wsss::vision::useHugePagesForLargeTensors(); // as the CLI and the studio
     torch::manual_seed(0);
     const auto image = syntheticImage(size);
     const auto probs = torch::softmax(4 * torch::randn({labels, size, size}), 0);

@@ -1,6 +1,7 @@
 // Forward time of a MiT preset on this machine, with and without the last stage's attention
 // logits. Prints one JSON object per line; tests/bench/run.sh sets it beside the python3-torch
 // peer (mit_peer.py). Usage: bench_mit PRESET SIZE BATCH LAST_STRIDE REPEATS
+#include "vision/core/cpu_memory.h"
 #include "vision/backbones/mit.h"
 
 #include <ATen/Parallel.h>
@@ -23,6 +24,7 @@ int main(int argc, char **argv)
     const int size = std::atoi(argv[2]), batch = std::atoi(argv[3]), lastStride = std::atoi(argv[4]),
               repeats = std::atoi(argv[5]);
     at::set_num_threads(static_cast<int>(std::thread::hardware_concurrency()));
+    wsss::vision::useHugePagesForLargeTensors(); // as the CLI and the studio
     torch::manual_seed(0);
     auto config = wsss::vision::mitPreset(preset);
     config.lastStride = lastStride;

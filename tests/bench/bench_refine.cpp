@@ -1,7 +1,8 @@
 // The refinement toolkit's hot paths on this machine's CPU: the rule alone (what a threshold
 // slider costs), PAR at full 512² resolution, and AFA's random walk on token grids. Prints one
 // JSON object per line; tests/bench/run.sh sets it beside refine_peer.py (python3-torch).
-// Usage: bench_refine REPEATS
+// Usage: bench_refine REPEATS [CASE ...] (default: every case)
+#include "vision/core/cpu_memory.h"
 #include "vision/labels/pseudo_label_rule.h"
 #include "vision/refine/par.h"
 #include "vision/refine/random_walk.h"
@@ -24,8 +25,12 @@ using namespace wsss::vision;
 
 constexpr int kSize = 512, kClasses = 21;
 
+std::vector<std::string> g_only; // the cases asked for on the command line; empty = all
+
 void report(const std::string &name, const std::string &shape, int repeats, const std::function<void()> &run)
 {
+    if (!g_only.empty() && std::find(g_only.begin(), g_only.end(), name) == g_only.end())
+        return;
     run(); // warm-up
     std::vector<double> ms;
     for (int r = 0; r < repeats; ++r) {
@@ -56,7 +61,9 @@ std::function<void()> afaWalk(std::int64_t side, const RandomWalkConfig &config)
 int main(int argc, char **argv)
 {
     const int repeats = argc > 1 ? std::atoi(argv[1]) : 5;
+    g_only.assign(argv + std::min(argc, 2), argv + argc);
     at::set_num_threads(static_cast<int>(std::thread::hardware_concurrency()));
+    wsss::vision::useHugePagesForLargeTensors(); // as the CLI and the studio
     torch::manual_seed(0);
     torch::NoGradGuard noGrad;
     const auto image = torch::randint(0, 256, {1, 3, kSize, kSize}).to(torch::kFloat) / 255;

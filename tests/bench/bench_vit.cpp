@@ -1,6 +1,7 @@
 // Forward time of the ViT presets on this machine, with and without attention capture.
 // Prints one JSON object per line; tests/bench/run.sh sets it beside the python3-torch peer.
 // Usage: bench_vit PRESET SIZE BATCH REPEATS
+#include "vision/core/cpu_memory.h"
 #include "vision/backbones/backbone_registry.h"
 
 #include <ATen/Parallel.h>
@@ -22,6 +23,7 @@ int main(int argc, char **argv)
     const std::string preset = argv[1];
     const int size = std::atoi(argv[2]), batch = std::atoi(argv[3]), repeats = std::atoi(argv[4]);
     at::set_num_threads(static_cast<int>(std::thread::hardware_concurrency()));
+    wsss::vision::useHugePagesForLargeTensors(); // as the CLI and the studio
     torch::manual_seed(0);
     wsss::vision::VisionTransformer vit(wsss::vision::vitPreset(preset));
     vit->eval();

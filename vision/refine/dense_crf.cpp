@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <memory>
 
 namespace wsss::vision {
@@ -191,9 +192,22 @@ std::vector<float> unaryFromLabels(const at::Tensor &labels, std::int64_t numLab
 at::Tensor runCrf(const std::vector<float> &unary, std::int64_t labels, const std::uint8_t *rgb, std::int64_t height,
                   std::int64_t width, const DenseCrfParams &params, const at::Device &device)
 {
-    at::Tensor q = at::empty({height, width, labels}, at::TensorOptions(at::kFloat)); // pixel-major
-    denseCrfMeanField(unary.data(), labels, rgb, height, width, params, q.data_ptr<float>());
-    return q.permute({2, 0, 1}).contiguous().to(device);
+    // Labels padded to a multiple of 8 with impossible ones (unary +inf, so q = 0 there and the
+    // filters keep them 0): the lattice's per-label loops then run whole AVX vectors, no tail.
+    const std::int64_t padded = (labels + 7) / 8 * 8, n = height * width;
+    const float *u = unary.data();
+    std::vector<float> paddedUnary;
+    if (padded != labels) {
+        paddedUnary.assign(static_cast<std::size_t>(n * padded), std::numeric_limits<float>::infinity());
+        at::parallel_for(0, n, kGrain, [&](std::int64_t begin, std::int64_t end) {
+            for (std::int64_t i = begin; i < end; ++i)
+                std::copy_n(unary.data() + i * labels, labels, paddedUnary.data() + i * padded);
+        });
+        u = paddedUnary.data();
+    }
+    at::Tensor q = at::empty({height, width, padded}, at::TensorOptions(at::kFloat)); // pixel-major
+    denseCrfMeanField(u, padded, rgb, height, width, params, q.data_ptr<float>());
+    return q.narrow(2, 0, labels).permute({2, 0, 1}).contiguous().to(device);
 }
 
 } // namespace
@@ -278,22 +292,23 @@ void denseCrfMeanField(const float *unary, std::int64_t numLabels, const std::ui
         kernels.push_back(prepareKernel(bilateralFeatures(rgb, height, width, params.bilateralSxy, params.bilateralSrgb),
                                         n, 5, params.bilateralCompat));
 
-    std::vector<float> logits(static_cast<std::size_t>(values));
-    const auto resetLogits = [&] {
-        at::parallel_for(0, values, kGrain * 16, [&](std::int64_t begin, std::int64_t end) {
-            for (std::int64_t i = begin; i < end; ++i)
-                logits[static_cast<std::size_t>(i)] = -unary[i];
-        });
-    };
-    resetLogits();
-    softmaxRows(logits.data(), q, n, numLabels);
+    // −U once; each iteration's first filter writes −U + its term, the next ones add theirs (no
+    // separate pass to reset the logits).
+    std::vector<float> negUnary(static_cast<std::size_t>(values)), logits(static_cast<std::size_t>(values));
+    at::parallel_for(0, values, kGrain * 16, [&](std::int64_t begin, std::int64_t end) {
+        for (std::int64_t i = begin; i < end; ++i)
+            negUnary[static_cast<std::size_t>(i)] = -unary[i];
+    });
+    softmaxRows(negUnary.data(), q, n, numLabels);
     const int labels = static_cast<int>(numLabels);
     for (int it = 0; it < params.iterations; ++it) {
         // Potts: logits = −U + Σ_m w_m·ν_m ⊙ K̂_m(ν_m ⊙ Q); the label-independent part cancels.
-        resetLogits();
-        for (const auto &k : kernels)
-            k.lattice->filter(q, logits.data(), labels, k.norm.data(), k.weightedNorm.data(), true);
-        softmaxRows(logits.data(), q, n, numLabels);
+        const float *base = negUnary.data();
+        for (const auto &k : kernels) {
+            k.lattice->filter(q, logits.data(), labels, k.norm.data(), k.weightedNorm.data(), base);
+            base = logits.data();
+        }
+        softmaxRows(const_cast<float *>(base), q, n, numLabels);
     }
 }
 

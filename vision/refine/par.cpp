@@ -1,6 +1,7 @@
 #include "vision/refine/par.h"
 
 #include "vision/core/error.h"
+#include "vision/core/vector_clones.h"
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
@@ -16,6 +17,7 @@ namespace {
 namespace F = torch::nn::functional;
 
 constexpr double kStdEps = 1e-8; // official PAR: σ + 1e-8, so a flat patch gives 0/1e-8 = 0
+constexpr std::int64_t kTile = 128; // propagation columns per tile (48 kernel rows × 512 B in L1)
 
 std::string shapeOf(const torch::Tensor &t)
 {
@@ -86,7 +88,7 @@ void padRow(const float *row, std::int64_t W, std::int64_t pad, float *out)
 
 // acc[x] += Σ_j k_j[x] · s_j[x] over one dilation's 8 neighbours: one pass over acc per 8
 // products instead of 8 (the loop is memory-bound; this keeps acc in registers).
-void accumulateEight(const float *const *k, const float *const *s, std::int64_t W, float *__restrict acc)
+WSSS_VECTOR_CLONES void accumulateEight(const float *const *k, const float *const *s, std::int64_t W, float *__restrict acc)
 {
     const float *__restrict k0 = k[0], *__restrict k1 = k[1], *__restrict k2 = k[2], *__restrict k3 = k[3];
     const float *__restrict k4 = k[4], *__restrict k5 = k[5], *__restrict k6 = k[6], *__restrict k7 = k[7];
@@ -97,23 +99,47 @@ void accumulateEight(const float *const *k, const float *const *s, std::int64_t 
                   k6[x] * s6[x] + k7[x] * s7[x];
 }
 
+// One image row's logits over its N neighbours for one channel: logit[n][x] −= (|I_n − I_c| / σ / w1)² / 3,
+// σ the unbiased std of the N neighbours (two passes, for accuracy). nb: N rows of W neighbours.
+WSSS_VECTOR_CLONES void subtractChannelTerm(const float *__restrict nb, const float *__restrict centre, int N,
+                                            std::int64_t W, float invW1, float *__restrict mean,
+                                            float *__restrict scale, float *__restrict logit)
+{
+    std::fill(mean, mean + W, 0.0f);
+    for (int n = 0; n < N; ++n)
+        for (std::int64_t x = 0; x < W; ++x)
+            mean[x] += nb[n * W + x];
+    for (std::int64_t x = 0; x < W; ++x)
+        mean[x] /= static_cast<float>(N);
+    std::fill(scale, scale + W, 0.0f);
+    for (int n = 0; n < N; ++n)
+        for (std::int64_t x = 0; x < W; ++x) {
+            const float d = nb[n * W + x] - mean[x];
+            scale[x] += d * d;
+        }
+    for (std::int64_t x = 0; x < W; ++x)
+        scale[x] = invW1 / (std::sqrt(scale[x] / static_cast<float>(N - 1)) + static_cast<float>(kStdEps));
+    for (int n = 0; n < N; ++n)
+        for (std::int64_t x = 0; x < W; ++x) {
+            const float r = (nb[n * W + x] - centre[x]) * scale[x];
+            logit[n * W + x] -= r * r / 3.0f; // mean over the 3 channels
+        }
+}
+
 torch::Tensor kernelCpu(const torch::Tensor &image, const ParConfig &config)
 {
     const auto img = image.to(torch::kFloat).contiguous();
     const std::int64_t B = img.size(0), H = img.size(2), W = img.size(3), HW = H * W;
     const auto offsets = parOffsets(config.dilations);
     const int N = config.neighbours();
-    const auto posTensor = parPositionWeights(config).to(torch::kFloat).contiguous();
-    const float *pos = posTensor.data_ptr<float>();
-    auto kernel = torch::empty({B, N, H, W}, torch::kFloat);
+    auto logits = torch::zeros({B, N, H, W}, torch::kFloat);
     const float *in = img.data_ptr<float>();
-    float *out = kernel.data_ptr<float>();
-    const float w2 = static_cast<float>(config.w2);
+    float *out = logits.data_ptr<float>();
     const float invW1 = static_cast<float>(1.0 / config.w1);
 
     at::parallel_for(0, B * H, 4, [&](std::int64_t begin, std::int64_t end) {
         std::vector<float> nb(static_cast<std::size_t>(N * W)), logit(static_cast<std::size_t>(N * W));
-        std::vector<float> mean(W), scale(W), top(W), sum(W);
+        std::vector<float> mean(W), scale(W);
         for (std::int64_t by = begin; by < end; ++by) {
             const std::int64_t b = by / H, y = by % H;
             std::fill(logit.begin(), logit.end(), 0.0f);
@@ -123,48 +149,15 @@ torch::Tensor kernelCpu(const torch::Tensor &image, const ParConfig &config)
                     const std::int64_t sy = std::clamp<std::int64_t>(y + offsets[n][0], 0, H - 1);
                     shiftedRow(plane + sy * W, W, offsets[n][1], nb.data() + n * W);
                 }
-                // Unbiased std over the N neighbours, two passes for accuracy.
-                std::fill(mean.begin(), mean.end(), 0.0f);
-                for (int n = 0; n < N; ++n)
-                    for (std::int64_t x = 0; x < W; ++x)
-                        mean[x] += nb[n * W + x];
-                for (std::int64_t x = 0; x < W; ++x)
-                    mean[x] /= static_cast<float>(N);
-                std::fill(scale.begin(), scale.end(), 0.0f);
-                for (int n = 0; n < N; ++n)
-                    for (std::int64_t x = 0; x < W; ++x) {
-                        const float d = nb[n * W + x] - mean[x];
-                        scale[x] += d * d;
-                    }
-                for (std::int64_t x = 0; x < W; ++x)
-                    scale[x] = invW1 / (std::sqrt(scale[x] / static_cast<float>(N - 1)) + static_cast<float>(kStdEps));
-                const float *centre = plane + y * W;
-                for (int n = 0; n < N; ++n)
-                    for (std::int64_t x = 0; x < W; ++x) {
-                        const float r = std::abs(nb[n * W + x] - centre[x]) * scale[x];
-                        logit[n * W + x] -= r * r / 3.0f; // mean over the 3 channels
-                    }
+                subtractChannelTerm(nb.data(), plane + y * W, N, W, invW1, mean.data(), scale.data(), logit.data());
             }
-            // Softmax over n, then the position term.
-            std::fill(top.begin(), top.end(), -INFINITY);
             for (int n = 0; n < N; ++n)
-                for (std::int64_t x = 0; x < W; ++x)
-                    top[x] = std::max(top[x], logit[n * W + x]);
-            std::fill(sum.begin(), sum.end(), 0.0f);
-            for (int n = 0; n < N; ++n)
-                for (std::int64_t x = 0; x < W; ++x) {
-                    const float e = std::exp(logit[n * W + x] - top[x]);
-                    logit[n * W + x] = e;
-                    sum[x] += e;
-                }
-            for (int n = 0; n < N; ++n) {
-                float *dst = out + (b * N + n) * HW + y * W;
-                for (std::int64_t x = 0; x < W; ++x)
-                    dst[x] = logit[n * W + x] / sum[x] + w2 * pos[n];
-            }
+                std::copy_n(logit.data() + n * W, W, out + (b * N + n) * HW + y * W);
         }
     });
-    return kernel;
+    // ATen's softmax runs its exp vectorised for this CPU.
+    const auto pos = parPositionWeights(config).to(torch::kFloat).view({1, -1, 1, 1});
+    return logits.softmax(1).add_(config.w2 * pos);
 }
 
 torch::Tensor propagateCpu(const torch::Tensor &kernel, const torch::Tensor &maps, const ParConfig &config)
@@ -178,31 +171,39 @@ torch::Tensor propagateCpu(const torch::Tensor &kernel, const torch::Tensor &map
     auto next = torch::empty_like(current);
     // Every row with `pad` replicated columns on each side, so the sums below need no clamping
     // along x; rows are clamped by index.
-    std::vector<float> padded(static_cast<std::size_t>(B * K * H * padW));
+    // A tensor, not a vector: LibTorch's allocator puts it on huge pages (vision/core/cpu_memory.h),
+    // and every value is written before it is read.
+    auto paddedTensor = torch::empty({B * K * H * padW}, torch::kFloat);
+    float *padded = paddedTensor.data_ptr<float>();
     const float *kp = k.data_ptr<float>();
     for (int it = 0; it < config.iterations; ++it) {
         const float *src = current.data_ptr<float>();
         float *dst = next.data_ptr<float>();
         at::parallel_for(0, B * K * H, 64, [&](std::int64_t begin, std::int64_t end) {
             for (std::int64_t r = begin; r < end; ++r)
-                padRow(src + r * W, W, pad, padded.data() + r * padW);
+                padRow(src + r * W, W, pad, padded + r * padW);
         });
         at::parallel_for(0, B * H, 4, [&](std::int64_t begin, std::int64_t end) {
             const float *kRows[8], *sRows[8];
             for (std::int64_t by = begin; by < end; ++by) {
                 const std::int64_t b = by / H, y = by % H;
-                for (std::int64_t c = 0; c < K; ++c) {
-                    float *acc = dst + (b * K + c) * HW + y * W;
-                    std::fill(acc, acc + W, 0.0f);
-                    const float *plane = padded.data() + (b * K + c) * H * padW;
-                    for (int n0 = 0; n0 < N; n0 += 8) {
-                        for (int j = 0; j < 8; ++j) {
-                            const auto &o = offsets[static_cast<std::size_t>(n0 + j)];
-                            const std::int64_t sy = std::clamp<std::int64_t>(y + o[0], 0, H - 1);
-                            kRows[j] = kp + (b * N + n0 + j) * HW + y * W;
-                            sRows[j] = plane + sy * padW + pad + o[1];
+                // Column tiles: one tile's N kernel rows (N × kTile floats) stay in L1 while every
+                // channel reads them, instead of streaming the whole rows from L2 per channel.
+                for (std::int64_t x0 = 0; x0 < W; x0 += kTile) {
+                    const std::int64_t tw = std::min(kTile, W - x0);
+                    for (std::int64_t c = 0; c < K; ++c) {
+                        float *acc = dst + (b * K + c) * HW + y * W + x0;
+                        std::fill(acc, acc + tw, 0.0f);
+                        const float *plane = padded + (b * K + c) * H * padW;
+                        for (int n0 = 0; n0 < N; n0 += 8) {
+                            for (int j = 0; j < 8; ++j) {
+                                const auto &o = offsets[static_cast<std::size_t>(n0 + j)];
+                                const std::int64_t sy = std::clamp<std::int64_t>(y + o[0], 0, H - 1);
+                                kRows[j] = kp + (b * N + n0 + j) * HW + y * W + x0;
+                                sRows[j] = plane + sy * padW + pad + o[1] + x0;
+                            }
+                            accumulateEight(kRows, sRows, tw, acc);
                         }
-                        accumulateEight(kRows, sRows, W, acc);
                     }
                 }
             }

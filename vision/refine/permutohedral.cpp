@@ -1,6 +1,7 @@
 #include "vision/refine/permutohedral.h"
 
 #include "vision/core/error.h"
+#include "vision/core/vector_clones.h"
 
 #include <ATen/Parallel.h>
 
@@ -177,11 +178,6 @@ private:
 
 // The filtering loops run over rows of valueSize floats; an AVX2 clone, picked at load time,
 // doubles their vector width on CPUs that have it. Results are the same on both paths (no FMA).
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
-#define WSSS_VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define WSSS_VECTOR_CLONES
-#endif
 
 struct SplatLists {
     const std::int64_t *begin;
@@ -196,8 +192,10 @@ struct SliceWeights {
 };
 
 // grid[v] = Σ over the points p of vertex v of weight · inScale_p · in_p, for v in [first, last).
-WSSS_VECTOR_CLONES void splatRange(const SplatLists &lists, const float *__restrict in, const float *inScale, int vs,
-                                   std::int64_t first, std::int64_t last, float *__restrict grid)
+// Lanes: the label loop's width when vs is a multiple of it (whole vectors, no tail), else 1.
+template <int Lanes>
+inline void splatRows(const SplatLists &lists, const float *__restrict in, const float *inScale, int vs,
+                      std::int64_t first, std::int64_t last, float *__restrict grid)
 {
     for (std::int64_t v = first; v < last; ++v) {
         float *__restrict acc = grid + v * vs;
@@ -207,10 +205,20 @@ WSSS_VECTOR_CLONES void splatRange(const SplatLists &lists, const float *__restr
             const std::int32_t p = lists.point[e];
             const float w = lists.weight[e] * (inScale ? inScale[p] : 1.0f);
             const float *__restrict src = in + static_cast<std::int64_t>(p) * vs;
-            for (int c = 0; c < vs; ++c)
-                acc[c] += w * src[c];
+            for (int c0 = 0; c0 < vs; c0 += Lanes)
+                for (int c = 0; c < Lanes; ++c)
+                    acc[c0 + c] += w * src[c0 + c];
         }
     }
+}
+
+WSSS_VECTOR_CLONES void splatRange(const SplatLists &lists, const float *__restrict in, const float *inScale, int vs,
+                                   std::int64_t first, std::int64_t last, float *__restrict grid)
+{
+    if (vs % 8 == 0)
+        splatRows<8>(lists, in, inScale, vs, first, last, grid);
+    else
+        splatRows<1>(lists, in, inScale, vs, first, last, grid);
 }
 
 // One blur direction: dst[v] = src[v] + ½·(src[n1(v)] + src[n2(v)]).
@@ -228,15 +236,16 @@ WSSS_VECTOR_CLONES void blurRange(const float *__restrict src, const std::int32_
 }
 
 // out_i (+)= alpha · outScale_i · Σ_k b_k · grid[vertex_k], for points i in [first, last).
-WSSS_VECTOR_CLONES void sliceRange(const SliceWeights &slice, const float *__restrict grid, float alpha,
-                                   const float *outScale, bool accumulate, int vs, std::int64_t first,
-                                   std::int64_t last, float *__restrict out)
+template <int Lanes>
+inline void sliceRows(const SliceWeights &slice, const float *__restrict grid, float alpha, const float *outScale,
+                      const float *add, int vs, std::int64_t first, std::int64_t last, float *out)
 {
     constexpr int kChunk = 64; // labels per pass, so the accumulator stays in registers/L1
     float acc[kChunk];
     for (std::int64_t i = first; i < last; ++i) {
         const float scale = alpha * (outScale ? outScale[i] : 1.0f);
-        float *__restrict dst = out + i * vs;
+        float *dst = out + i * vs;
+        const float *base = add ? add + i * vs : nullptr;
         for (int c0 = 0; c0 < vs; c0 += kChunk) {
             const int cn = std::min(kChunk, vs - c0);
             for (int c = 0; c < cn; ++c)
@@ -245,17 +254,28 @@ WSSS_VECTOR_CLONES void sliceRange(const SliceWeights &slice, const float *__res
                 const std::int64_t e = i * slice.perPoint + k;
                 const float w = slice.weight[e];
                 const float *__restrict src = grid + static_cast<std::int64_t>(slice.vertex[e]) * vs + c0;
-                for (int c = 0; c < cn; ++c)
-                    acc[c] += w * src[c];
+                for (int l0 = 0; l0 < cn; l0 += Lanes)
+                    for (int c = 0; c < Lanes; ++c)
+                        acc[l0 + c] += w * src[l0 + c];
             }
-            if (accumulate)
+            if (base)
                 for (int c = 0; c < cn; ++c)
-                    dst[c0 + c] += scale * acc[c];
+                    dst[c0 + c] = base[c0 + c] + scale * acc[c];
             else
                 for (int c = 0; c < cn; ++c)
                     dst[c0 + c] = scale * acc[c];
         }
     }
+}
+
+WSSS_VECTOR_CLONES void sliceRange(const SliceWeights &slice, const float *__restrict grid, float alpha,
+                                   const float *outScale, const float *add, int vs, std::int64_t first,
+                                   std::int64_t last, float *out)
+{
+    if (vs % 8 == 0)
+        sliceRows<8>(slice, grid, alpha, outScale, add, vs, first, last, out);
+    else
+        sliceRows<1>(slice, grid, alpha, outScale, add, vs, first, last, out);
 }
 
 void checkFeatures(const float *features, std::int64_t n, int d)
@@ -339,7 +359,7 @@ PermutohedralLattice::PermutohedralLattice(const float *features, std::int64_t n
 }
 
 void PermutohedralLattice::filter(const float *in, float *out, int valueSize, const float *inScale,
-                                  const float *outScale, bool accumulate) const
+                                  const float *outScale, const float *add) const
 {
     if (valueSize < 1)
         throw Error("permutohedral lattice: value size " + std::to_string(valueSize) + " (expected ≥ 1)");
@@ -368,7 +388,7 @@ void PermutohedralLattice::filter(const float *in, float *out, int valueSize, co
     const float alpha = 1.0f / (1.0f + std::pow(2.0f, static_cast<float>(-d)));
     const SliceWeights slice{m_pointVertex.data(), m_pointWeight.data(), d + 1};
     at::parallel_for(0, m_numPoints, kGrain / 4, [&](std::int64_t begin, std::int64_t end) {
-        sliceRange(slice, grid.get(), alpha, outScale, accumulate, vs, begin, end, out);
+        sliceRange(slice, grid.get(), alpha, outScale, add, vs, begin, end, out);
     });
 }
 

@@ -14,11 +14,11 @@ public:
     // standard deviation per axis. Throws wsss::Error on non-finite features or a bad size.
     PermutohedralLattice(const float *features, std::int64_t numPoints, int dimensions);
 
-    // out_i = outScale_i · Σ_j k(f_i, f_j) · inScale_j · in_j, k ≈ c·exp(−½‖f_i − f_j‖²) with the
-    // self term included. in and out: numPoints × valueSize, row-major, not aliased. A null scale
-    // means 1; accumulate adds to out instead of overwriting it.
+    // out_i = add_i + outScale_i · Σ_j k(f_i, f_j) · inScale_j · in_j, k ≈ c·exp(−½‖f_i − f_j‖²)
+    // with the self term included. in, out and add: numPoints × valueSize, row-major; in and out
+    // not aliased; add may be out (accumulate) or null (0). A null scale means 1.
     void filter(const float *in, float *out, int valueSize, const float *inScale = nullptr,
-                const float *outScale = nullptr, bool accumulate = false) const;
+                const float *outScale = nullptr, const float *add = nullptr) const;
 
     std::int64_t numPoints() const { return m_numPoints; }
     int dimensions() const { return m_dimensions; }
