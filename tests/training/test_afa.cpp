@@ -11,6 +11,7 @@
 #include "training/methods/cam/cam_method.h"
 #include "training/methods/method_registry.h"
 #include "vision/refine/affinity_labels.h"
+#include "vision/refine/permutohedral.h"
 
 #include <QTemporaryDir>
 #include <QtTest>
@@ -68,6 +69,72 @@ private Q_SLOTS:
         QVERIFY(std::abs(loss - 0.5 * 0.40760596) < 1e-6);
         auto ignored = torch::tensor({255}, torch::kLong).view({1, 1, 1});
         QCOMPARE(balancedSegLoss(logits, ignored).item<double>(), 0.0);
+    }
+
+    void denseEnergyOnAFlatImageByHand()
+    {
+        // One colour and σ_xy far above the image size: every pixel sits on the same lattice
+        // point, so W·S_k = c·Σ_j S_jk with c the filter of one point onto itself, and the loss is
+        // −(c/B)·Σ_k (Σ_i g_i S_ik)(Σ_j S_jk) with g = 1 − max_c S at labelled pixels, 1 at 255.
+        torch::manual_seed(2);
+        const auto probs = torch::randn({1, 3, 4, 4}).softmax(1).requires_grad_(true);
+        const auto rgb = torch::full({1, 3, 4, 4}, 100.0f);
+        auto labels = torch::zeros({1, 4, 4}, torch::kLong);
+        labels[0][1][2] = 255;
+        labels[0][3][0] = 255;
+        const DenseEnergyConfig config{15, 1e7, 1.0};
+        const auto loss = denseEnergyLoss(probs, rgb, labels, config);
+
+        const float colour = 100.0f / 15.0f; // the lattice's weights depend on where the point sits
+        const float one[5] = {0, 0, colour, colour, colour};
+        const float value = 1.0f;
+        float c = 0;
+        vision::PermutohedralLattice(one, 1, 5).filter(&value, &c, 1);
+        const auto p = probs.detach()[0].reshape({3, 16});
+        auto gate = (1 - std::get<0>(p.max(0))).clamp_min(0);
+        gate.index_put_({(labels[0].reshape({16}) == 255)}, 1.0f);
+        const auto expected = -c * ((p * gate).sum(1) * p.sum(1)).sum();
+        QVERIFY(std::abs(loss.item<float>() - expected.item<float>()) <= 1e-5f * std::abs(expected.item<float>()));
+        QVERIFY(loss.item<float>() < 0);
+
+        // The official backward: −2·g·W S / B, the gate held constant.
+        loss.backward();
+        const auto expectedGrad = (-2.0f * c * gate.unsqueeze(0) * p.sum(1, true)).reshape({1, 3, 4, 4});
+        WSSS_VERIFY_CLOSE(probs.grad(), expectedGrad, 1e-5);
+    }
+
+    void denseEnergyIgnoresConfidentLabelledPixels()
+    {
+        // One-hot predictions at labelled pixels have a zero gate: nothing to regularise.
+        auto probs = torch::zeros({1, 2, 6, 6});
+        probs.index_put_({0, 0, torch::indexing::Slice(), torch::indexing::Slice(0, 3)}, 1.0f);
+        probs.index_put_({0, 1, torch::indexing::Slice(), torch::indexing::Slice(3, 6)}, 1.0f);
+        const auto rgb = torch::rand({1, 3, 6, 6}) * 255;
+        const auto labels = torch::zeros({1, 6, 6}, torch::kLong);
+        QCOMPARE(denseEnergyLoss(probs, rgb, labels, DenseEnergyConfig{15, 100, 1.0}).item<float>(), 0.0f);
+    }
+
+    void regularisationIsAnOption()
+    {
+        // Off by default (the official code removed it); reg_weight > 0 adds a finite "reg" term
+        // once the seg head trains.
+        Batch batch;
+        torch::manual_seed(5);
+        batch.images = torch::randn({2, 3, 32, 32});
+        batch.labels = torch::tensor({1.0f, 0.0f, 1.0f, 0.0f, 1.0f, 0.0f}).view({2, 3});
+        batch.step = 9;
+        batch.totalSteps = 10;
+        auto plain = createMethod({"afa", "vit_test_patch8", 3, nlohmann::json::object()});
+        plain->train();
+        QVERIFY(!plain->trainStep(batch).losses.count("reg"));
+        auto reg = createMethod({"afa", "vit_test_patch8", 3, nlohmann::json{{"reg_weight", 0.01}}});
+        reg->train();
+        const auto r = reg->trainStep(batch);
+        QVERIFY(r.losses.count("reg"));
+        QVERIFY(std::isfinite(r.losses.at("reg").item<double>()));
+        QCOMPARE(reg->config().at("reg_weight").get<double>(), 0.01);
+        WSSS_VERIFY_THROWS_WITH(createMethod({"afa", "vit_test_patch8", 3, nlohmann::json{{"reg_scale", 0}}}),
+                                "reg_scale");
     }
 
     void multilabelSoftMarginPublishedFixture()

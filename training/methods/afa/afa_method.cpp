@@ -19,6 +19,9 @@
 
 namespace wsss::training {
 
+// The official loss layer's own weight (DenseEnergyLoss(weight=1e-7, ...)), under λ3.
+constexpr double kRegInnerWeight = 1e-7;
+
 nlohmann::json AfaConfig::toJson() const
 {
     return {{"pooling", pooling},
@@ -32,6 +35,10 @@ nlohmann::json AfaConfig::toJson() const
             {"cls_only_fraction", clsOnlyFraction},
             {"seg_switch_fraction", segSwitchFraction},
             {"seg_weight", segWeight},
+            {"reg_weight", regWeight},
+            {"reg_sigma_rgb", regSigmaRgb},
+            {"reg_sigma_xy", regSigmaXy},
+            {"reg_scale", regScale},
             {"aff_weight", affWeight},
             {"head_channels", headChannels}};
 }
@@ -41,7 +48,7 @@ AfaConfig AfaConfig::fromJson(const nlohmann::json &json)
     rejectUnknownKeys(json, "afa",
                       {"pooling", "cam_scales", "bg_high", "bg_low", "cam_bg_threshold", "radius", "par_iterations",
                        "affinity_blocks", "cls_only_fraction", "seg_switch_fraction", "seg_weight", "aff_weight",
-                       "head_channels"});
+                       "head_channels", "reg_weight", "reg_sigma_rgb", "reg_sigma_xy", "reg_scale"});
     AfaConfig c;
     readKey(json, "pooling", c.pooling);
     readKey(json, "cam_scales", c.camScales);
@@ -56,6 +63,12 @@ AfaConfig AfaConfig::fromJson(const nlohmann::json &json)
     readKey(json, "seg_weight", c.segWeight);
     readKey(json, "aff_weight", c.affWeight);
     readKey(json, "head_channels", c.headChannels);
+    readKey(json, "reg_weight", c.regWeight);
+    readKey(json, "reg_sigma_rgb", c.regSigmaRgb);
+    readKey(json, "reg_sigma_xy", c.regSigmaXy);
+    readKey(json, "reg_scale", c.regScale);
+    if (!(c.regWeight >= 0) || !(c.regSigmaRgb > 0) || !(c.regSigmaXy > 0) || !(c.regScale > 0 && c.regScale <= 1))
+        throw Error("afa: need reg_weight >= 0, reg_sigma_rgb > 0, reg_sigma_xy > 0 and 0 < reg_scale <= 1");
     vision::poolingFromName(c.pooling); // validates
     vision::MultiScaleConfig{c.camScales}.validate();
     if (!(c.bgLow >= 0 && c.bgLow <= c.bgHigh && c.bgHigh <= 1))
@@ -154,6 +167,14 @@ std::vector<torch::optim::OptimizerParamGroup> AfaMethod::parameterGroups(const 
     out.emplace_back(backbone, optimizerOptions(recipe, recipe.lr * recipe.backboneLrScale, recipe.weightDecay));
     out.emplace_back(heads, optimizerOptions(recipe, recipe.lr, recipe.weightDecay));
     return out;
+}
+
+void AfaMethod::setInputNormalization(const vision::Normalization &norm)
+{
+    if (isMit())
+        m_mit->setNormalization(norm);
+    else
+        Method::setInputNormalization(norm);
 }
 
 BackboneInfo AfaMethod::backboneInfo() const
@@ -297,6 +318,17 @@ StepResult AfaMethod::trainStep(const Batch &batch)
     const auto segLogits = vision::resizeMaps(segment(main), H, W);
     r.losses["seg"] = m_config.segWeight * balancedSegLoss(segLogits, segTarget);
     r.losses["aff"] = m_config.affWeight * affinityLoss(main.affinity, affinityTarget);
+    if (m_config.regWeight > 0) {
+        // The seg head's softmax against the image in 0..255 and the seg labels' unlabelled pixels.
+        const auto norm = backboneInfo().norm;
+        const auto opts = batch.images.options();
+        const auto mean = torch::tensor(std::vector<float>(norm.mean.begin(), norm.mean.end())).to(opts).view({1, 3, 1, 1});
+        const auto std = torch::tensor(std::vector<float>(norm.std.begin(), norm.std.end())).to(opts).view({1, 3, 1, 1});
+        const auto rgb255 = (batch.images.detach() * std + mean) * 255;
+        const DenseEnergyConfig energy{m_config.regSigmaRgb, m_config.regSigmaXy, m_config.regScale};
+        r.losses["reg"] =
+            m_config.regWeight * kRegInnerWeight * denseEnergyLoss(segLogits.softmax(1), rgb255, segTarget, energy);
+    }
     return r;
 }
 

@@ -30,6 +30,10 @@ struct AfaConfig {
     double segSwitchFraction = 0.3;          // seg labels from the propagated maps after 6000 of 20000
     double segWeight = 0.1, affWeight = 0.1; // λ1, λ2
     int headChannels = 256;                  // segmentation head width (SegFormer's embedding dim)
+    // λ3 of the dense-energy regularisation the official code later removed: off by default; the
+    // code had 0.01, on top of its loss layer's own weight 1e-7 (kept inside).
+    double regWeight = 0;
+    double regSigmaRgb = 15, regSigmaXy = 100, regScale = 0.5;
 
     nlohmann::json toJson() const;
     static AfaConfig fromJson(const nlohmann::json &json);
@@ -64,6 +68,7 @@ public:
     std::vector<torch::optim::OptimizerParamGroup> parameterGroups(const TrainRecipe &recipe) override;
     BackboneInfo backboneInfo() const override;
     std::vector<std::string> loadBackboneWeights(const std::string &path) override;
+    void setInputNormalization(const vision::Normalization &norm) override;
 
     struct Forward {
         torch::Tensor features; // [B, D, h, w]: the ViT's patch tokens or MiT's stage 4
