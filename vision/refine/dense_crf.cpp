@@ -196,14 +196,17 @@ at::Tensor runCrf(const std::vector<float> &unary, std::int64_t labels, const st
     // filters keep them 0): the lattice's per-label loops then run whole AVX vectors, no tail.
     const std::int64_t padded = (labels + 7) / 8 * 8, n = height * width;
     const float *u = unary.data();
-    std::vector<float> paddedUnary;
+    std::unique_ptr<float[]> paddedUnary;
     if (padded != labels) {
-        paddedUnary.assign(static_cast<std::size_t>(n * padded), std::numeric_limits<float>::infinity());
+        paddedUnary.reset(new float[static_cast<std::size_t>(n * padded)]);
         at::parallel_for(0, n, kGrain, [&](std::int64_t begin, std::int64_t end) {
-            for (std::int64_t i = begin; i < end; ++i)
-                std::copy_n(unary.data() + i * labels, labels, paddedUnary.data() + i * padded);
+            for (std::int64_t i = begin; i < end; ++i) {
+                float *row = paddedUnary.get() + i * padded;
+                std::copy_n(unary.data() + i * labels, labels, row);
+                std::fill(row + labels, row + padded, std::numeric_limits<float>::infinity());
+            }
         });
-        u = paddedUnary.data();
+        u = paddedUnary.get();
     }
     at::Tensor q = at::empty({height, width, padded}, at::TensorOptions(at::kFloat)); // pixel-major
     denseCrfMeanField(u, padded, rgb, height, width, params, q.data_ptr<float>());
@@ -294,19 +297,21 @@ void denseCrfMeanField(const float *unary, std::int64_t numLabels, const std::ui
 
     // −U once; each iteration's first filter writes −U + its term, the next ones add theirs (no
     // separate pass to reset the logits).
-    std::vector<float> negUnary(static_cast<std::size_t>(values)), logits(static_cast<std::size_t>(values));
+    // Both are fully written before they are read: no zero-filling pass.
+    std::unique_ptr<float[]> negUnary(new float[static_cast<std::size_t>(values)]);
+    std::unique_ptr<float[]> logits(new float[static_cast<std::size_t>(values)]);
     at::parallel_for(0, values, kGrain * 16, [&](std::int64_t begin, std::int64_t end) {
         for (std::int64_t i = begin; i < end; ++i)
             negUnary[static_cast<std::size_t>(i)] = -unary[i];
     });
-    softmaxRows(negUnary.data(), q, n, numLabels);
+    softmaxRows(negUnary.get(), q, n, numLabels);
     const int labels = static_cast<int>(numLabels);
     for (int it = 0; it < params.iterations; ++it) {
         // Potts: logits = −U + Σ_m w_m·ν_m ⊙ K̂_m(ν_m ⊙ Q); the label-independent part cancels.
-        const float *base = negUnary.data();
+        const float *base = negUnary.get();
         for (const auto &k : kernels) {
-            k.lattice->filter(q, logits.data(), labels, k.norm.data(), k.weightedNorm.data(), base);
-            base = logits.data();
+            k.lattice->filter(q, logits.get(), labels, k.norm.data(), k.weightedNorm.data(), base);
+            base = logits.get();
         }
         softmaxRows(const_cast<float *>(base), q, n, numLabels);
     }

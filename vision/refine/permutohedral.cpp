@@ -177,7 +177,7 @@ private:
 };
 
 // The filtering loops run over rows of valueSize floats; an AVX2 clone, picked at load time,
-// doubles their vector width on CPUs that have it. Results are the same on both paths (no FMA).
+// doubles their vector width on CPUs that have it (vision/core/vector_clones.h).
 
 struct SplatLists {
     const std::int64_t *begin;
@@ -192,22 +192,37 @@ struct SliceWeights {
 };
 
 // grid[v] = Σ over the points p of vertex v of weight · inScale_p · in_p, for v in [first, last).
-// Lanes: the label loop's width when vs is a multiple of it (whole vectors, no tail), else 1.
+// Lanes: 8 when vs is a multiple of 8 (each 8-label slice summed in one register, no tail), else 1.
+// Always inlined, so each target clone below gets its own vector width.
 template <int Lanes>
-inline void splatRows(const SplatLists &lists, const float *__restrict in, const float *inScale, int vs,
-                      std::int64_t first, std::int64_t last, float *__restrict grid)
+[[gnu::always_inline]] inline void splatRows(const SplatLists &lists, const float *__restrict in, const float *inScale,
+                                             int vs, std::int64_t first, std::int64_t last, float *__restrict grid)
 {
     for (std::int64_t v = first; v < last; ++v) {
-        float *__restrict acc = grid + v * vs;
-        for (int c = 0; c < vs; ++c)
-            acc[c] = 0.0f;
-        for (std::int64_t e = lists.begin[v - 1]; e < lists.begin[v]; ++e) {
-            const std::int32_t p = lists.point[e];
-            const float w = lists.weight[e] * (inScale ? inScale[p] : 1.0f);
-            const float *__restrict src = in + static_cast<std::int64_t>(p) * vs;
-            for (int c0 = 0; c0 < vs; c0 += Lanes)
+        float *__restrict row = grid + v * vs;
+        const std::int64_t e0 = lists.begin[v - 1], e1 = lists.begin[v];
+        if constexpr (Lanes == 1) { // any vs: one pass over the points, the labels vectorised
+            std::fill(row, row + vs, 0.0f);
+            for (std::int64_t e = e0; e < e1; ++e) {
+                const std::int32_t p = lists.point[e];
+                const float w = lists.weight[e] * (inScale ? inScale[p] : 1.0f);
+                const float *__restrict src = in + static_cast<std::int64_t>(p) * vs;
+                for (int c = 0; c < vs; ++c)
+                    row[c] += w * src[c];
+            }
+            continue;
+        }
+        for (int c0 = 0; c0 < vs; c0 += Lanes) {
+            float acc[Lanes] = {};
+            for (std::int64_t e = e0; e < e1; ++e) {
+                const std::int32_t p = lists.point[e];
+                const float w = lists.weight[e] * (inScale ? inScale[p] : 1.0f);
+                const float *__restrict src = in + static_cast<std::int64_t>(p) * vs + c0;
                 for (int c = 0; c < Lanes; ++c)
-                    acc[c0 + c] += w * src[c0 + c];
+                    acc[c] += w * src[c];
+            }
+            for (int c = 0; c < Lanes; ++c)
+                row[c0 + c] = acc[c];
         }
     }
 }
@@ -235,34 +250,45 @@ WSSS_VECTOR_CLONES void blurRange(const float *__restrict src, const std::int32_
     }
 }
 
-// out_i (+)= alpha · outScale_i · Σ_k b_k · grid[vertex_k], for points i in [first, last).
+// out_i = add_i + alpha · outScale_i · Σ_k b_k · grid[vertex_k], for points i in [first, last)
+// (add null: 0). Lanes as for splatRows.
 template <int Lanes>
-inline void sliceRows(const SliceWeights &slice, const float *__restrict grid, float alpha, const float *outScale,
-                      const float *add, int vs, std::int64_t first, std::int64_t last, float *out)
+[[gnu::always_inline]] inline void sliceRows(const SliceWeights &slice, const float *__restrict grid, float alpha,
+                                             const float *outScale, const float *add, int vs, std::int64_t first,
+                                             std::int64_t last, float *out)
 {
-    constexpr int kChunk = 64; // labels per pass, so the accumulator stays in registers/L1
-    float acc[kChunk];
     for (std::int64_t i = first; i < last; ++i) {
         const float scale = alpha * (outScale ? outScale[i] : 1.0f);
         float *dst = out + i * vs;
         const float *base = add ? add + i * vs : nullptr;
-        for (int c0 = 0; c0 < vs; c0 += kChunk) {
-            const int cn = std::min(kChunk, vs - c0);
-            for (int c = 0; c < cn; ++c)
-                acc[c] = 0.0f;
+        const std::int32_t *vertex = slice.vertex + i * slice.perPoint;
+        const float *weight = slice.weight + i * slice.perPoint;
+        if constexpr (Lanes == 1) { // any vs: accumulate whole rows, the labels vectorised
+            if (!base)
+                std::fill(dst, dst + vs, 0.0f);
+            else if (base != dst)
+                std::copy_n(base, vs, dst);
             for (int k = 0; k < slice.perPoint; ++k) {
-                const std::int64_t e = i * slice.perPoint + k;
-                const float w = slice.weight[e];
-                const float *__restrict src = grid + static_cast<std::int64_t>(slice.vertex[e]) * vs + c0;
-                for (int l0 = 0; l0 < cn; l0 += Lanes)
-                    for (int c = 0; c < Lanes; ++c)
-                        acc[l0 + c] += w * src[l0 + c];
+                const float w = scale * weight[k];
+                const float *__restrict src = grid + static_cast<std::int64_t>(vertex[k]) * vs;
+                for (int c = 0; c < vs; ++c)
+                    dst[c] += w * src[c];
+            }
+            continue;
+        }
+        for (int c0 = 0; c0 < vs; c0 += Lanes) {
+            float acc[Lanes] = {};
+            for (int k = 0; k < slice.perPoint; ++k) {
+                const float w = weight[k];
+                const float *__restrict src = grid + static_cast<std::int64_t>(vertex[k]) * vs + c0;
+                for (int c = 0; c < Lanes; ++c)
+                    acc[c] += w * src[c];
             }
             if (base)
-                for (int c = 0; c < cn; ++c)
+                for (int c = 0; c < Lanes; ++c)
                     dst[c0 + c] = base[c0 + c] + scale * acc[c];
             else
-                for (int c = 0; c < cn; ++c)
+                for (int c = 0; c < Lanes; ++c)
                     dst[c0 + c] = scale * acc[c];
         }
     }
