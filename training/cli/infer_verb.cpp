@@ -1,26 +1,17 @@
 #include "training/checkpoint/checkpoint.h"
 #include "training/cli/progress_bar.h"
 #include "training/cli/verbs.h"
+#include "training/export/dataset_inference.h"
 #include "training/methods/inference.h"
 #include "vision/core/error.h"
-#include "vision/io/atomic_write.h"
-#include "vision/io/image_io.h"
-#include "vision/io/labelmap_file.h"
-#include "vision/io/npy.h"
-#include "vision/io/palette_png.h"
-#include "vision/io/voc_reader.h"
 #include "vision/labels/pseudo_label_rule.h"
 
 #include <CLI/CLI.hpp>
-#include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
-#include <filesystem>
 #include <memory>
 
 namespace wsss::training {
-
-namespace fs = std::filesystem;
 
 namespace {
 
@@ -51,59 +42,24 @@ void runInfer(const InferOptions &o)
                         " for " + model.header.backbone);
         model.header.inputSize = o.size; // the position embedding follows any grid
     }
-    auto dataset = vision::loadVocDataset(o.data, o.split);
-    for (const auto &w : dataset.warnings)
-        std::fprintf(stderr, "warning: %s\n", w.c_str());
-
     const auto rule = pseudoLabelRuleFromFlags(
         o.bgThreshold >= 0 ? o.bgThreshold : model.header.metrics.value("best_bg_threshold", 0.45f), o.band, o.par,
         o.parIterations, o.crf);
-    const auto palette = vision::paletteFor(model.header.labelMap);
-    const fs::path out(o.out);
-    fs::create_directories(out / "SegmentationClass");
-    if (o.saveMaps)
-        fs::create_directories(out / "maps");
-
-    ProgressBar bar("infer", static_cast<std::int64_t>(dataset.items.size()));
-    std::string ids;
-    nlohmann::json skipped = nlohmann::json::array();
-    std::int64_t done = 0, written = 0;
-    for (const auto &item : dataset.items) {
-        try {
-            const cv::Mat rgb = vision::readImageRgb(item.imagePath);
-            auto output = inferImage(model, rgb, false, device, item.labels);
-            const cv::Mat mask = pseudoMask(model, output, item.labels, rule, rgb, o.map);
-            vision::writeLabelPng((out / "SegmentationClass" / (item.id + ".png")).string(), mask, palette);
-            if (o.saveMaps) {
-                const auto &maps = methodMap(model, output, o.map);
-                vision::writeNpy((out / "maps" / (item.id + ".npy")).string(), maps.data_ptr<float>(), maps.sizes().vec());
-            }
-            ids += item.id + "\n";
-            ++written;
-        } catch (const UnknownMapError &) {
-            throw; // --map names no map of this method: every image would fail
-        } catch (const std::exception &e) {
-            std::fprintf(stderr, "warning: %s (skipped)\n", e.what());
-            skipped.push_back(item.id);
-        }
-        bar.update(++done);
-    }
-    vision::atomicWriteText(out / "ImageSets" / "Segmentation" / (o.split + ".txt"), ids);
-    vision::writeLabelMapFile((out / "labelmap.txt").string(), model.header.labelMap);
-    nlohmann::json manifest = {{"method", model.header.method},
-                               {"backbone", model.header.backbone},
-                               {"checkpoint", fs::absolute(o.checkpoint).string()},
-                               {"checkpoint_step", model.header.step},
-                               {"data", fs::absolute(o.data).string()},
-                               {"split", o.split},
-                               {"rule", rule.toJson()},
-                               {"map", o.map.empty() ? model.method->primaryMap() : o.map},
-                               {"images", written},
-                               {"skipped", skipped},
-                               {"maps_saved", o.saveMaps},
-                               {"corrected", nlohmann::json::array()}};
-    vision::atomicWriteText(out / "manifest.json", manifest.dump(2) + "\n");
-    bar.finish("→ " + o.out);
+    DatasetInferenceOptions options;
+    options.checkpoint = o.checkpoint;
+    options.data = o.data;
+    options.split = o.split;
+    options.out = o.out;
+    options.rule = rule;
+    options.map = o.map;
+    options.saveMaps = o.saveMaps;
+    std::unique_ptr<ProgressBar> bar;
+    DatasetInferenceCallbacks callbacks;
+    callbacks.warning = [](const std::string &message) { std::fprintf(stderr, "warning: %s\n", message.c_str()); };
+    callbacks.started = [&bar](std::int64_t total) { bar = std::make_unique<ProgressBar>("infer", total); };
+    callbacks.progress = [&bar](std::int64_t done, std::int64_t, const std::string &) { bar->update(done); };
+    inferDataset(model, device, options, callbacks);
+    bar->finish("→ " + o.out);
 }
 
 } // namespace

@@ -2,6 +2,7 @@
 
 #include "training/checkpoint/checkpoint.h"
 #include "training/engine/cancel_token.h"
+#include "training/export/dataset_inference.h"
 #include "training/loop/validation.h"
 #include "training/methods/inference.h"
 #include "vision/core/error.h"
@@ -35,11 +36,13 @@ struct Engine::State {
 
     // Owned by the worker thread only.
     std::optional<LoadedModel> model;
+    std::string checkpointPath;
     torch::Device device{torch::kCPU};
 
     void run();
     void execute(JobId id, const Job &job, const CancelToken &token);
     void evaluate(JobId id, const EvaluateJob &job, const CancelToken &token);
+    void inferDataset(JobId id, const InferDatasetJob &job, const CancelToken &token);
 };
 
 Engine::Engine(Sink sink) : m_state(std::make_unique<State>())
@@ -65,11 +68,12 @@ JobId Engine::submit(Job job)
 {
     std::lock_guard lock(m_state->mutex);
     const JobId id = m_state->nextId++;
-    if (std::holds_alternative<InspectJob>(job)) {
-        // Latest wins: a pending inspection the user has moved on from is dropped.
+    if (std::holds_alternative<InspectJob>(job) || std::holds_alternative<RefineJob>(job)) {
+        // Latest wins: a pending inspection or refinement the user has moved on from is dropped.
+        const auto index = job.index();
         auto &q = m_state->queue;
         for (auto it = q.begin(); it != q.end();)
-            it = std::holds_alternative<InspectJob>(it->second) ? q.erase(it) : it + 1;
+            it = it->second.index() == index ? q.erase(it) : it + 1;
     }
     m_state->queue.emplace_back(id, std::move(job));
     m_state->wake.notify_all();
@@ -132,8 +136,10 @@ void Engine::State::execute(JobId id, const Job &job, const CancelToken &token)
     if (const auto *load = std::get_if<LoadModelJob>(&job)) {
         sink(JobStarted{id, "Loading " + load->checkpointPath});
         model.reset(); // one model on the device at a time
+        checkpointPath.clear();
         device = resolveDevice(load->device);
         model = loadCheckpoint(load->checkpointPath, device);
+        checkpointPath = load->checkpointPath;
         const auto cfg = model->method->backboneInfo();
         ModelInfo info;
         info.checkpointPath = load->checkpointPath;
@@ -166,6 +172,52 @@ void Engine::State::execute(JobId id, const Job &job, const CancelToken &token)
     if (const auto *eval = std::get_if<EvaluateJob>(&job)) {
         evaluate(id, *eval, token);
         return;
+    }
+    if (const auto *refine = std::get_if<RefineJob>(&job)) {
+        if (!refine->inspection)
+            throw wsss::Error("refine: no inspection to refine");
+        sink(JobStarted{id, "Refining " + refine->inspection->imageId});
+        sink(RefinementReady{id, refineInspection(*refine->inspection, refine->mapKind, refine->rule, device)});
+        return;
+    }
+    if (const auto *infer = std::get_if<InferDatasetJob>(&job)) {
+        inferDataset(id, *infer, token);
+        return;
+    }
+}
+
+void Engine::State::inferDataset(JobId id, const InferDatasetJob &job, const CancelToken &token)
+{
+    if (!model)
+        throw wsss::Error("pseudo-masks for \"" + job.dataRoot + "\": no model is loaded (open a checkpoint first)");
+    if (job.out.empty())
+        throw wsss::Error("pseudo-masks for \"" + job.dataRoot + "\": no output folder");
+    sink(JobStarted{id, "Writing pseudo-masks of " + job.split + " to " + job.out});
+    DatasetInferenceOptions options;
+    options.checkpoint = checkpointPath;
+    options.data = job.dataRoot;
+    options.split = job.split;
+    options.out = job.out;
+    options.rule = toPseudoLabelRule(job.rule);
+    options.map = job.mapKind;
+    DatasetInferenceCallbacks callbacks;
+    callbacks.warning = [&](const std::string &message) { sink(JobLog{id, message}); };
+    callbacks.progress = [&](std::int64_t done, std::int64_t total, const std::string &imageId) {
+        sink(JobProgress{id, done, total, "Pseudo-mask " + std::to_string(done) + "/" + std::to_string(total) + ": " + imageId});
+    };
+    callbacks.stopRequested = [&] { return token.cancelled(); };
+    try {
+        const auto result = wsss::training::inferDataset(*model, device, options, callbacks);
+        sink(DatasetInferred{id, job.out, result.written, result.total, result.complete});
+        if (!result.complete)
+            throw Cancelled{};
+    } catch (const Cancelled &) {
+        throw;
+    } catch (const c10::Error &e) {
+        throw wsss::Error(std::string(e.what_without_backtrace()) + " (masks already written to \"" + job.out + "\" are kept)");
+    } catch (const std::exception &e) {
+        // Per-image failures are skipped inside; this is the split, the map or the folder.
+        throw wsss::Error(std::string(e.what()) + " (masks already written to \"" + job.out + "\" are kept)");
     }
 }
 

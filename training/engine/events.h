@@ -61,11 +61,15 @@ struct JobLog { JobId id; std::string message; };
 struct ModelLoaded { JobId id; ModelInfo info; };
 struct InspectionReady { JobId id; std::shared_ptr<const Inspection> inspection; };
 struct EvaluationReady { JobId id; std::shared_ptr<const EvaluationResult> result; };
+struct RefinementReady { JobId id; std::shared_ptr<const RefinedMaps> refined; };
+// An InferDatasetJob's end (also when cancelled, before JobCancelled): what is on disk.
+struct DatasetInferred { JobId id; std::string out; std::int64_t written; std::int64_t total; bool complete; };
 struct JobFailed { JobId id; std::string message; };
 struct JobCancelled { JobId id; };
 struct JobFinished { JobId id; };
 
 using Event = std::variant<JobStarted, JobProgress, JobLog, ModelLoaded, InspectionReady,
-                           EvaluationReady, JobFailed, JobCancelled, JobFinished>;
+                           EvaluationReady, RefinementReady, DatasetInferred, JobFailed, JobCancelled,
+                           JobFinished>;
 
 } // namespace wsss::training

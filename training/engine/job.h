@@ -1,5 +1,8 @@
 #pragma once
 // Jobs the engine runs on its worker thread.
+#include "training/methods/inspection.h"
+
+#include <memory>
 #include <string>
 #include <variant>
 #include <vector>
@@ -31,6 +34,25 @@ struct EvaluateJob {
     int steps = 100;           // sweep thresholds t = i / steps, i = 0..steps-1
 };
 
-using Job = std::variant<LoadModelJob, InspectJob, EvaluateJob>;
+// The rule's refinements (PAR, CRF) on one kind of a cached inspection's maps: no model call,
+// but too slow for the GUI thread. Latest wins like InspectJob; ends with RefinementReady.
+struct RefineJob {
+    std::shared_ptr<const Inspection> inspection;
+    std::string mapKind;
+    MaskRule rule;
+};
+
+// The loaded model over every image of a split, each pseudo-mask under `rule` written to `out`
+// as a palette PNG with the split's list, the label map and manifest.json (as `wsss infer`).
+// Reports JobProgress after each image; cancellable between images, leaving what was written.
+struct InferDatasetJob {
+    std::string dataRoot; // VOC-layout folder
+    std::string split = "val";
+    std::string out;
+    MaskRule rule;
+    std::string mapKind; // "" = the method's primary map
+};
+
+using Job = std::variant<LoadModelJob, InspectJob, EvaluateJob, RefineJob, InferDatasetJob>;
 
 } // namespace wsss::training

@@ -162,6 +162,64 @@ cv::Mat pseudoMask(const LoadedModel &model, const MethodOutput &output, const s
     return mask;
 }
 
+vision::PseudoLabelRule toPseudoLabelRule(const MaskRule &rule)
+{
+    vision::PseudoLabelRule out;
+    out.background = rule.band ? vision::BackgroundRule::Band : vision::BackgroundRule::Threshold;
+    out.bgThreshold = rule.bgThreshold;
+    out.bandLow = rule.bandLow;
+    out.bandHigh = rule.bandHigh;
+    out.parIterations = rule.parIterations;
+    out.crf = rule.crf;
+    out.validate();
+    return out;
+}
+
+std::shared_ptr<RefinedMaps> refineInspection(const Inspection &inspection, const std::string &kind,
+                                              const MaskRule &rule, const torch::Device &device)
+{
+    const auto core = toPseudoLabelRule(rule);
+    const int H = inspection.imageHeight, W = inspection.imageWidth;
+    const auto n = static_cast<std::size_t>(H) * W;
+    if (inspection.rgb.size() != n * 3)
+        throw Error("refine \"" + inspection.imageId + "\": the inspection has no " + std::to_string(W) + "×" +
+                    std::to_string(H) + " image");
+    auto out = std::make_shared<RefinedMaps>();
+    out->imageId = inspection.imageId;
+    out->kind = kind;
+    out->rule = rule;
+    out->imageWidth = W;
+    out->imageHeight = H;
+    const auto chosen = inspection.labelledMaps(kind);
+    if (chosen.empty() || !rule.refines())
+        return out; // nothing to refine: the decision over no maps is all background
+    std::vector<int> ids;
+    auto maps = torch::empty({static_cast<std::int64_t>(chosen.size()), H, W}, torch::kFloat);
+    for (std::size_t k = 0; k < chosen.size(); ++k) {
+        std::memcpy(maps[static_cast<std::int64_t>(k)].data_ptr<float>(), chosen[k]->values.data(), n * sizeof(float));
+        ids.push_back(chosen[k]->classIndex);
+    }
+    // The CRF reads RGB [H, W, 3] uint8; PAR the image [3, H, W] in [0, 1].
+    const auto rgbHW3 = torch::from_blob(const_cast<std::uint8_t *>(inspection.rgb.data()), {H, W, 3}, torch::kByte)
+                            .to(device);
+    const auto image = rgbHW3.permute({2, 0, 1}).to(torch::kFloat) / 255.0f;
+    const auto refined = vision::refineMaps(core, image, maps.to(device));
+    if (rule.parIterations > 0) {
+        const auto host = refined.to(torch::kCPU, torch::kFloat).contiguous();
+        for (std::size_t k = 0; k < chosen.size(); ++k) {
+            const float *src = host.data_ptr<float>() + k * n;
+            out->maps.push_back({kind, ids[k], std::vector<float>(src, src + n)});
+        }
+    }
+    if (rule.crf) {
+        const auto labels = vision::labelsFromMarginals(vision::crfMarginals(core, refined, rgbHW3), ids)
+                                .to(torch::kCPU)
+                                .contiguous();
+        out->crfLabels.assign(labels.data_ptr<std::uint8_t>(), labels.data_ptr<std::uint8_t>() + n);
+    }
+    return out;
+}
+
 std::shared_ptr<Inspection> makeInspection(const LoadedModel &model, const MethodOutput &output, const cv::Mat &rgb,
                                            const std::string &imageId, const std::vector<int> &labels)
 {

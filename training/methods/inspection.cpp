@@ -82,6 +82,40 @@ const ClassMap *Inspection::map(const std::string &kind, int classIndex) const
     return nullptr;
 }
 
+std::vector<const ClassMap *> Inspection::labelledMaps(const std::string &kind) const
+{
+    const size_t n = static_cast<size_t>(imageWidth) * imageHeight;
+    std::vector<const ClassMap *> out;
+    for (int c : imageLabels)
+        if (const ClassMap *m = map(kind, c); m && m->values.size() == n)
+            out.push_back(m);
+    return out;
+}
+
+std::vector<std::uint8_t> Inspection::pseudoMask(const std::string &kind, const MaskRule &rule) const
+{
+    return applyMaskRule(rule, labelledMaps(kind), static_cast<size_t>(imageWidth) * imageHeight);
+}
+
+std::vector<std::uint8_t> applyMaskRule(const MaskRule &rule, const std::vector<const ClassMap *> &maps, std::size_t n)
+{
+    std::vector<const float *> planes;
+    std::vector<int> ids;
+    for (const ClassMap *m : maps)
+        if (m && m->values.size() == n) {
+            planes.push_back(m->values.data());
+            ids.push_back(m->classIndex);
+        }
+    vision::PseudoLabelRule decision;
+    decision.background = rule.band ? vision::BackgroundRule::Band : vision::BackgroundRule::Threshold;
+    decision.bgThreshold = rule.bgThreshold;
+    decision.bandLow = rule.bandLow;
+    decision.bandHigh = rule.bandHigh;
+    std::vector<std::uint8_t> mask(n, 0);
+    vision::applyPseudoLabelRule(decision, planes, ids, n, mask.data());
+    return mask;
+}
+
 std::vector<std::uint8_t> Inspection::pseudoMask(const std::string &kind, float bgThreshold) const
 {
     const size_t n = static_cast<size_t>(imageWidth) * imageHeight;

@@ -24,6 +24,7 @@ EngineBridge::EngineBridge(QObject *parent) : QObject(parent)
         "std::shared_ptr<const wsss::training::Inspection>");
     qRegisterMetaType<std::shared_ptr<const tr::EvaluationResult>>(
         "std::shared_ptr<const wsss::training::EvaluationResult>");
+    qRegisterMetaType<std::shared_ptr<const tr::RefinedMaps>>("std::shared_ptr<const wsss::training::RefinedMaps>");
 
     // The sink runs on the worker thread: copy the event and hand it to the GUI thread. Posted
     // calls still pending when this object dies are discarded by ~QObject.
@@ -79,6 +80,34 @@ quint64 EngineBridge::inspect(const QString &id, const QString &imagePath, const
     return jobId;
 }
 
+quint64 EngineBridge::refine(std::shared_ptr<const tr::Inspection> inspection, const QString &mapKind,
+                             const tr::MaskRule &rule)
+{
+    tr::RefineJob job;
+    job.inspection = std::move(inspection);
+    job.mapKind = mapKind.toStdString();
+    job.rule = rule;
+    const quint64 jobId = m_engine->submit(std::move(job));
+    m_latestRefine = jobId;
+    m_refineJobs.insert(jobId);
+    QSet<quint64> running = m_running;
+    running.insert(jobId);
+    setRunning(running);
+    return jobId;
+}
+
+quint64 EngineBridge::inferDataset(const QString &dataRoot, const QString &split, const QString &outDir,
+                                   const tr::MaskRule &rule, const QString &mapKind)
+{
+    tr::InferDatasetJob job;
+    job.dataRoot = dataRoot.toStdString();
+    job.split = split.toStdString();
+    job.out = outDir.toStdString();
+    job.rule = rule;
+    job.mapKind = mapKind.toStdString();
+    return submit(std::move(job));
+}
+
 void EngineBridge::cancel(quint64 jobId)
 {
     m_engine->cancel(jobId);
@@ -108,6 +137,14 @@ void EngineBridge::dispatch(const tr::Event &event)
                 if (e.result)
                     Q_EMIT evaluationReady(e.id, e.result);
             },
+            [this](const tr::RefinementReady &e) {
+                if (e.id < m_latestRefine || !e.refined)
+                    return;
+                Q_EMIT refinementReady(e.refined);
+            },
+            [this](const tr::DatasetInferred &e) {
+                Q_EMIT datasetInferred(e.id, fromStd(e.out), e.written, e.total, e.complete);
+            },
             [this](const tr::JobFailed &e) {
                 const QString message = fromStd(e.message);
                 jobEnded(e.id);
@@ -131,11 +168,13 @@ void EngineBridge::jobEnded(quint64 jobId)
     running.remove(jobId);
     // Latest-wins inspect jobs that were replaced in the queue may end silently: when an inspect
     // job ends, every older one is over too.
-    if (m_inspectJobs.contains(jobId)) {
-        for (auto it = m_inspectJobs.begin(); it != m_inspectJobs.end();) {
+    for (QSet<quint64> *latestWins : {&m_inspectJobs, &m_refineJobs}) {
+        if (!latestWins->contains(jobId))
+            continue;
+        for (auto it = latestWins->begin(); it != latestWins->end();) {
             if (*it <= jobId) {
                 running.remove(*it);
-                it = m_inspectJobs.erase(it);
+                it = latestWins->erase(it);
             } else {
                 ++it;
             }

@@ -18,6 +18,7 @@
 Q_DECLARE_METATYPE(wsss::training::ModelInfo)
 Q_DECLARE_METATYPE(std::shared_ptr<const wsss::training::Inspection>)
 Q_DECLARE_METATYPE(std::shared_ptr<const wsss::training::EvaluationResult>)
+Q_DECLARE_METATYPE(std::shared_ptr<const wsss::training::RefinedMaps>)
 
 namespace wsss::ui {
 
@@ -34,6 +35,14 @@ public:
     // Scores the split against its ground truth (see training::EvaluateJob); ends with
     // evaluationReady, jobFailed or jobCancelled.
     quint64 evaluate(const QString &dataRoot, const QString &split, double bgThreshold);
+    // The rule's refinements (PAR, CRF) of one map kind of a cached inspection, on the worker.
+    // Latest wins like inspect(): only the newest request's refinementReady is emitted.
+    quint64 refine(std::shared_ptr<const wsss::training::Inspection> inspection, const QString &mapKind,
+                   const wsss::training::MaskRule &rule);
+    // Writes the split's pseudo-masks under `rule` to `outDir` (see training::InferDatasetJob);
+    // jobProgress per image, then datasetInferred and jobFinished, jobCancelled or jobFailed.
+    quint64 inferDataset(const QString &dataRoot, const QString &split, const QString &outDir,
+                         const wsss::training::MaskRule &rule, const QString &mapKind);
     void cancel(quint64 jobId);
 
     bool isBusy() const { return !m_running.isEmpty(); }
@@ -45,6 +54,9 @@ Q_SIGNALS:
     void inspectionReady(std::shared_ptr<const wsss::training::Inspection> inspection);
     void jobStarted(quint64 jobId, const QString &what);
     void evaluationReady(quint64 jobId, std::shared_ptr<const wsss::training::EvaluationResult> result);
+    void refinementReady(std::shared_ptr<const wsss::training::RefinedMaps> refined);
+    // What an inferDataset job left on disk (before its jobFinished or jobCancelled).
+    void datasetInferred(quint64 jobId, const QString &outDir, qint64 written, qint64 total, bool complete);
     void jobFinished(quint64 jobId);
     void jobCancelled(quint64 jobId);
     void jobFailed(quint64 jobId, const QString &message);
@@ -63,6 +75,8 @@ private:
     QSet<quint64> m_running;
     QSet<quint64> m_inspectJobs;
     quint64 m_latestInspect = 0;
+    QSet<quint64> m_refineJobs;
+    quint64 m_latestRefine = 0;
     bool m_hasModel = false;
     wsss::training::ModelInfo m_modelInfo;
 };

@@ -1,0 +1,45 @@
+#pragma once
+// Pseudo-masks for a whole dataset split under one rule: the loaded model over every image, each
+// mask written as a palette PNG, then the split's image list, the label map and manifest.json
+// (method, checkpoint, rule). Shared by `wsss infer` and the engine's InferDatasetJob.
+#include "training/checkpoint/checkpoint.h"
+#include "vision/labels/pseudo_label_rule.h"
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace wsss::training {
+
+struct DatasetInferenceOptions {
+    std::string checkpoint;       // recorded in the manifest (made absolute)
+    std::string data;             // VOC-layout folder
+    std::string split = "val";
+    std::string out;              // folder: SegmentationClass/<id>.png, ImageSets/, labelmap.txt, manifest.json
+    vision::PseudoLabelRule rule;
+    std::string map;              // which of the method's maps ("" = its primary one)
+    bool saveMaps = false;        // also maps/<id>.npy (float32 [C, H, W], image size)
+};
+
+struct DatasetInferenceCallbacks {
+    std::function<void(const std::string &)> warning;               // a dataset warning or a skipped image
+    std::function<void(std::int64_t total)> started;                // the split is read; images follow
+    std::function<void(std::int64_t done, std::int64_t total, const std::string &id)> progress; // after each image
+    std::function<bool()> stopRequested;                            // polled before each image
+};
+
+struct DatasetInferenceResult {
+    std::int64_t total = 0;   // images in the split
+    std::int64_t written = 0; // masks written
+    std::vector<std::string> skipped;
+    bool complete = true;     // false: stopped on request before the last image
+};
+
+// Masks already written stay when an image fails (it is skipped with a warning) or when stopped:
+// the list and manifest then name what was written ("complete": false). A map kind the method
+// lacks is an UnknownMapError at the first image (nothing is written).
+DatasetInferenceResult inferDataset(LoadedModel &model, const torch::Device &device,
+                                    const DatasetInferenceOptions &options, const DatasetInferenceCallbacks &callbacks);
+
+} // namespace wsss::training
