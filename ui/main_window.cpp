@@ -3,6 +3,7 @@
 #include "ui/canvas/canvas_widget.h"
 #include "ui/docks/affinity_dock.h"
 #include "ui/docks/attention_dock.h"
+#include "ui/docks/class_maps_dock.h"
 #include "ui/docks/dataset_dock.h"
 #include "ui/docks/evaluation_dock.h"
 #include "ui/docks/thresholds_dock.h"
@@ -62,6 +63,9 @@ MainWindow::MainWindow(QWidget *parent) : QMainWindow(parent)
     m_affinityDock = new AffinityDock(this);
     addDockWidget(Qt::RightDockWidgetArea, m_affinityDock);
     tabifyDockWidget(m_attentionDock, m_affinityDock);
+    m_classMapsDock = new ClassMapsDock(this);
+    addDockWidget(Qt::RightDockWidgetArea, m_classMapsDock);
+    tabifyDockWidget(m_affinityDock, m_classMapsDock);
     m_attentionDock->raise();
     m_thresholdsDock = new ThresholdsDock(this);
     addDockWidget(Qt::LeftDockWidgetArea, m_thresholdsDock);
@@ -80,6 +84,24 @@ MainWindow::MainWindow(QWidget *parent) : QMainWindow(parent)
     connect(m_canvas, &CanvasWidget::hoverChanged, m_hoverLabel, &QLabel::setText);
     connect(m_thresholdsDock, &ThresholdsDock::ruleChanged, this, &MainWindow::setRule);
     connect(m_canvas, &CanvasWidget::ruleEdited, this, &MainWindow::setRule); // the HUD's sliders
+    // PAR and the CRF run on the worker; the canvas shows the latest result when it lands.
+    connect(m_canvas, &CanvasWidget::refinementRequested, this, [this](const QString &kind, const ThresholdRule &rule) {
+        if (m_canvas->inspection())
+            m_bridge->refine(m_canvas->inspection(), kind, rule.toMaskRule());
+    });
+    connect(m_bridge, &EngineBridge::refinementReady, m_canvas, &CanvasWidget::setRefinement);
+    connect(m_classMapsDock, &ClassMapsDock::classActivated, this, [this](int classIndex) {
+        const int row = m_classCombo->findData(classIndex);
+        if (row >= 0)
+            m_classCombo->setCurrentIndex(row);
+    });
+    connect(m_bridge, &EngineBridge::datasetInferred, this,
+            [this](quint64 jobId, const QString &, qint64 written, qint64 total, bool) {
+                if (jobId != m_applyJob)
+                    return;
+                m_applyWritten = written;
+                m_applyTotal = total;
+            });
     connect(m_evaluationDock, &EvaluationDock::evaluateRequested, this, &MainWindow::evaluateSplit);
     connect(m_evaluationDock, &EvaluationDock::cancelRequested, this, &MainWindow::cancelEvaluation);
     connect(m_evaluationDock, &EvaluationDock::imageActivated, this, &MainWindow::selectImage);
@@ -91,11 +113,15 @@ MainWindow::MainWindow(QWidget *parent) : QMainWindow(parent)
                 m_datasetDock->setEvaluation(result); // per-image IoU and scores for the Browse panel
                 m_evaluationDock->setResult(std::move(result));
             });
-    connect(m_bridge, &EngineBridge::jobFinished, this, [this](quint64 jobId) { endEvaluation(jobId, true); });
+    connect(m_bridge, &EngineBridge::jobFinished, this, [this](quint64 jobId) {
+        endEvaluation(jobId, true);
+        endApply(jobId, true, tr("Wrote %1 of %2 pseudo-masks to %3"));
+    });
     connect(m_bridge, &EngineBridge::jobCancelled, this, [this](quint64 jobId) {
         if (jobId == m_evaluateJob)
             statusBar()->showMessage(tr("Evaluation cancelled"), 8000);
         endEvaluation(jobId, false);
+        endApply(jobId, false, tr("Cancelled: the %1 of %2 pseudo-masks already written to %3 are kept"));
     });
 
     connect(m_bridge, &EngineBridge::modelLoaded, this, &MainWindow::onModelLoaded);
@@ -111,6 +137,10 @@ MainWindow::MainWindow(QWidget *parent) : QMainWindow(parent)
             [this](quint64 jobId, qint64 done, qint64 total, const QString &message) {
                 if (jobId == m_evaluateJob)
                     m_evaluationDock->setProgress(done, total);
+                if (jobId == m_applyJob) {
+                    m_applyWritten = done; // until the job's own count (skipped images excluded) comes
+                    m_applyTotal = total;
+                }
                 if (total > 0) {
                     m_progress->setRange(0, 1000);
                     m_progress->setValue(static_cast<int>(1000 * std::clamp<double>(double(done) / total, 0, 1)));
@@ -157,6 +187,7 @@ void MainWindow::createMenus()
     view->addAction(m_datasetDock->toggleViewAction());
     view->addAction(m_attentionDock->toggleViewAction());
     view->addAction(m_affinityDock->toggleViewAction());
+    view->addAction(m_classMapsDock->toggleViewAction());
     view->addAction(m_thresholdsDock->toggleViewAction());
     view->addAction(m_evaluationDock->toggleViewAction());
 
@@ -167,6 +198,12 @@ void MainWindow::createMenus()
     evaluate->setToolTip(tr("Score the pseudo-masks of the open split against its ground truth"));
     QAction *cancel = tools->addAction(tr("&Cancel evaluation"), this, &MainWindow::cancelEvaluation);
     cancel->setObjectName(QStringLiteral("cancelEvaluationAction"));
+    tools->addSeparator();
+    QAction *apply = tools->addAction(tr("&Apply rule to the whole dataset…"), this, &MainWindow::applyRuleDialog);
+    apply->setObjectName(QStringLiteral("applyRuleAction"));
+    apply->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_A));
+    apply->setToolTip(tr("Write the open split's pseudo-masks under the current rule as palette PNGs, "
+                         "with the rule in manifest.json"));
 }
 
 void MainWindow::createControls()
@@ -189,7 +226,9 @@ void MainWindow::createControls()
     m_classCombo->setToolTip(tr("The class whose map is shown"));
     bar->addWidget(m_classCombo);
     connect(m_classCombo, &QComboBox::currentIndexChanged, this, [this](int i) {
-        m_canvas->setMapClass(i < 0 ? -1 : m_classCombo->itemData(i).toInt());
+        const int cls = i < 0 ? -1 : m_classCombo->itemData(i).toInt();
+        m_canvas->setMapClass(cls);
+        m_classMapsDock->setCurrentClass(cls);
     });
 
     label(tr("Map"));
@@ -198,6 +237,7 @@ void MainWindow::createControls()
     m_kindCombo->setToolTip(tr("Which of the method's maps to show and threshold"));
     bar->addWidget(m_kindCombo);
     connect(m_kindCombo, &QComboBox::currentTextChanged, m_canvas, &CanvasWidget::setMapKind);
+    connect(m_kindCombo, &QComboBox::currentTextChanged, m_classMapsDock, &ClassMapsDock::setMapKind);
 
     label(tr("Opacity"));
     m_opacitySlider = new QSlider(Qt::Horizontal, bar);
@@ -246,6 +286,9 @@ void MainWindow::createControls()
     m_showMask->setToolTip(tr("Show the pseudo-mask under the threshold instead of the class map"));
     bar->addWidget(m_showMask);
     connect(m_showMask, &QCheckBox::toggled, m_canvas, &CanvasWidget::setShowMask);
+    QAction *apply = findChild<QAction *>(QStringLiteral("applyRuleAction"));
+    apply->setIconText(tr("Apply to dataset…"));
+    bar->addAction(apply);
     m_showGrid = new QCheckBox(tr("Patch grid"), bar);
     m_showGrid->setObjectName(QStringLiteral("showGridCheck"));
     m_showGrid->setChecked(true);
@@ -269,9 +312,12 @@ void MainWindow::createStatusBar()
     m_cancelButton = new QToolButton(this);
     m_cancelButton->setObjectName(QStringLiteral("cancelJobButton"));
     m_cancelButton->setText(tr("Cancel"));
-    m_cancelButton->setToolTip(tr("Cancel the evaluation"));
+    m_cancelButton->setToolTip(tr("Cancel the evaluation or the pseudo-masks being written"));
     m_cancelButton->setVisible(false);
-    connect(m_cancelButton, &QToolButton::clicked, this, &MainWindow::cancelEvaluation);
+    connect(m_cancelButton, &QToolButton::clicked, this, [this] {
+        cancelEvaluation();
+        cancelApply();
+    });
     statusBar()->addPermanentWidget(m_cancelButton);
     statusBar()->addPermanentWidget(m_modelLabel);
 }
@@ -292,6 +338,15 @@ void MainWindow::restoreSettings()
     const double opacity = settings.value(QStringLiteral("display/opacity")).toDouble(&ok);
     if (ok)
         m_opacitySlider->setValue(qRound(std::clamp(opacity, 0.0, 1.0) * kSliderSteps));
+    // The rule as it was left; a checkpoint's first inspection still sets its best threshold.
+    ThresholdRule rule = m_rule;
+    rule.bgThreshold = settings.value(QStringLiteral("rule/bgThreshold"), rule.bgThreshold).toFloat();
+    rule.background = backgroundModeFromName(settings.value(QStringLiteral("rule/background")).toString(), rule.background);
+    rule.bandLow = settings.value(QStringLiteral("rule/bandLow"), rule.bandLow).toFloat();
+    rule.bandHigh = settings.value(QStringLiteral("rule/bandHigh"), rule.bandHigh).toFloat();
+    rule.parIterations = settings.value(QStringLiteral("rule/parIterations"), rule.parIterations).toInt();
+    rule.crf = settings.value(QStringLiteral("rule/crf"), rule.crf).toBool();
+    setRule(rule);
 }
 
 void MainWindow::saveSettings() const
@@ -301,6 +356,12 @@ void MainWindow::saveSettings() const
     settings.setValue(QStringLiteral("window/state"), saveState());
     settings.setValue(QStringLiteral("display/colorMap"), colorMapName(m_colorMap));
     settings.setValue(QStringLiteral("display/opacity"), double(m_opacitySlider->value()) / kSliderSteps);
+    settings.setValue(QStringLiteral("rule/bgThreshold"), m_rule.bgThreshold);
+    settings.setValue(QStringLiteral("rule/background"), backgroundModeName(m_rule.background));
+    settings.setValue(QStringLiteral("rule/bandLow"), m_rule.bandLow);
+    settings.setValue(QStringLiteral("rule/bandHigh"), m_rule.bandHigh);
+    settings.setValue(QStringLiteral("rule/parIterations"), m_rule.parIterations);
+    settings.setValue(QStringLiteral("rule/crf"), m_rule.crf);
     if (!m_datasetRoot.isEmpty()) {
         settings.setValue(QStringLiteral("session/data"), m_datasetRoot);
         settings.setValue(QStringLiteral("session/split"), m_datasetSplit);
@@ -339,9 +400,7 @@ bool MainWindow::restoreLastSession(const QString &device)
 
 void MainWindow::setRule(const ThresholdRule &rule)
 {
-    ThresholdRule clamped = rule;
-    clamped.bgThreshold = std::clamp(clamped.bgThreshold, 0.0f, 1.0f);
-    m_rule = clamped;
+    m_rule = rule.clamped();
     showRule();
     m_canvas->setRule(m_rule);
 }
@@ -366,6 +425,7 @@ void MainWindow::setColorMap(ColorMap map)
     m_canvas->setColorMap(map);
     m_attentionDock->setColorMap(map);
     m_affinityDock->setColorMap(map);
+    m_classMapsDock->setColorMap(map);
 }
 
 quint64 MainWindow::evaluateSplit()
@@ -396,8 +456,60 @@ void MainWindow::endEvaluation(quint64 jobId, bool succeeded)
         return;
     m_evaluateJob = 0;
     m_evaluationDock->setRunning(false);
-    m_cancelButton->setVisible(false);
+    m_cancelButton->setVisible(m_applyJob != 0);
     Q_EMIT evaluationEnded(jobId, succeeded);
+}
+
+quint64 MainWindow::applyRuleToDataset(const QString &outDir)
+{
+    if (m_applyJob != 0) {
+        showError(tr("Apply to dataset: pseudo-masks are already being written to %1").arg(m_applyOut));
+        return 0;
+    }
+    if (m_datasetRoot.isEmpty() || !m_modelRequested) {
+        showError(tr("Apply to dataset: open a dataset split and a checkpoint first"));
+        return 0;
+    }
+    if (outDir.isEmpty()) {
+        showError(tr("Apply to dataset: no output folder"));
+        return 0;
+    }
+    m_applyOut = QDir::toNativeSeparators(outDir);
+    m_applyWritten = m_applyTotal = 0;
+    m_applyJob = m_bridge->inferDataset(m_datasetRoot, m_datasetSplit, outDir, m_rule.toMaskRule(), m_canvas->mapKind());
+    m_cancelButton->setVisible(true);
+    return m_applyJob;
+}
+
+void MainWindow::cancelApply()
+{
+    if (m_applyJob != 0)
+        m_bridge->cancel(m_applyJob);
+}
+
+void MainWindow::applyRuleDialog()
+{
+    QSettings settings = studioSettings();
+    const QString out = QFileDialog::getExistingDirectory(
+        this, tr("Write the split's pseudo-masks to"), settings.value(QStringLiteral("paths/pseudoMasks")).toString());
+    if (out.isEmpty())
+        return;
+    settings.setValue(QStringLiteral("paths/pseudoMasks"), out);
+    if (applyRuleToDataset(out) == 0)
+        QMessageBox::warning(this, tr("Apply to dataset"), m_lastError);
+    else
+        m_dialogJobs.insert(m_applyJob);
+}
+
+void MainWindow::endApply(quint64 jobId, bool finished, const QString &outcome)
+{
+    if (jobId == 0 || jobId != m_applyJob)
+        return;
+    if (!outcome.isEmpty())
+        statusBar()->showMessage(outcome.arg(m_applyWritten).arg(m_applyTotal).arg(m_applyOut));
+    m_applyJob = 0;
+    m_cancelButton->setVisible(m_evaluateJob != 0);
+    Q_EMIT applyEnded(jobId, finished, m_applyWritten);
 }
 
 void MainWindow::closeEvent(QCloseEvent *event)
@@ -543,6 +655,7 @@ void MainWindow::showInspection(std::shared_ptr<const tr::Inspection> inspection
     // Attention first: the canvas announces its query as soon as it has the new grid.
     m_attentionDock->setInspection(inspection);
     m_affinityDock->setInspection(inspection);
+    m_classMapsDock->setInspection(inspection);
     m_canvas->setInspection(inspection);
     m_attentionDock->setQueryToken(m_canvas->queryToken());
     m_affinityDock->setQueryToken(m_canvas->queryToken());
@@ -581,6 +694,7 @@ void MainWindow::onJobFailed(quint64 jobId, const QString &message)
 {
     showError(message);
     endEvaluation(jobId, false);
+    endApply(jobId, false, QString()); // the message says what was kept
     if (m_dialogJobs.remove(jobId))
         QMessageBox::warning(this, tr("WSSS Studio"), message);
 }

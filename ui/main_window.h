@@ -3,9 +3,11 @@
 // on the left, the attention view on the right, the evaluation plots below, display controls in
 // a toolbar, engine messages in the status bar. Selecting an image submits an inspect job; the
 // result replaces what is shown only when it arrives, and inspectionShown() tells when it is on
-// screen. The window owns the one ThresholdRule (toolbar and dock edit it through setRule()).
-// Layout, colour map and the last dataset and checkpoint persist in QSettings (the
-// application's organisation and name, set in main()).
+// screen. The window owns the one ThresholdRule (toolbar, dock and HUD edit it through
+// setRule()); when the rule refines (PAR, CRF) the canvas's requests go to the engine's worker.
+// "Apply to the whole dataset" writes the split's pseudo-masks under the rule through the engine,
+// with progress and Cancel in the status bar. Layout, colour map, the rule and the last dataset
+// and checkpoint persist in QSettings (the application's organisation and name, set in main()).
 #include "training/engine/events.h"
 #include "training/methods/inspection.h"
 #include "ui/canvas/color_map.h"
@@ -38,6 +40,7 @@ namespace wsss::ui {
 class AttentionDock;
 class CanvasWidget;
 class AffinityDock;
+class ClassMapsDock;
 class DatasetDock;
 class EngineBridge;
 class EvaluationDock;
@@ -75,6 +78,12 @@ public:
     void cancelEvaluation();
     bool isEvaluating() const { return m_evaluateJob != 0; }
 
+    // Writes the open split's pseudo-masks under the current rule and map kind to outDir
+    // (training::InferDatasetJob); 0 when no dataset or checkpoint is open or one is running.
+    quint64 applyRuleToDataset(const QString &outDir);
+    void cancelApply();
+    bool isApplying() const { return m_applyJob != 0; }
+
     // What was open when a studio last closed (from QSettings); empty strings when nothing.
     struct Session {
         QString data, split, checkpoint, image;
@@ -86,6 +95,7 @@ public:
     CanvasWidget *canvas() const { return m_canvas; }
     AttentionDock *attentionDock() const { return m_attentionDock; }
     AffinityDock *affinityDock() const { return m_affinityDock; }
+    ClassMapsDock *classMapsDock() const { return m_classMapsDock; }
     DatasetDock *datasetDock() const { return m_datasetDock; }
     ThresholdsDock *thresholdsDock() const { return m_thresholdsDock; }
     EvaluationDock *evaluationDock() const { return m_evaluationDock; }
@@ -98,6 +108,9 @@ Q_SIGNALS:
     void inspectionShown(const QString &id);
     // An evaluation ended (finished, failed or cancelled); the dock holds the result if any.
     void evaluationEnded(quint64 jobId, bool succeeded);
+    // Apply to the whole dataset ended: finished, or cancelled or failed with the `written`
+    // masks kept in the output folder.
+    void applyEnded(quint64 jobId, bool finished, qint64 written);
 
 protected:
     void closeEvent(QCloseEvent *event) override;
@@ -111,6 +124,8 @@ private:
 
     void openCheckpointDialog();
     void openDatasetDialog();
+    void applyRuleDialog();
+    void endApply(quint64 jobId, bool finished, const QString &outcome); // outcome: %1 written, %2 total, %3 folder
     void requestInspection(const QString &id, const QString &imagePath, const QVector<int> &labels);
     void showInspection(std::shared_ptr<const wsss::training::Inspection> inspection);
     void onModelLoaded(const wsss::training::ModelInfo &info);
@@ -126,6 +141,7 @@ private:
     DatasetDock *m_datasetDock = nullptr;
     AttentionDock *m_attentionDock = nullptr;
     AffinityDock *m_affinityDock = nullptr;
+    ClassMapsDock *m_classMapsDock = nullptr;
     ThresholdsDock *m_thresholdsDock = nullptr;
     EvaluationDock *m_evaluationDock = nullptr;
 
@@ -145,6 +161,9 @@ private:
     ThresholdRule m_rule;
     ColorMap m_colorMap = ColorMap::Jet;
     quint64 m_evaluateJob = 0;
+    quint64 m_applyJob = 0;
+    QString m_applyOut;
+    qint64 m_applyWritten = 0, m_applyTotal = 0; // as the job last reported
     QString m_datasetRoot, m_datasetSplit, m_checkpointPath;
 
     bool m_modelRequested = false;

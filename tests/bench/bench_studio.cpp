@@ -1,11 +1,14 @@
 // Studio redraw times with an inspection cached (issue: Studio I speed): a threshold change →
 // pseudo-mask redrawn (target < 16 ms at 512 px), and a query change → attention panel redrawn
-// (target < 50 ms for ViT-S/16 at 448 px: 12 blocks × 6 heads, 785 tokens). Offscreen Qt; each
+// (target < 50 ms for ViT-S/16 at 448 px: 12 blocks × 6 heads, 785 tokens); the band mode's mask
+// (255 hatched) on a band slider step, same target as the threshold's; the class maps strip rebuilt
+// for a new inspection or map kind (3 classes at 512 px). Offscreen Qt; each
 // step renders the widget with grab(), which paints whether or not a window is exposed.
 // Usage: bench_studio [REPEATS]; one JSON line per case.
 #include "training/methods/inspection.h"
 #include "ui/canvas/canvas_widget.h"
 #include "ui/docks/attention_dock.h"
+#include "ui/docks/class_maps_dock.h"
 #include "ui/project/threshold_rule.h"
 
 #include <QApplication>
@@ -92,6 +95,48 @@ int main(int argc, char **argv)
             ms.push_back(timer.nsecsElapsed() / 1e6);
         }
         std::printf("{\"case\":\"mask_redraw\",\"size\":512,\"median_ms\":%.3f,\"target_ms\":16}\n", median(ms));
+    }
+    // Band slider step → the band's mask (ignored pixels hatched) rebuilt and repainted, 512 × 512.
+    {
+        CanvasWidget canvas;
+        canvas.resize(640, 640);
+        canvas.show();
+        canvas.setInspection(inspection(512, 32, 1, 1));
+        canvas.setMapClass(1);
+        canvas.setShowMask(true);
+        (void)canvas.grab();
+        std::vector<double> ms;
+        for (int i = 0; i < repeats; ++i) {
+            wsss::ui::ThresholdRule rule;
+            rule.background = wsss::ui::BackgroundMode::Band;
+            rule.bandLow = 0.2f + 0.4f * i / repeats;
+            rule.bandHigh = rule.bandLow + 0.2f;
+            QElapsedTimer timer;
+            timer.start();
+            canvas.setRule(rule);
+            (void)canvas.grab();
+            ms.push_back(timer.nsecsElapsed() / 1e6);
+        }
+        std::printf("{\"case\":\"band_mask_redraw\",\"size\":512,\"median_ms\":%.3f,\"target_ms\":16}\n", median(ms));
+    }
+    // New inspection or map kind → the class maps strip (one tile per labelled class) rebuilt and painted.
+    {
+        wsss::ui::ClassMapsDock dock;
+        dock.resize(360, 600);
+        dock.show();
+        const auto a = inspection(512, 32, 1, 1), b = inspection(512, 32, 1, 1);
+        dock.setInspection(a);
+        (void)dock.grab();
+        std::vector<double> ms;
+        for (int i = 0; i < repeats; ++i) {
+            QElapsedTimer timer;
+            timer.start();
+            dock.setInspection(i % 2 ? a : b);
+            (void)dock.grab();
+            ms.push_back(timer.nsecsElapsed() / 1e6);
+        }
+        std::printf("{\"case\":\"class_strip_rebuild\",\"size\":512,\"classes\":3,\"median_ms\":%.3f,"
+                    "\"target_ms\":16}\n", median(ms));
     }
     // Query change → the attention grid (12 × (6 + mean)) and the big view repainted, ViT-S/16 at 448.
     {

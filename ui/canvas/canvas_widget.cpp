@@ -28,6 +28,21 @@ constexpr double kFitMargin = 8.0; // widget pixels left around a fitted image
 // Pixels per wheel notch (120 units) → about ×1.2, the usual step of image viewers.
 double wheelFactor(int angleDelta) { return std::pow(1.2, angleDelta / 120.0); }
 
+// Whether a refinement made under `made` serves `wanted` (same PAR, same CRF input).
+bool sameRefinement(const tr::MaskRule &made, const tr::MaskRule &wanted)
+{
+    tr::RefinedMaps probe;
+    probe.rule = made;
+    return probe.serves(wanted);
+}
+
+// Ignored pixels (255): white diagonal hatching, every other 3-pixel stripe opaque enough to read
+// over any class colour, the rest faint (premultiplied ARGB).
+QRgb ignoredColor(int x, int y)
+{
+    return ((x + y) / 3) % 2 == 0 ? qPremultiply(qRgba(255, 255, 255, 230)) : qPremultiply(qRgba(255, 255, 255, 70));
+}
+
 } // namespace
 
 QRgb jetColor(float t)
@@ -125,6 +140,8 @@ void CanvasWidget::setInspection(std::shared_ptr<const tr::Inspection> inspectio
     const QSizeF oldSize = imageSize();
     const int oldGridW = m_inspection ? m_inspection->gridWidth : 0;
     const int oldGridH = m_inspection ? m_inspection->gridHeight : 0;
+    if (inspection != m_inspection)
+        m_refined.reset(); // made from the old maps
     m_inspection = std::move(inspection);
     m_image = QImage();
     if (m_inspection && m_inspection->imageWidth > 0 && m_inspection->imageHeight > 0
@@ -178,6 +195,8 @@ void CanvasWidget::setMapKind(const QString &kind)
     if (kind == m_mapKind)
         return;
     m_mapKind = kind;
+    if (m_refined && m_refined->kind != mapKind().toStdString())
+        m_refined.reset();
     rebuildHeatmap();
     rebuildMask();
     update();
@@ -213,6 +232,38 @@ void CanvasWidget::setRule(const ThresholdRule &rule)
     refreshHud();
 }
 
+void CanvasWidget::setRefinement(std::shared_ptr<const tr::RefinedMaps> refined)
+{
+    if (!refined || !m_inspection || refined->imageId != m_inspection->imageId
+        || refined->kind != mapKind().toStdString() || refined->imageWidth != m_inspection->imageWidth
+        || refined->imageHeight != m_inspection->imageHeight)
+        return;
+    m_refined = std::move(refined);
+    rebuildMask();
+    update();
+}
+
+bool CanvasWidget::refinementPending() const
+{
+    if (!m_showMask || !m_inspection || !m_rule.refines())
+        return false;
+    return !m_refined || !m_refined->serves(m_rule.toMaskRule());
+}
+
+void CanvasWidget::requestRefinement()
+{
+    if (!refinementPending())
+        return;
+    const tr::MaskRule wanted = m_rule.toMaskRule();
+    const QString kind = mapKind();
+    if (m_requestedFor.lock() == m_inspection && m_requestedKind == kind && sameRefinement(m_requestedRule, wanted))
+        return; // on its way
+    m_requestedFor = m_inspection;
+    m_requestedKind = kind;
+    m_requestedRule = wanted;
+    Q_EMIT refinementRequested(kind, m_rule);
+}
+
 void CanvasWidget::setColorMap(ColorMap map)
 {
     if (map == m_colorMap)
@@ -225,6 +276,7 @@ void CanvasWidget::setColorMap(ColorMap map)
 void CanvasWidget::setShowMask(bool show)
 {
     m_showMask = show;
+    requestRefinement();
     update();
 }
 
@@ -313,12 +365,26 @@ void CanvasWidget::rebuildHeatmap()
 void CanvasWidget::rebuildMask()
 {
     m_mask = QImage();
+    m_labels.clear();
     if (!m_inspection || m_image.isNull())
         return;
-    // Runs on every slider step: the rule over the cached maps, then one table lookup per pixel.
-    const std::vector<std::uint8_t> labels = m_inspection->pseudoMask(mapKind().toStdString(), m_rule.bgThreshold);
+    // Runs on every slider step: the decision over the cached maps (refined ones once they are
+    // here), then one table lookup per pixel. PAR and the CRF never run here.
+    const tr::MaskRule rule = m_rule.toMaskRule();
     const int w = m_inspection->imageWidth, h = m_inspection->imageHeight;
-    if (labels.size() != static_cast<size_t>(w) * h)
+    const size_t n = static_cast<size_t>(w) * h;
+    if (m_rule.refines() && m_refined && rule.crf && m_refined->crfLabels.size() == n) {
+        m_labels = m_refined->crfLabels; // kept until the next CRF arrives, even if the threshold moved
+    } else if (m_rule.refines() && m_refined && rule.parIterations > 0 && !m_refined->maps.empty()) {
+        std::vector<const tr::ClassMap *> maps;
+        for (const auto &m : m_refined->maps)
+            maps.push_back(&m);
+        m_labels = tr::applyMaskRule(rule, maps, n);
+    } else {
+        m_labels = m_inspection->pseudoMask(mapKind().toStdString(), rule);
+    }
+    requestRefinement();
+    if (m_labels.size() != n)
         return;
     static const auto palette = [] {
         std::array<QRgb, 256> p{};
@@ -334,9 +400,9 @@ void CanvasWidget::rebuildMask()
     m_mask = QImage(w, h, QImage::Format_ARGB32_Premultiplied);
     for (int y = 0; y < h; ++y) {
         auto *line = reinterpret_cast<QRgb *>(m_mask.scanLine(y));
-        const std::uint8_t *src = labels.data() + static_cast<size_t>(y) * w;
+        const std::uint8_t *src = m_labels.data() + static_cast<size_t>(y) * w;
         for (int x = 0; x < w; ++x)
-            line[x] = palette[src[x]];
+            line[x] = src[x] == wsss::vision::kIgnoreLabel ? ignoredColor(x, y) : palette[src[x]];
     }
 }
 
@@ -435,8 +501,18 @@ void CanvasWidget::paintScene(QPainter &painter)
                           .arg(ins.imageWidth)
                           .arg(ins.imageHeight)
                           .arg(qRound(m_zoom * 100));
-    if (m_showMask)
-        caption += tr("  ·  pseudo-mask %1, bg ≥ %2").arg(mapKind()).arg(m_rule.bgThreshold, 0, 'f', 2);
+    if (m_showMask) {
+        if (m_rule.crf)
+            caption += tr("  ·  pseudo-mask %1, CRF bg %2").arg(mapKind()).arg(m_rule.bgThreshold, 0, 'f', 2);
+        else if (m_rule.background == BackgroundMode::Band)
+            caption += tr("  ·  pseudo-mask %1, band %2–%3").arg(mapKind()).arg(m_rule.bandLow, 0, 'f', 2).arg(m_rule.bandHigh, 0, 'f', 2);
+        else
+            caption += tr("  ·  pseudo-mask %1, bg ≥ %2").arg(mapKind()).arg(m_rule.bgThreshold, 0, 'f', 2);
+        if (m_rule.parIterations > 0)
+            caption += tr(", PAR %1").arg(m_rule.parIterations);
+        if (refinementPending())
+            caption += tr("  (refining…)");
+    }
     else if (m_mapClass >= 0 && m_mapClass < static_cast<int>(ins.classNames.size()))
         caption += QStringLiteral("  ·  %1 %2").arg(mapKind(), QString::fromStdString(ins.classNames[m_mapClass]));
     const QFontMetrics fm = painter.fontMetrics();
@@ -459,6 +535,13 @@ void CanvasWidget::paintScene(QPainter &painter)
             painter.fillRect(QRect(x + 4, y + 4, h - 8, h - 8), QColor(rgb[0], rgb[1], rgb[2]));
             painter.drawText(QRect(x + h, y, w - h, h), Qt::AlignVCenter | Qt::AlignLeft, name);
             x += w + 4;
+        }
+        if (m_rule.background == BackgroundMode::Band && !m_rule.crf) {
+            const QString name = tr("ignored (255)");
+            const int w = h + fm.horizontalAdvance(name) + 10;
+            painter.fillRect(QRect(x, y, w, h), QColor(0, 0, 0, 150));
+            painter.fillRect(QRect(x + 4, y + 4, h - 8, h - 8), QBrush(Qt::white, Qt::BDiagPattern));
+            painter.drawText(QRect(x + h, y, w - h, h), Qt::AlignVCenter | Qt::AlignLeft, name);
         }
     }
 }

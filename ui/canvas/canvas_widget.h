@@ -1,7 +1,10 @@
 #pragma once
 // CanvasWidget: the image of the current inspection with its layers — the selected class map as
-// a heatmap, or the pseudo-mask under the background threshold, the patch grid and the query
-// patch. Owns the view transform (widget = offset + zoom · image pixel). The old inspection
+// a heatmap, or the pseudo-mask under the rule (ignored pixels, 255, hatched white), the patch
+// grid and the query patch. The rule's decision (threshold or band) is applied live from the
+// cached maps; its refinements (PAR, CRF) are asked of the engine's worker through
+// refinementRequested while the mask is shown, and the result, given back with setRefinement(),
+// replaces the unrefined mask when it arrives (thresholds then apply live to the refined maps). Owns the view transform (widget = offset + zoom · image pixel). The old inspection
 // stays on screen until setInspection() brings the next one. All drawing is in paintScene().
 // Hosts the overlay HUD (HudOverlay, a Dear ImGui panel in a QOpenGLWidget at the top-right
 // corner), made on first show and toggled by hudAction() (H or F1); while hidden it takes no
@@ -45,6 +48,14 @@ public:
     void setBgThreshold(float threshold);   // 0..1; the rule's other fields stay
     // The pseudo-mask is recomputed from the cached inspection on every change (no model call).
     void setRule(const ThresholdRule &rule);
+    // The worker's refinement of the current inspection's maps (ignored when it is for another
+    // image or map kind); dropped with the inspection.
+    void setRefinement(std::shared_ptr<const wsss::training::RefinedMaps> refined);
+    const std::shared_ptr<const wsss::training::RefinedMaps> &refinement() const { return m_refined; }
+    // The rule refines, the mask is shown and the matching refinement has not arrived yet.
+    bool refinementPending() const;
+    // The drawn mask's labels (class index, 0 background, 255 ignored), image-sized row-major.
+    const std::vector<std::uint8_t> &maskLabels() const { return m_labels; }
     const ThresholdRule &rule() const { return m_rule; }
     void setColorMap(ColorMap map); // of the class-map heatmap
     ColorMap colorMap() const { return m_colorMap; }
@@ -78,6 +89,9 @@ Q_SIGNALS:
     void queryChanged(int token);
     // A HUD slider moved: the rule it asks for (the owner of the rule applies it, then setRule()).
     void ruleEdited(const wsss::ui::ThresholdRule &rule);
+    // The mask needs the rule's refinements of the current inspection's `kind` maps: the owner
+    // submits them to the engine and hands the result to setRefinement().
+    void refinementRequested(const QString &kind, const wsss::ui::ThresholdRule &rule);
     void hoverChanged(const QString &text); // what lies under the cursor, for the status bar
 
 protected:
@@ -94,6 +108,7 @@ private:
     void paintScene(QPainter &painter);
     void rebuildHeatmap();
     void rebuildMask();
+    void requestRefinement(); // when the shown mask needs a refinement not yet asked for
     void selectQueryAt(QPointF widgetPos);
     void updateHover(QPointF widgetPos);
     void refreshHud(); // the HUD's state from the inspection, the cursor and the rule
@@ -105,7 +120,13 @@ private:
     QImage m_scaledImage; // m_image at the current zoom, made in paintScene
     qint64 m_scaledFrom = 0; // cacheKey of the m_image it was made from
     QImage m_heatmap; // m_mapClass's map, jet, opaque
-    QImage m_mask;    // the pseudo-mask in palette colours, background transparent
+    QImage m_mask;    // the pseudo-mask in palette colours, background transparent, 255 hatched
+    std::vector<std::uint8_t> m_labels; // the labels m_mask shows
+    std::shared_ptr<const wsss::training::RefinedMaps> m_refined; // for m_inspection, or null
+    // The last refinement asked for: of which inspection, kind and rule.
+    std::weak_ptr<const wsss::training::Inspection> m_requestedFor;
+    QString m_requestedKind;
+    wsss::training::MaskRule m_requestedRule;
 
     int m_mapClass = -1;
     QString m_mapKind;

@@ -186,7 +186,20 @@ void HudOverlay::buildPanel()
     }
 
     ImGui::Separator();
+    // The decision: one threshold, or the band (its two sliders replace the threshold's).
+    int band = m_state.rule.background == BackgroundMode::Band ? 1 : 0;
+    bool modeChanged = ImGui::RadioButton("threshold", &band, 0);
+    measure();
+    ImGui::SameLine();
+    modeChanged |= ImGui::RadioButton("band", &band, 1);
+    measure();
+    if (modeChanged)
+        m_state.rule.background = band ? BackgroundMode::Band : BackgroundMode::Threshold;
     for (const ThresholdRuleField &field : thresholdRuleFields()) {
+        if (!field.member || !field.appliesTo(m_state.rule)) {
+            m_sliderRects.remove(field.key);
+            continue;
+        }
         float value = m_state.rule.*field.member;
         const std::string label = field.label.toStdString();
         const std::string format = "%." + std::to_string(field.decimals) + "f";
@@ -201,8 +214,14 @@ void HudOverlay::buildPanel()
                                               QSize(qRound(kSliderWidth), qRound(max.y - min.y))));
         if (changed) {
             const double step = field.step > 0 ? field.step : 0.01;
-            m_state.rule.*field.member = static_cast<float>(std::round(value / step) * step);
+            m_state.rule = field.with(m_state.rule, std::round(value / step) * step);
         }
+    }
+    if (m_state.rule.refines()) { // set in the thresholds dock; computed by the worker
+        const bool par = m_state.rule.parIterations > 0;
+        ImGui::TextDisabled("refined by %s%s%s", par ? "PAR" : "", par && m_state.rule.crf ? " + " : "",
+                            m_state.rule.crf ? "CRF" : "");
+        measure();
     }
 
     ImGui::Separator();

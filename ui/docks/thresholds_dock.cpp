@@ -1,5 +1,7 @@
 #include "ui/docks/thresholds_dock.h"
 
+#include <QCheckBox>
+#include <QComboBox>
 #include <QDoubleSpinBox>
 #include <QGridLayout>
 #include <QHBoxLayout>
@@ -32,10 +34,21 @@ ThresholdsDock::ThresholdsDock(QWidget *parent)
     auto *grid = new QGridLayout;
     grid->setColumnStretch(1, 1);
     int r = 0;
+    auto *modeLabel = new QLabel(tr("Decision"), body);
+    m_modeCombo = new QComboBox(body);
+    m_modeCombo->setObjectName(QStringLiteral("backgroundModeCombo"));
+    m_modeCombo->addItem(tr("Threshold"), backgroundModeName(BackgroundMode::Threshold));
+    m_modeCombo->addItem(tr("Band (β_l, β_h; 255 between)"), backgroundModeName(BackgroundMode::Band));
+    m_modeCombo->setToolTip(tr("Threshold: background at or below one score. Band (AFA): a class above β_h, "
+                               "background at or below β_l, ignored (255, hatched) between"));
+    grid->addWidget(modeLabel, r, 0);
+    grid->addWidget(m_modeCombo, r, 1, 1, 2);
+    ++r;
     for (const ThresholdRuleField &field : thresholdRuleFields()) {
         Row row;
         row.field = &field;
         auto *label = new QLabel(field.label, body);
+        row.label = label;
         label->setToolTip(field.toolTip);
         row.slider = new QSlider(Qt::Horizontal, body);
         row.slider->setObjectName(field.key + QStringLiteral("RuleSlider"));
@@ -53,7 +66,22 @@ ThresholdsDock::ThresholdsDock(QWidget *parent)
         ++r;
         m_rows.push_back(row);
     }
+    m_crfCheck = new QCheckBox(tr("Dense CRF (computed in the background)"), body);
+    m_crfCheck->setObjectName(QStringLiteral("crfCheck"));
+    m_crfCheck->setToolTip(tr("Dense CRF on [background; maps] after PAR (PSA parameters); its argmax replaces "
+                              "the threshold or band"));
+    grid->addWidget(m_crfCheck, r, 0, 1, 3);
     layout->addLayout(grid);
+    connect(m_modeCombo, &QComboBox::currentIndexChanged, this, [this](int i) {
+        ThresholdRule rule = m_rule;
+        rule.background = backgroundModeFromName(m_modeCombo->itemData(i).toString());
+        apply(rule);
+    });
+    connect(m_crfCheck, &QCheckBox::toggled, this, [this](bool on) {
+        ThresholdRule rule = m_rule;
+        rule.crf = on;
+        apply(rule);
+    });
     for (const Row &row : m_rows) {
         // Slider steps are live: valueChanged fires while dragging (tracking is on).
         connect(row.slider, &QSlider::valueChanged, this,
@@ -64,7 +92,10 @@ ThresholdsDock::ThresholdsDock(QWidget *parent)
     auto *buttons = new QHBoxLayout;
     m_paperButton = new QPushButton(tr("Paper defaults"), body);
     m_paperButton->setObjectName(QStringLiteral("resetPaperButton"));
-    m_paperButton->setToolTip(tr("Background threshold %1, the papers' default").arg(ThresholdRule{}.bgThreshold, 0, 'f', 2));
+    m_paperButton->setToolTip(tr("Every field at the papers' defaults: threshold %1, band %2–%3, no PAR, no CRF")
+                                  .arg(ThresholdRule{}.bgThreshold, 0, 'f', 2)
+                                  .arg(ThresholdRule{}.bandLow, 0, 'f', 2)
+                                  .arg(ThresholdRule{}.bandHigh, 0, 'f', 2));
     m_checkpointButton = new QPushButton(tr("Checkpoint best"), body);
     m_checkpointButton->setObjectName(QStringLiteral("resetCheckpointButton"));
     buttons->addWidget(m_paperButton);
@@ -111,9 +142,7 @@ void ThresholdsDock::resetToCheckpoint()
 
 void ThresholdsDock::edit(const Row &row, double value)
 {
-    ThresholdRule rule = m_rule;
-    rule.*(row.field->member) = static_cast<float>(std::clamp(value, row.field->minimum, row.field->maximum));
-    apply(rule);
+    apply(row.field->with(m_rule, value));
 }
 
 void ThresholdsDock::apply(const ThresholdRule &rule)
@@ -130,11 +159,21 @@ void ThresholdsDock::apply(const ThresholdRule &rule)
 void ThresholdsDock::showRule()
 {
     for (const Row &row : m_rows) {
-        const double value = m_rule.*(row.field->member);
+        const double value = row.field->value(m_rule);
         const QSignalBlocker blockSlider(row.slider);
         const QSignalBlocker blockSpin(row.spin);
         row.slider->setValue(static_cast<int>(std::lround((value - row.field->minimum) / row.field->step)));
         row.spin->setValue(value);
+        const bool applies = row.field->appliesTo(m_rule);
+        row.label->setEnabled(applies);
+        row.slider->setEnabled(applies);
+        row.spin->setEnabled(applies);
+    }
+    {
+        const QSignalBlocker blockMode(m_modeCombo);
+        m_modeCombo->setCurrentIndex(std::max(0, m_modeCombo->findData(backgroundModeName(m_rule.background))));
+        const QSignalBlocker blockCrf(m_crfCheck);
+        m_crfCheck->setChecked(m_rule.crf);
     }
 }
 

@@ -1,14 +1,17 @@
 #pragma once
-// ThresholdsDock: every field of the pseudo-label rule as a slider and a spin box, with resets to
-// the paper's defaults and to the checkpoint's best background threshold. Edits go out as
-// ruleChanged on every slider step (the canvas redraws the mask live from the cached
-// inspection); setRule() from outside updates the controls without echoing.
+// ThresholdsDock: every field of the pseudo-label rule — the background mode (threshold or band),
+// a slider and a spin box per number (rows that do not apply to the mode are disabled), the CRF
+// switch — with resets to the paper's defaults and to the checkpoint's best background threshold.
+// Edits go out as ruleChanged on every slider step (the canvas redraws the mask live from the
+// cached inspection); setRule() from outside updates the controls without echoing.
 #include "ui/project/threshold_rule.h"
 
 #include <QDockWidget>
 
 #include <vector>
 
+class QCheckBox;
+class QComboBox;
 class QDoubleSpinBox;
 class QLabel;
 class QPushButton;
@@ -27,7 +30,7 @@ public:
     void setCheckpointBest(double threshold);
     double checkpointBest() const { return m_checkpointBest; }
 
-    void resetToPaper();      // ThresholdRule{}; emits ruleChanged if it differs
+    void resetToPaper();      // ThresholdRule{} (every field); emits ruleChanged if it differs
     void resetToCheckpoint(); // the paper's rule with the checkpoint's best background threshold
 
 Q_SIGNALS:
@@ -36,6 +39,7 @@ Q_SIGNALS:
 private:
     struct Row {
         const ThresholdRuleField *field = nullptr;
+        QLabel *label = nullptr;
         QSlider *slider = nullptr;
         QDoubleSpinBox *spin = nullptr;
     };
@@ -46,6 +50,8 @@ private:
     ThresholdRule m_rule;
     double m_checkpointBest;
     std::vector<Row> m_rows;
+    QComboBox *m_modeCombo = nullptr;
+    QCheckBox *m_crfCheck = nullptr;
     QPushButton *m_paperButton = nullptr;
     QPushButton *m_checkpointButton = nullptr;
 };
