@@ -1,11 +1,15 @@
 // wsss-studio: the GUI. Opens a project (or a dataset and a checkpoint) and, with --screenshot,
 // renders the first inspection to a PNG and exits — the studio's headless smoke test.
 #include "ui/canvas/canvas_widget.h"
+#include "ui/docks/affinity_dock.h"
+#include "ui/docks/attention_dock.h"
+#include "ui/docks/class_maps_dock.h"
 #include "ui/engine/engine_bridge.h"
 #include "ui/main_window.h"
 #include "vision/core/cpu_memory.h"
 
 #include <QApplication>
+#include <QCheckBox>
 #include <QCommandLineParser>
 #include <QDir>
 #include <QFile>
@@ -18,6 +22,7 @@
 #include <QTimer>
 
 #include <cstdio>
+#include <memory>
 
 namespace {
 
@@ -31,6 +36,11 @@ struct StudioArgs {
     bool hud = false;      // show the canvas HUD (reading the query pixel when one is given)
     bool hasQuery = false;
     QPointF query;
+    bool mask = false;     // show the pseudo-mask instead of the class map
+    QString band;          // "LO,HI": the band decision
+    int par = 0;           // PAR iterations
+    bool crf = false;
+    QString panel;         // the right-hand tab to raise
 };
 
 void printError(const QString &message)
@@ -91,7 +101,17 @@ int main(int argc, char *argv[])
                                          QStringLiteral("Evaluate the split once the first image is shown (with --screenshot: grab after it)."));
     const QCommandLineOption hudOpt(QStringLiteral("hud"),
                                     QStringLiteral("Show the canvas HUD, reading out the --query pixel."));
-    parser.addOptions({dataOpt, ckptOpt, splitOpt, imageOpt, queryOpt, classOpt, shotOpt, deviceOpt, evaluateOpt, hudOpt});
+    const QCommandLineOption maskOpt(QStringLiteral("mask"), QStringLiteral("Show the pseudo-mask instead of the class map."));
+    const QCommandLineOption bandOpt(QStringLiteral("band"),
+                                     QStringLiteral("Band decision: class above HI, background at or below LO, ignored between."),
+                                     QStringLiteral("LO,HI"));
+    const QCommandLineOption parOpt(QStringLiteral("par"), QStringLiteral("PAR iterations of the rule (0 = off)."), QStringLiteral("N"));
+    const QCommandLineOption crfOpt(QStringLiteral("crf"), QStringLiteral("Dense CRF in the rule."));
+    const QCommandLineOption panelOpt(QStringLiteral("panel"),
+                                      QStringLiteral("Right-hand panel to show: attention, affinity or class-maps."),
+                                      QStringLiteral("NAME"));
+    parser.addOptions({dataOpt, ckptOpt, splitOpt, imageOpt, queryOpt, classOpt, shotOpt, deviceOpt, evaluateOpt, hudOpt,
+                       maskOpt, bandOpt, parOpt, crfOpt, panelOpt});
     parser.process(app);
 
     StudioArgs args;
@@ -114,6 +134,36 @@ int main(int argc, char *argv[])
     args.screenshot = parser.value(shotOpt);
     args.evaluate = parser.isSet(evaluateOpt);
     args.hud = parser.isSet(hudOpt);
+    args.mask = parser.isSet(maskOpt);
+    args.band = parser.value(bandOpt);
+    args.crf = parser.isSet(crfOpt);
+    args.panel = parser.value(panelOpt);
+    if (parser.isSet(parOpt)) {
+        bool ok = false;
+        args.par = parser.value(parOpt).toInt(&ok);
+        if (!ok || args.par < 0) {
+            printError(QStringLiteral("--par expects a count ≥ 0, got \"%1\"").arg(parser.value(parOpt)));
+            return 1;
+        }
+    }
+    wsss::ui::ThresholdRule bandRule;
+    if (!args.band.isEmpty()) {
+        const QStringList lh = args.band.split(QLatin1Char(','));
+        bool okL = false, okH = false;
+        if (lh.size() == 2) {
+            bandRule.bandLow = lh[0].trimmed().toFloat(&okL);
+            bandRule.bandHigh = lh[1].trimmed().toFloat(&okH);
+        }
+        if (!okL || !okH || !(bandRule.bandLow <= bandRule.bandHigh)) {
+            printError(QStringLiteral("--band expects LO,HI with LO ≤ HI, got \"%1\"").arg(args.band));
+            return 1;
+        }
+    }
+    if (!args.panel.isEmpty() && !QStringList{QStringLiteral("attention"), QStringLiteral("affinity"),
+                                              QStringLiteral("class-maps")}.contains(args.panel)) {
+        printError(QStringLiteral("--panel expects attention, affinity or class-maps, got \"%1\"").arg(args.panel));
+        return 1;
+    }
     if (parser.isSet(queryOpt)) {
         const QStringList xy = parser.value(queryOpt).split(QLatin1Char(','));
         bool okX = false, okY = false;
@@ -183,10 +233,37 @@ int main(int argc, char *argv[])
             if (args.hasQuery)
                 window.canvas()->setHoverPixel(args.query);
         }
+        if (args.mask)
+            window.findChild<QCheckBox *>(QStringLiteral("showMaskCheck"))->setChecked(true);
+        if (!args.band.isEmpty() || args.par > 0 || args.crf) {
+            wsss::ui::ThresholdRule rule = window.rule();
+            if (!args.band.isEmpty()) {
+                rule.background = wsss::ui::BackgroundMode::Band;
+                rule.bandLow = bandRule.bandLow;
+                rule.bandHigh = bandRule.bandHigh;
+            }
+            rule.parIterations = args.par;
+            rule.crf = args.crf;
+            window.setRule(rule);
+        }
+        if (args.panel == QLatin1String("attention"))
+            window.attentionDock()->raise();
+        else if (args.panel == QLatin1String("affinity"))
+            window.affinityDock()->raise();
+        else if (args.panel == QLatin1String("class-maps"))
+            window.classMapsDock()->raise();
         if (args.evaluate && window.evaluateSplit() == 0)
             fail(window.lastError());
         if (!screenshotMode || args.evaluate)
             return;
+        if (window.canvas()->refinementPending()) { // PAR or the CRF: grab once the worker's result is drawn
+            auto once = std::make_shared<QMetaObject::Connection>();
+            *once = QObject::connect(window.bridge(), &wsss::ui::EngineBridge::refinementReady, &app, [&, once] {
+                QObject::disconnect(*once);
+                grab();
+            });
+            return;
+        }
         grab();
     });
     QObject::connect(&window, &wsss::ui::MainWindow::evaluationEnded, &app, [&](quint64, bool succeeded) {

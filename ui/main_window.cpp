@@ -411,6 +411,10 @@ void MainWindow::showRule()
     const QSignalBlocker blockSpin(m_thresholdSpin);
     m_thresholdSlider->setValue(qRound(m_rule.bgThreshold * kSliderSteps));
     m_thresholdSpin->setValue(m_rule.bgThreshold);
+    // In band mode (without the CRF) the threshold does not decide anything: the dock's band rows do.
+    const bool thresholdApplies = thresholdRuleField(QStringLiteral("bgThreshold"))->appliesTo(m_rule);
+    m_thresholdSlider->setEnabled(thresholdApplies);
+    m_thresholdSpin->setEnabled(thresholdApplies);
     m_thresholdsDock->setRule(m_rule);
     m_evaluationDock->setCurrentThreshold(m_rule.bgThreshold);
 }
@@ -670,6 +674,7 @@ void MainWindow::showInspection(std::shared_ptr<const tr::Inspection> inspection
     if (row >= 0)
         m_classCombo->setCurrentIndex(row);
     m_canvas->setMapClass(m_classCombo->currentIndex() < 0 ? -1 : m_classCombo->currentData().toInt());
+    m_classMapsDock->setCurrentClass(m_canvas->mapClass());
 
     if (isVisible()) {
         m_canvas->repaint();

@@ -20,8 +20,10 @@ public:
 
     explicit ClassMapTile(QWidget *parent) : QWidget(parent)
     {
-        setMinimumSize(96, 112);
-        setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Expanding);
+        setMinimumSize(80, 80 + textHeight());
+        QSizePolicy policy(QSizePolicy::Expanding, QSizePolicy::Preferred);
+        policy.setHeightForWidth(true); // square heatmap, name underneath
+        setSizePolicy(policy);
         setCursor(Qt::PointingHandCursor);
     }
 
@@ -39,15 +41,28 @@ public:
     }
     const QImage &image() const { return m_image; }
 
+    bool hasHeightForWidth() const override { return true; }
+    int heightForWidth(int w) const override
+    {
+        if (m_image.isNull())
+            return w + textHeight();
+        return qRound(double(w - 6) * m_image.height() / std::max(1, m_image.width())) + 6 + textHeight();
+    }
+    QSize sizeHint() const override { return {ClassMapsDock::kTileSide, heightForWidth(ClassMapsDock::kTileSide)}; }
+
 protected:
+    int textHeight() const { return fontMetrics().height() + 4; }
+
     void paintEvent(QPaintEvent *) override
     {
         QPainter p(this);
-        const int text = fontMetrics().height() + 4;
+        const int text = textHeight();
         const QRect room = rect().adjusted(3, 3, -3, -3 - text);
+        int textTop = height() - text;
         if (!m_image.isNull() && !room.isEmpty()) {
             const QSize fitted = m_image.size().scaled(room.size(), Qt::KeepAspectRatio);
             const QRect r(QPoint(room.left() + (room.width() - fitted.width()) / 2, room.top()), fitted);
+            textTop = r.bottom() + 3;
             p.setRenderHint(QPainter::SmoothPixmapTransform);
             p.drawImage(r, m_image);
             if (m_current) {
@@ -59,7 +74,7 @@ protected:
         QFont f = font();
         f.setBold(m_current);
         p.setFont(f);
-        p.drawText(QRect(0, height() - text, width(), text), Qt::AlignCenter,
+        p.drawText(QRect(0, textTop, width(), text), Qt::AlignCenter,
                    fontMetrics().elidedText(m_name, Qt::ElideRight, width()));
     }
 
@@ -185,6 +200,10 @@ void ClassMapsDock::rebuild()
         m_layout->addWidget(tile, i / columns, i % columns);
         m_tiles.push_back(tile);
     }
+    // Tiles keep their shape; the room left over goes below them.
+    for (int r = 0; r < m_layout->rowCount(); ++r)
+        m_layout->setRowStretch(r, 0);
+    m_layout->setRowStretch((tileCount() + columns - 1) / columns, 1);
     if (!m_inspection)
         m_status->setText(tr("Open a checkpoint and an image."));
     else if (m_classes.empty())

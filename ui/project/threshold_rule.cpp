@@ -112,4 +112,12 @@ const std::vector<ThresholdRuleField> &thresholdRuleFields()
     return fields;
 }
 
+const ThresholdRuleField *thresholdRuleField(const QString &key)
+{
+    for (const ThresholdRuleField &field : thresholdRuleFields())
+        if (field.key == key)
+            return &field;
+    return nullptr;
+}
+
 } // namespace wsss::ui

@@ -65,6 +65,7 @@ struct ThresholdRuleField {
 };
 
 const std::vector<ThresholdRuleField> &thresholdRuleFields();
+const ThresholdRuleField *thresholdRuleField(const QString &key); // null for an unknown key
 
 } // namespace wsss::ui
 
