@@ -87,7 +87,7 @@ MainWindow::MainWindow(QWidget *parent) : QMainWindow(parent)
     // PAR and the CRF run on the worker; the canvas shows the latest result when it lands.
     connect(m_canvas, &CanvasWidget::refinementRequested, this, [this](const QString &kind, const ThresholdRule &rule) {
         if (m_canvas->inspection())
-            m_bridge->refine(m_canvas->inspection(), kind, rule.toMaskRule());
+            m_refineJob = m_bridge->refine(m_canvas->inspection(), kind, rule.toMaskRule());
     });
     connect(m_bridge, &EngineBridge::refinementReady, m_canvas, &CanvasWidget::setRefinement);
     connect(m_classMapsDock, &ClassMapsDock::classActivated, this, [this](int classIndex) {
@@ -700,6 +700,8 @@ void MainWindow::onJobFailed(quint64 jobId, const QString &message)
     showError(message);
     endEvaluation(jobId, false);
     endApply(jobId, false, QString()); // the message says what was kept
+    if (jobId == m_refineJob)
+        m_canvas->refinementFailed();
     if (m_dialogJobs.remove(jobId))
         QMessageBox::warning(this, tr("WSSS Studio"), message);
 }

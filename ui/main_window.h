@@ -162,6 +162,7 @@ private:
     ColorMap m_colorMap = ColorMap::Jet;
     quint64 m_evaluateJob = 0;
     quint64 m_applyJob = 0;
+    quint64 m_refineJob = 0; // the canvas's latest refinement
     QString m_applyOut;
     qint64 m_applyWritten = 0, m_applyTotal = 0; // as the job last reported
     QString m_datasetRoot, m_datasetSplit, m_checkpointPath;

@@ -213,6 +213,26 @@ private Q_SLOTS:
         QCOMPARE(canvas()->refinement()->rule.bgThreshold, 0.6f);
     }
 
+    void failedRefinementIsNotPendingForever()
+    {
+        // The CRF needs a positive background score: at 0 the worker reports an error.
+        QSignalSpy failed(m_window->bridge(), &wsss::ui::EngineBridge::jobFailed);
+        ThresholdRule rule;
+        rule.bgThreshold = 0.0f;
+        rule.crf = true;
+        m_window->setRule(rule);
+        QVERIFY(canvas()->refinementPending());
+        QVERIFY(failed.wait(30000));
+        QVERIFY(!canvas()->refinementPending());
+        QVERIFY(m_window->lastError().contains(QStringLiteral("background score")));
+        // A new rule asks again.
+        QSignalSpy asked(canvas(), &CanvasWidget::refinementRequested);
+        m_window->setBgThreshold(0.4);
+        QCOMPARE(asked.count(), 1);
+        QSignalSpy ready(m_window->bridge(), &wsss::ui::EngineBridge::refinementReady);
+        QVERIFY(ready.wait(30000));
+    }
+
     void paperDefaultsResetEveryField()
     {
         ThresholdRule edited;

@@ -247,7 +247,17 @@ bool CanvasWidget::refinementPending() const
 {
     if (!m_showMask || !m_inspection || !m_rule.refines())
         return false;
-    return !m_refined || !m_refined->serves(m_rule.toMaskRule());
+    const tr::MaskRule wanted = m_rule.toMaskRule();
+    if (m_requestFailed && m_requestedFor.lock() == m_inspection && m_requestedKind == mapKind()
+        && sameRefinement(m_requestedRule, wanted))
+        return false;
+    return !m_refined || !m_refined->serves(wanted);
+}
+
+void CanvasWidget::refinementFailed()
+{
+    m_requestFailed = true;
+    update();
 }
 
 void CanvasWidget::requestRefinement()
@@ -261,6 +271,7 @@ void CanvasWidget::requestRefinement()
     m_requestedFor = m_inspection;
     m_requestedKind = kind;
     m_requestedRule = wanted;
+    m_requestFailed = false;
     Q_EMIT refinementRequested(kind, m_rule);
 }
 

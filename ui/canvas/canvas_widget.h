@@ -52,8 +52,12 @@ public:
     // image or map kind); dropped with the inspection.
     void setRefinement(std::shared_ptr<const wsss::training::RefinedMaps> refined);
     const std::shared_ptr<const wsss::training::RefinedMaps> &refinement() const { return m_refined; }
-    // The rule refines, the mask is shown and the matching refinement has not arrived yet.
+    // The rule refines, the mask is shown and the matching refinement has not arrived yet (nor
+    // failed).
     bool refinementPending() const;
+    // The last refinement asked for failed (the owner shows why): the unrefined mask stays until
+    // the rule, the kind or the image changes and asks again.
+    void refinementFailed();
     // The drawn mask's labels (class index, 0 background, 255 ignored), image-sized row-major.
     const std::vector<std::uint8_t> &maskLabels() const { return m_labels; }
     const ThresholdRule &rule() const { return m_rule; }
@@ -127,6 +131,7 @@ private:
     std::weak_ptr<const wsss::training::Inspection> m_requestedFor;
     QString m_requestedKind;
     wsss::training::MaskRule m_requestedRule;
+    bool m_requestFailed = false;
 
     int m_mapClass = -1;
     QString m_mapKind;
