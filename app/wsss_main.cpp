@@ -1,5 +1,6 @@
 // wsss: the headless command-line tool. Registers the verbs; one exit path for errors.
 #include "training/cli/verbs.h"
+#include "vision/core/blas_kernels.h"
 
 #include <CLI/CLI.hpp>
 #include <c10/util/Exception.h>
@@ -9,6 +10,7 @@
 
 int main(int argc, char **argv)
 {
+    wsss::vision::useFastestBlasKernels(argv); // may start the program again, before anything has run
     CLI::App app{"wsss — weakly supervised semantic segmentation toolkit (headless)"};
     app.require_subcommand(1);
     wsss::training::addDemoDataVerb(app);
@@ -18,6 +20,7 @@ int main(int argc, char **argv)
     wsss::training::addEvalVerb(app);
     wsss::training::addInspectVerb(app);
     wsss::training::addRefineVerb(app);
+    wsss::training::addInfoVerb(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError &e) {

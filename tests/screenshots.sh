@@ -1,17 +1,27 @@
 #!/usr/bin/env bash
 # Makes the README's screenshots: the studio on the demo data under Xvfb.
-# Usage: tests/screenshots.sh [BUILD_DIR] [DEMO_DIR]   (after `make build` and `make demo-data`)
+# Usage: tests/screenshots.sh [BUILD_DIR] [DEMO_DIR] [RUNS_DIR]   (after `make build` and
+# `make demo-data`; RUNS_DIR holds the demo benchmark's run_<name>/ folders, for the AFA and ACR shots)
 set -euo pipefail
 build=${1:-build}
 demo=${2:-demo}
+runs=${3:-.bench/demo}
 out=resources/screenshots
-checkpoint=resources/demo/cam_vit_demo_patch8.wsss
 mkdir -p "$out"
-shot() { # NAME IMAGE QUERY CLASS [MORE STUDIO OPTIONS]
+shot() { # NAME CHECKPOINT IMAGE QUERY CLASS [MORE STUDIO OPTIONS]
   xvfb-run -a -s "-screen 0 1600x1000x24" "$build/bin/wsss-studio" --data "$demo/data" --split val \
-    --checkpoint "$checkpoint" --device cpu --image "$2" --query "$3" --class "$4" --screenshot "$out/$1.png" "${@:5}"
+    --checkpoint "$2" --device cpu --image "$3" --query "$4" --class "$5" --screenshot "$out/$1.png" "${@:6}"
 }
-shot studio val_000003 64,40 pullover
+cam=resources/demo/cam_vit_demo_patch8.wsss
+shot studio "$cam" val_000003 64,40 pullover
 # The inspection panels with the val split evaluated (sweep, per-class bars, per-image IoU).
-shot panels val_000003 64,40 pullover --evaluate
+shot panels "$cam" val_000003 64,40 pullover --evaluate
+# AFA's propagated map with its learned affinity and random-walk transition of the query patch,
+# and ACR's refined maps of every labelled class side by side.
+if [[ -f "$runs/run_afa/checkpoint.wsss" ]]; then
+  shot afa "$runs/run_afa/checkpoint.wsss" val_000003 64,40 pullover --panel affinity
+fi
+if [[ -f "$runs/run_acr/checkpoint.wsss" ]]; then
+  shot acr "$runs/run_acr/checkpoint.wsss" val_000003 64,40 pullover --panel class-maps
+fi
 echo "screenshots in $out"

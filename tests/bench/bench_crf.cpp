@@ -1,6 +1,7 @@
 // Dense CRF on a 512×512 image with 21 labels, PSA-CRF parameters, 10 mean-field iterations:
 // target under 0.5 s on CPU. Also times building the two lattices alone.
 // Usage: bench_crf SIZE LABELS REPEATS [THREADS] (default: all cores)
+#include "vision/core/blas_kernels.h"
 #include "vision/core/cpu_memory.h"
 #include "vision/refine/dense_crf.h"
 #include "vision/refine/permutohedral.h"
@@ -57,6 +58,7 @@ torch::Tensor syntheticImage(int size)
 
 int main(int argc, char **argv)
 {
+    wsss::vision::useFastestBlasKernels(argv); // as the CLI and the studio
     if (argc != 4 && argc != 5) {
         std::fprintf(stderr, "usage: %s SIZE LABELS REPEATS [THREADS]\n", argv[0]);
         return 2;

@@ -1,6 +1,7 @@
 // Forward time of a MiT preset on this machine, with and without the last stage's attention
 // logits. Prints one JSON object per line; tests/bench/run.sh sets it beside the python3-torch
 // peer (mit_peer.py). Usage: bench_mit PRESET SIZE BATCH LAST_STRIDE REPEATS
+#include "vision/core/blas_kernels.h"
 #include "vision/core/cpu_memory.h"
 #include "vision/backbones/mit.h"
 
@@ -16,6 +17,7 @@
 
 int main(int argc, char **argv)
 {
+    wsss::vision::useFastestBlasKernels(argv); // as the CLI and the studio
     if (argc != 6) {
         std::fprintf(stderr, "usage: %s PRESET SIZE BATCH LAST_STRIDE REPEATS\n", argv[0]);
         return 2;

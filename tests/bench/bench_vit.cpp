@@ -1,6 +1,7 @@
 // Forward time of the ViT presets on this machine, with and without attention capture.
 // Prints one JSON object per line; tests/bench/run.sh sets it beside the python3-torch peer.
 // Usage: bench_vit PRESET SIZE BATCH REPEATS
+#include "vision/core/blas_kernels.h"
 #include "vision/core/cpu_memory.h"
 #include "vision/backbones/backbone_registry.h"
 
@@ -16,6 +17,7 @@
 
 int main(int argc, char **argv)
 {
+    wsss::vision::useFastestBlasKernels(argv); // as the CLI and the studio
     if (argc != 5) {
         std::fprintf(stderr, "usage: %s PRESET SIZE BATCH REPEATS\n", argv[0]);
         return 2;

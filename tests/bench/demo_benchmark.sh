@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# The demo benchmark of the README: the demo dataset (2000 train / 500 val at 128 px), `cam` and
-# `supervised` trained with the same backbone (vit_demo_patch8, bundled weights) and the same
-# budget on the CPU; val mIoU of each method's masks (cam: its best background threshold) and
-# wall time. Results go to $WORK/results.jsonl and a table on stdout.
+# The demo benchmark of the README: the demo dataset (2000 train / 500 val at 128 px), `cam`,
+# `afa`, `acr` and `supervised` trained with the same backbone (vit_demo_patch8, the bundled
+# weights or WSSS_BENCH_WEIGHTS) and the same budget on the CPU; val mIoU of each method's masks
+# (at its best background threshold where it has one) and wall time. Results go to
+# $WORK/results.jsonl and a table on stdout.
 set -euo pipefail
 build=${1:-build}
 work=${WSSS_BENCH_DIR:-.bench/demo}
 iters=${WSSS_BENCH_ITERS:-400}
 batch=${WSSS_BENCH_BATCH:-16}
 size=${WSSS_BENCH_SIZE:-64} # the scale vit_demo_patch8 was pretrained at
+weights=${WSSS_BENCH_WEIGHTS:-} # another pretrained backbone file than the bundled one
 wsss="$build/bin/wsss"
 mkdir -p "$work"
 [[ -f "$work/data/labelmap.txt" ]] || "$wsss" demo-data --out "$work/data" --train 2000 --val 500 --size 128 --seed 0
@@ -26,7 +28,7 @@ for run in "${runs[@]}"; do
   start=$(date +%s)
   # shellcheck disable=SC2086
   "$wsss" train --method "$method" --data "$work/data" --out "$work/run_$name" --iters "$iters" --batch "$batch" \
-          --size "$size" --seed 0 $extra
+          --size "$size" --seed 0 ${weights:+--weights "$weights"} $extra
   trained=$(date +%s)
   "$wsss" infer --checkpoint "$work/run_$name/checkpoint.wsss" --data "$work/data" --split val \
           --out "$work/pred_$name" --save-maps

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # make bench: ViT and MiT forward times and the refinement toolkit's (rule, PAR, random walk)
 # beside the same operations in Debian's python3-torch, run in the same invocation; then the dense
-# CRF (512×512, 21 labels). The demo benchmark (training cam and supervised, ~1 h on 2 cores) runs
-# with WSSS_BENCH_DEMO=1.
+# CRF (512×512, 21 labels). The demo benchmark (training cam, afa, acr and supervised, about
+# 10 min on 2 cores) runs with WSSS_BENCH_DEMO=1.
 set -euo pipefail
 build=${1:-build}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -14,6 +14,12 @@ case "$blas" in
   *openblas*) ;;
   *) echo "# WARNING: LibTorch is on the reference BLAS; install libopenblas0-openmp (packaging/install-deps.sh)";;
 esac
+# wsss runs OpenBLAS's fastest kernels for this CPU even where OpenBLAS does not know the model
+# (vision/core/blas_kernels.h); the python3-torch peers get the same kernels, so the ratios
+# compare the code, not the BLAS.
+core=$("$build/bin/wsss" info | sed -n 's/^blas: OpenBLAS \([A-Za-z0-9]*\).*/\1/p')
+[[ -n "$core" && -z "${OPENBLAS_CORETYPE:-}" ]] && export OPENBLAS_CORETYPE=$core
+echo "# OpenBLAS kernels: ${OPENBLAS_CORETYPE:-${core:-not OpenBLAS}} (wsss and the python3-torch peers)"
 
 printf "%-18s %5s %5s %8s %12s %14s %7s\n" preset size batch capture wsss_ms python_ms ratio
 for row in "vit_demo_patch8 128 1" "vit_demo_patch8 128 16" "vit_small_patch16 224 1" "vit_small_patch16 384 1" \

@@ -9,6 +9,7 @@
 #include "vision/core/error.h"
 #include "vision/weights/load_weights.h"
 #include "vision/weights/safetensors.h"
+#include "vision/weights/vit_key_maps.h"
 
 #include <torch/optim/adamw.h>
 #include <torch/torch.h>
@@ -73,6 +74,9 @@ PretrainResult pretrain(const PretrainOptions &o,
     DemoCompositor trainCompositor(trainItems, o.size), testCompositor(testItems, o.size);
 
     Classifier model(o.backbone, static_cast<int>(fashionMnistClassNames().size()));
+    // A longer schedule can continue from an earlier run's backbone (the head starts afresh).
+    if (!o.weights.empty())
+        vision::loadVitWeights(*model.vit, o.weights);
     model.to(device);
     const auto norm = model.vit->config().norm;
     std::vector<torch::Tensor> decay, noDecay;
@@ -131,7 +135,8 @@ PretrainResult pretrain(const PretrainOptions &o,
     std::snprintf(accuracy, sizeof accuracy, "%.4f", result.accuracy);
     vision::writeSafetensors(o.out, tensors,
                              {{"backbone", o.backbone},
-                              {"pretrain", "fashion-mnist composites, single item, " + std::to_string(o.size) + " px"},
+                              {"pretrain", "fashion-mnist composites, single item, " + std::to_string(o.size) + " px" +
+                                               (o.weights.empty() ? "" : ", continued from an earlier run")},
                               {"iters", std::to_string(o.iters)},
                               {"batch", std::to_string(o.batch)},
                               {"accuracy", accuracy}});

@@ -11,6 +11,7 @@ namespace wsss::training {
 struct PretrainOptions {
     std::string backbone = "vit_demo_patch8";
     std::string out;             // .safetensors: the backbone's tensors (fp16 when half is set)
+    std::string weights;         // "" = random initialisation; else continue from this file
     int iters = 3000;
     int batch = 64;
     int size = 64;               // composite side, pixels

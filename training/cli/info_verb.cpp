@@ -1,0 +1,39 @@
+// `wsss info`: what this build runs on, for bug reports and for checking a server before a long
+// run: LibTorch, CPU threads, the BLAS kernels in use, CUDA devices.
+#include "training/cli/verbs.h"
+#include "vision/core/blas_kernels.h"
+
+#include <ATen/Parallel.h>
+#include <CLI/CLI.hpp>
+#include <torch/cuda.h>
+#include <torch/version.h>
+
+#include <cstdio>
+
+namespace wsss::training {
+
+void addInfoVerb(CLI::App &app)
+{
+    auto *verb = app.add_subcommand("info", "Show the LibTorch version, CPU threads, BLAS kernels and CUDA devices");
+    verb->callback([] {
+        configureThreads();
+        std::printf("wsss %s\n", WSSS_VERSION);
+        std::printf("libtorch: %s\n", TORCH_VERSION);
+        std::printf("cpu threads: %d\n", at::get_num_threads());
+        const std::string core = vision::blasCoreName(), fastest = vision::fastestBlasCoreForThisCpu();
+        if (core.empty())
+            std::printf("blas: not OpenBLAS\n");
+        else if (vision::isSlowerBlasCore(core, fastest))
+            std::printf("blas: OpenBLAS %s (slower than this CPU's %s: OPENBLAS_CORETYPE=%s)\n", core.c_str(),
+                        fastest.c_str(), fastest.c_str());
+        else
+            std::printf("blas: OpenBLAS %s\n", core.c_str());
+        const auto devices = torch::cuda::is_available() ? torch::cuda::device_count() : 0;
+        if (devices > 0)
+            std::printf("cuda: %zu device(s)\n", static_cast<std::size_t>(devices));
+        else
+            std::printf("cuda: not available\n");
+    });
+}
+
+} // namespace wsss::training
