@@ -6,8 +6,7 @@
 #include "ui/docks/class_maps_dock.h"
 #include "ui/engine/engine_bridge.h"
 #include "ui/main_window.h"
-#include "vision/core/blas_kernels.h"
-#include "vision/core/cpu_memory.h"
+#include "vision/core/process_setup.h"
 
 #include <QApplication>
 #include <QCheckBox>
@@ -76,8 +75,7 @@ bool readProject(const QString &path, StudioArgs &args, QString *error)
 
 int main(int argc, char *argv[])
 {
-    wsss::vision::useFastestBlasKernels(argv); // may start the program again, before anything has run
-    wsss::vision::useHugePagesForLargeTensors(); // before the worker makes any tensor
+    wsss::vision::prepareProcess(argv); // as every program of the project: may start it again
     QApplication app(argc, argv);
     QApplication::setOrganizationName(QStringLiteral("WSSS Studio"));
     QApplication::setApplicationName(QStringLiteral("wsss-studio"));

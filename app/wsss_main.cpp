@@ -1,6 +1,6 @@
 // wsss: the headless command-line tool. Registers the verbs; one exit path for errors.
 #include "training/cli/verbs.h"
-#include "vision/core/blas_kernels.h"
+#include "vision/core/process_setup.h"
 
 #include <CLI/CLI.hpp>
 #include <c10/util/Exception.h>
@@ -10,7 +10,7 @@
 
 int main(int argc, char **argv)
 {
-    wsss::vision::useFastestBlasKernels(argv); // may start the program again, before anything has run
+    wsss::vision::prepareProcess(argv); // as every program of the project: may start it again
     CLI::App app{"wsss — weakly supervised semantic segmentation toolkit (headless)"};
     app.require_subcommand(1);
     wsss::training::addDemoDataVerb(app);

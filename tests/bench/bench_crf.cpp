@@ -1,10 +1,9 @@
 // Dense CRF on a 512×512 image with 21 labels, PSA-CRF parameters, 10 mean-field iterations:
 // target under 0.5 s on CPU. Also times building the two lattices alone.
 // Usage: bench_crf SIZE LABELS REPEATS [THREADS] (default: all cores)
-#include "vision/core/blas_kernels.h"
-#include "vision/core/cpu_memory.h"
 #include "vision/refine/dense_crf.h"
 #include "vision/refine/permutohedral.h"
+#include "vision/core/process_setup.h"
 
 #include <ATen/Parallel.h>
 #include <torch/torch.h>
@@ -58,14 +57,13 @@ torch::Tensor syntheticImage(int size)
 
 int main(int argc, char **argv)
 {
-    wsss::vision::useFastestBlasKernels(argv); // as the CLI and the studio
+    wsss::vision::prepareProcess(argv); // as every program of the project: may start it again
     if (argc != 4 && argc != 5) {
         std::fprintf(stderr, "usage: %s SIZE LABELS REPEATS [THREADS]\n", argv[0]);
         return 2;
     }
     const int size = std::atoi(argv[1]), labels = std::atoi(argv[2]), repeats = std::atoi(argv[3]);
     at::set_num_threads(argc == 5 ? std::atoi(argv[4]) : static_cast<int>(std::thread::hardware_concurrency()));
-    wsss::vision::useHugePagesForLargeTensors(); // as the CLI and the studio
     torch::manual_seed(0);
     const auto image = syntheticImage(size);
     const auto probs = torch::softmax(4 * torch::randn({labels, size, size}), 0);

@@ -1,9 +1,8 @@
 // Forward time of a MiT preset on this machine, with and without the last stage's attention
 // logits. Prints one JSON object per line; tests/bench/run.sh sets it beside the python3-torch
 // peer (mit_peer.py). Usage: bench_mit PRESET SIZE BATCH LAST_STRIDE REPEATS
-#include "vision/core/blas_kernels.h"
-#include "vision/core/cpu_memory.h"
 #include "vision/backbones/mit.h"
+#include "vision/core/process_setup.h"
 
 #include <ATen/Parallel.h>
 #include <nlohmann/json.hpp>
@@ -17,7 +16,7 @@
 
 int main(int argc, char **argv)
 {
-    wsss::vision::useFastestBlasKernels(argv); // as the CLI and the studio
+    wsss::vision::prepareProcess(argv); // as every program of the project: may start it again
     if (argc != 6) {
         std::fprintf(stderr, "usage: %s PRESET SIZE BATCH LAST_STRIDE REPEATS\n", argv[0]);
         return 2;
@@ -26,7 +25,6 @@ int main(int argc, char **argv)
     const int size = std::atoi(argv[2]), batch = std::atoi(argv[3]), lastStride = std::atoi(argv[4]),
               repeats = std::atoi(argv[5]);
     at::set_num_threads(static_cast<int>(std::thread::hardware_concurrency()));
-    wsss::vision::useHugePagesForLargeTensors(); // as the CLI and the studio
     torch::manual_seed(0);
     auto config = wsss::vision::mitPreset(preset);
     config.lastStride = lastStride;

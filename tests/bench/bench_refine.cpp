@@ -2,11 +2,10 @@
 // slider costs), PAR at full 512² resolution, and AFA's random walk on token grids. Prints one
 // JSON object per line; tests/bench/run.sh sets it beside refine_peer.py (python3-torch).
 // Usage: bench_refine REPEATS [CASE ...] (default: every case)
-#include "vision/core/blas_kernels.h"
-#include "vision/core/cpu_memory.h"
 #include "vision/labels/pseudo_label_rule.h"
 #include "vision/refine/par.h"
 #include "vision/refine/random_walk.h"
+#include "vision/core/process_setup.h"
 
 #include <ATen/Parallel.h>
 #include <nlohmann/json.hpp>
@@ -61,11 +60,10 @@ std::function<void()> afaWalk(std::int64_t side, const RandomWalkConfig &config)
 
 int main(int argc, char **argv)
 {
-    wsss::vision::useFastestBlasKernels(argv); // as the CLI and the studio
+    wsss::vision::prepareProcess(argv); // as every program of the project: may start it again
     const int repeats = argc > 1 ? std::atoi(argv[1]) : 5;
     g_only.assign(argv + std::min(argc, 2), argv + argc);
     at::set_num_threads(static_cast<int>(std::thread::hardware_concurrency()));
-    wsss::vision::useHugePagesForLargeTensors(); // as the CLI and the studio
     torch::manual_seed(0);
     torch::NoGradGuard noGrad;
     const auto image = torch::randint(0, 256, {1, 3, kSize, kSize}).to(torch::kFloat) / 255;

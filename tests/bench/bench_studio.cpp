@@ -5,13 +5,12 @@
 // for a new inspection or map kind (3 classes at 512 px). Offscreen Qt; each
 // step renders the widget with grab(), which paints whether or not a window is exposed.
 // Usage: bench_studio [REPEATS]; one JSON line per case.
-#include "vision/core/blas_kernels.h"
-#include "vision/core/cpu_memory.h"
 #include "training/methods/inspection.h"
 #include "ui/canvas/canvas_widget.h"
 #include "ui/docks/attention_dock.h"
 #include "ui/docks/class_maps_dock.h"
 #include "ui/project/threshold_rule.h"
+#include "vision/core/process_setup.h"
 
 #include <QApplication>
 #include <QElapsedTimer>
@@ -73,9 +72,8 @@ std::shared_ptr<Inspection> inspection(int side, int grid, int layers, int heads
 
 int main(int argc, char **argv)
 {
-    wsss::vision::useFastestBlasKernels(argv); // as the CLI and the studio
+    wsss::vision::prepareProcess(argv); // as every program of the project: may start it again
     qputenv("QT_QPA_PLATFORM", "offscreen");
-    wsss::vision::useHugePagesForLargeTensors(); // the studio's start-up (app/studio_main.cpp)
     QApplication app(argc, argv);
     const int repeats = argc > 1 ? std::max(3, std::atoi(argv[1])) : 21;
 

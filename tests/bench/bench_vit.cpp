@@ -1,9 +1,8 @@
 // Forward time of the ViT presets on this machine, with and without attention capture.
 // Prints one JSON object per line; tests/bench/run.sh sets it beside the python3-torch peer.
 // Usage: bench_vit PRESET SIZE BATCH REPEATS
-#include "vision/core/blas_kernels.h"
-#include "vision/core/cpu_memory.h"
 #include "vision/backbones/backbone_registry.h"
+#include "vision/core/process_setup.h"
 
 #include <ATen/Parallel.h>
 #include <nlohmann/json.hpp>
@@ -17,7 +16,7 @@
 
 int main(int argc, char **argv)
 {
-    wsss::vision::useFastestBlasKernels(argv); // as the CLI and the studio
+    wsss::vision::prepareProcess(argv); // as every program of the project: may start it again
     if (argc != 5) {
         std::fprintf(stderr, "usage: %s PRESET SIZE BATCH REPEATS\n", argv[0]);
         return 2;
@@ -25,7 +24,6 @@ int main(int argc, char **argv)
     const std::string preset = argv[1];
     const int size = std::atoi(argv[2]), batch = std::atoi(argv[3]), repeats = std::atoi(argv[4]);
     at::set_num_threads(static_cast<int>(std::thread::hardware_concurrency()));
-    wsss::vision::useHugePagesForLargeTensors(); // as the CLI and the studio
     torch::manual_seed(0);
     wsss::vision::VisionTransformer vit(wsss::vision::vitPreset(preset));
     vit->eval();

@@ -1,11 +1,9 @@
 // `wsss pretrain`: the demo backbone learns to classify single Fashion-MNIST items, its file
 // loads back into the preset, and a longer schedule can continue from an earlier run's file.
-#include "support/tensor_compare.h"
 #include "training/loop/pretrainer.h"
 #include "vision/backbones/backbone_registry.h"
 #include "vision/backbones/vit.h"
 #include "vision/core/error.h"
-#include "vision/weights/load_weights.h"
 #include "vision/weights/safetensors.h"
 #include "vision/weights/vit_key_maps.h"
 

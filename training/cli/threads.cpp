@@ -1,5 +1,4 @@
 #include "training/cli/verbs.h"
-#include "vision/core/cpu_memory.h"
 
 #include <ATen/Parallel.h>
 
@@ -18,7 +17,6 @@ void configureThreads()
     if (const char *env = std::getenv("WSSS_THREADS"); env && std::atoi(env) > 0)
         threads = std::atoi(env);
     at::set_num_threads(std::max(1, threads));
-    vision::useHugePagesForLargeTensors();
 }
 
 } // namespace wsss::training
