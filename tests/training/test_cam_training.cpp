@@ -256,6 +256,7 @@ private Q_SLOTS:
         QCOMPARE(config.at("topk_fraction").get<double>(), 0.25); // the later --set wins
         QCOMPARE(config.at("flip_inference").get<bool>(), false);
 
+        o.out = m_dir.filePath("run_config_bad").toStdString(); // run_config holds the run above
         o.sets = {"pooling=average"};
         WSSS_VERIFY_THROWS_WITH(train(o), "average");
         o.sets = {"pool=gap"};

@@ -102,6 +102,23 @@ private Q_SLOTS:
         QCOMPARE(int(banded.at<std::uint8_t>(5, 0)), 8);
     }
 
+    void float64MapsGiveTheFloat32Mask()
+    {
+        // NumPy's default dtype: read as float32, as every .npy reader of the project does.
+        const auto maps = twoMaps(kH / 2, kW / 2);
+        std::vector<double> wide(maps.begin(), maps.end());
+        const std::string f64 = path("maps_f64.npy");
+        writeRawNpy(f64, "<f8", "(2, " + std::to_string(kH / 2) + ", " + std::to_string(kW / 2) + ")",
+                    std::string(reinterpret_cast<const char *>(wide.data()), wide.size() * sizeof(double)));
+        auto narrow = options("f32.png");
+        auto broad = options("f64.png");
+        broad.maps = f64;
+        runRefine(narrow);
+        runRefine(broad);
+        const cv::Mat a = wsss::vision::readLabelPng(narrow.out), b = wsss::vision::readLabelPng(broad.out);
+        QCOMPARE(cv::countNonZero(a != b), 0);
+    }
+
     void defaultChannelsAreClassesOneUp()
     {
         auto o = options("default.png");
@@ -179,7 +196,7 @@ private Q_SLOTS:
         QTest::addColumn<QString>("what");
         QTest::addColumn<QString>("message");
         QTest::newRow("truncated npy") << "truncated" << "truncated data";
-        QTest::newRow("float64 npy") << "float64" << "expected float32";
+        QTest::newRow("int32 npy") << "int32" << "'<i4' is not supported (expected '<f4' or '<f8')";
         QTest::newRow("NaN in maps") << "nan" << "NaN";
         QTest::newRow("2-d maps") << "flat" << "expected [C, H, W]";
         QTest::newRow("labels do not match channels") << "labels" << "2 channels, but --labels names 3 classes";
@@ -200,8 +217,8 @@ private Q_SLOTS:
             std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
             std::ofstream(bad, std::ios::binary) << bytes.substr(0, bytes.size() - 10);
             o.maps = bad;
-        } else if (w == "float64") {
-            writeRawNpy(bad, "<f8", "(1, 2, 2)", std::string(32, '\0'));
+        } else if (w == "int32") {
+            writeRawNpy(bad, "<i4", "(1, 2, 2)", std::string(16, '\0'));
             o.maps = bad;
         } else if (w == "nan") {
             std::vector<float> v(8, 0.5f);

@@ -12,9 +12,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cerrno>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <map>
+
+#include <signal.h>
 
 using namespace wsss;
 using namespace wsss::training;
@@ -33,6 +37,14 @@ std::map<std::int64_t, double> lossCurve(const fs::path &run)
         curve[j.at("step").get<std::int64_t>()] = j.at("loss").at("total").get<double>();
     }
     return curve;
+}
+
+// A pid no process has now, for the name of a temporary left by a killed writer.
+int deadPid()
+{
+    for (int pid = 4000000;; --pid)
+        if (::kill(pid, 0) != 0 && errno == ESRCH)
+            return pid;
 }
 
 int resumeStateCount(const fs::path &run)
@@ -157,25 +169,200 @@ private Q_SLOTS:
         QVERIFY_THROWS_EXCEPTION(Error, train(again));
     }
 
-    void nonFiniteLossStopsAndKeepsTheLastCheckpoint()
+    void killedAtAnyPointOfASaveResumes_data()
     {
-        // A learning rate this large sends the weights past float range after the first
-        // update, so the second step's loss is NaN.
-        auto o = options("nan");
-        o.lr = 1e30;
-        o.warmup = 0;
-        o.saveEvery = 1;
+        QTest::addColumn<int>("point");
+        QTest::addColumn<int>("resumedFrom"); // the checkpoint step the resumed run starts at
+        QTest::newRow("new state written") << int(SavePoint::StateWritten) << 4;
+        QTest::newRow("checkpoint switched") << int(SavePoint::CheckpointWritten) << 8;
+        QTest::newRow("old states removed") << int(SavePoint::OldStatesRemoved) << 8;
+    }
+
+    // A kill between two writes of the save of step 8 (the files stay as the kill leaves them:
+    // the callback throws past every cleanup of train()), then --resume: the run goes on from the
+    // checkpoint on disk with its own optimiser state and gives the uninterrupted loss curve.
+    void killedAtAnyPointOfASaveResumes()
+    {
+        QFETCH(int, point);
+        QFETCH(int, resumedFrom);
+        struct Killed {};
+        const auto whole = options("whole_kill");
+        if (!fs::exists(whole.out + "/checkpoint.wsss"))
+            train(whole);
+        const auto expected = lossCurve(whole.out);
+
+        const auto o = options("kill_" + std::to_string(point));
+        TrainCallbacks cb;
+        cb.onSave = [&](SavePoint at, std::int64_t step) {
+            if (step == 8 && int(at) == point)
+                throw Killed{};
+        };
+        QVERIFY_THROWS_EXCEPTION(Killed, train(o, cb));
+        // A write the kill cut short leaves its temporary behind: the next start removes it.
+        const fs::path torn = fs::path(o.out) / (".checkpoint.wsss.tmp-" + std::to_string(deadPid()) + "-0-1");
+        std::ofstream(torn) << "half a checkpoint";
+
+        TrainOptions resume;
+        resume.out = o.out;
+        resume.resume = true;
+        resume.device = "cpu";
+        std::int64_t first = -1;
+        TrainCallbacks cb2;
+        cb2.onStep = [&](const StepLog &log) {
+            if (first < 0)
+                first = log.step;
+        };
+        train(resume, cb2);
+        QCOMPARE(first, std::int64_t{resumedFrom + 1});
+        QVERIFY(!fs::exists(torn));
+        const auto resumed = lossCurve(o.out);
+        QCOMPARE(resumed.size(), expected.size());
+        for (const auto &[step, loss] : expected)
+            QVERIFY2(std::abs(resumed.at(step) - loss) <= 1e-5 * std::max(1.0, std::abs(loss)),
+                     qPrintable(QString("step %1: %2 resumed vs %3").arg(step).arg(resumed.at(step)).arg(loss)));
+    }
+
+    void aFolderHoldingARunIsNotStartedOver()
+    {
+        auto o = options("finished");
+        o.iters = 2;
+        train(o);
+        const auto before = fs::last_write_time(o.out + "/checkpoint.wsss");
         try {
             train(o);
+            QFAIL("training into a finished run's folder must be refused");
+        } catch (const Error &e) {
+            QVERIFY2(QString(e.what()).contains("already holds a cam run (finished, 2 steps)"), e.what());
+            QVERIFY2(QString(e.what()).contains("--force"), e.what());
+        }
+        QVERIFY(fs::last_write_time(o.out + "/checkpoint.wsss") == before);
+        o.force = true;
+        o.iters = 3;
+        train(o);
+        QCOMPARE(readCheckpointHeader(o.out + "/checkpoint.wsss").step, std::int64_t{3});
+    }
+
+    void aRunFolderIsLockedWhileItTrains()
+    {
+        auto o = options("locked");
+        TrainCallbacks cb;
+        std::string second;
+        cb.onStep = [&](const StepLog &log) {
+            if (log.step != 2)
+                return;
+            auto other = options("locked");
+            other.force = true; // past the refusal of a folder holding a run: to the lock
+            try {
+                train(other);
+            } catch (const Error &e) {
+                second = e.what();
+            }
+        };
+        train(o, cb);
+        QVERIFY2(QString::fromStdString(second).contains("is in use by another process (pid " +
+                                                         QString::number(QCoreApplication::applicationPid()) +
+                                                         ", wsss train --method cam"),
+                 second.c_str());
+        QVERIFY(!fs::exists(fs::path(o.out) / ".wsss.lock")); // released with the run
+    }
+
+    void aCheckpointOfAnotherRunIsNamed()
+    {
+        // A stopped cam run whose checkpoint is replaced by a stopped supervised run's of the same step.
+        auto cam = options("swap_cam");
+        auto sup = options("swap_supervised");
+        sup.method = "supervised";
+        sup.sets = {};
+        for (auto *o : {&cam, &sup}) {
+            CancelToken cancel;
+            TrainCallbacks cb;
+            cb.onStep = [&](const StepLog &log) {
+                if (log.step == 5)
+                    cancel.cancel();
+            };
+            QVERIFY_THROWS_EXCEPTION(Cancelled, train(*o, cb, &cancel));
+        }
+        fs::copy_file(sup.out + "/checkpoint.wsss", cam.out + "/checkpoint.wsss", fs::copy_options::overwrite_existing);
+        TrainOptions resume;
+        resume.out = cam.out;
+        resume.resume = true;
+        try {
+            train(resume);
+            QFAIL("a checkpoint of another run must be refused");
+        } catch (const Error &e) {
+            QVERIFY2(QString(e.what()).contains("resume-4.state\" holds the optimiser of a cam vit_test_patch8 run, "
+                                                "but the checkpoint beside it is a supervised vit_test_patch8 model"),
+                     e.what());
+        }
+    }
+
+    void aMovedDatasetIsGivenAnew()
+    {
+        auto o = options("moved");
+        CancelToken cancel;
+        TrainCallbacks cb;
+        cb.onStep = [&](const StepLog &log) {
+            if (log.step == 5)
+                cancel.cancel();
+        };
+        QVERIFY_THROWS_EXCEPTION(Cancelled, train(o, cb, &cancel));
+        const std::string moved = m_dir.filePath("data_moved").toStdString();
+        fs::rename(m_data, moved);
+        TrainOptions resume;
+        resume.out = o.out;
+        resume.resume = true;
+        try {
+            train(resume);
+            fs::rename(moved, m_data);
+            QFAIL("resuming without the dataset must say where it was");
+        } catch (const Error &e) {
+            QVERIFY2(QString(e.what()).contains("the run's dataset \"" + QString::fromStdString(fs::absolute(m_data).string()) +
+                                                "\" is not there; give --data"),
+                     e.what());
+        }
+        resume.data = moved;
+        const auto result = train(resume);
+        fs::rename(moved, m_data);
+        QCOMPARE(result.steps, std::int64_t{12});
+        QCOMPARE(QString::fromStdString(readCheckpointHeader(o.out + "/checkpoint.wsss").train.at("data").get<std::string>()),
+                 QString::fromStdString(fs::absolute(moved).string()));
+    }
+
+    void nonFiniteLossStopsAndKeepsTheLastCheckpoint()
+    {
+        // A good run stopped after its checkpoint of step 4, resumed at a learning rate so large that
+        // the first update sends the weights past float range: the loss of step 6 is NaN.
+        auto o = options("nan");
+        CancelToken cancel;
+        TrainCallbacks stop;
+        stop.onStep = [&](const StepLog &log) {
+            if (log.step == 5)
+                cancel.cancel();
+        };
+        QVERIFY_THROWS_EXCEPTION(Cancelled, train(o, stop, &cancel));
+        TrainOptions resume;
+        resume.out = o.out;
+        resume.resume = true;
+        resume.lr = 1e30;
+        try {
+            train(resume);
             QFAIL("a non-finite loss must stop the run");
         } catch (const Error &e) {
             const QString message = e.what();
-            QVERIFY2(message.contains("not finite at step 2"), e.what());
+            QVERIFY2(message.contains("not finite at step 6"), e.what());
             QVERIFY2(message.contains("cls"), e.what()); // names the loss term
-            QVERIFY2(message.contains("checkpoint of step 1"), e.what());
+            QVERIFY2(message.contains("checkpoint of step 4"), e.what());
+            QVERIFY2(message.contains("--resume --lr 1e+29 (the run's is 1e+30)"), e.what());
         }
-        QCOMPARE(readCheckpointHeader(o.out + "/checkpoint.wsss").step, std::int64_t{1});
-        QVERIFY(fs::exists(fs::path(o.out) / "resume-1.state"));
+        QCOMPARE(readCheckpointHeader(o.out + "/checkpoint.wsss").step, std::int64_t{4});
+        QVERIFY(fs::exists(fs::path(o.out) / "resume-4.state"));
+
+        // As the message advises: the same run, continued at a lower learning rate.
+        resume.lr = 1e-3;
+        const auto result = train(resume);
+        QCOMPARE(result.steps, std::int64_t{12});
+        QVERIFY(std::isfinite(result.finalLoss));
+        QCOMPARE(readCheckpointHeader(o.out + "/checkpoint.wsss").train.at("lr").get<double>(), 1e-3);
     }
 };
 

@@ -460,13 +460,13 @@ void TestIo::labelMapRoundTrip()
         QCOMPARE(back.classes[i].name, voc.classes[i].name);
         QCOMPARE(back.classes[i].color, voc.classes[i].color);
     }
-    // CVAT writes parts and actions, CRLF line ends and comments; an empty colour takes the palette.
+    // CVAT writes parts and actions, CRLF line ends and comments.
     writeFile(path, "# label:color_rgb:parts:actions\r\nbackground:0,0,0::\r\n\r\n# note\r\ncar:1,2,3:wheel:drive\r\n"
-                    "cat:::\r\n");
+                    "cat:4,5,6::\r\n");
     const wsss::vision::LabelMap cvat = wsss::vision::readLabelMapFile(path);
     QCOMPARE(cvat.names(), (std::vector<std::string>{"background", "car", "cat"}));
     QCOMPARE(cvat.classes[1].color, (Rgb{1, 2, 3}));
-    QCOMPARE(cvat.classes[2].color, wsss::vision::vocPaletteColor(2));
+    QCOMPARE(cvat.classes[2].color, (Rgb{4, 5, 6}));
 }
 
 void TestIo::labelMapMalformed_data()
@@ -479,6 +479,8 @@ void TestIo::labelMapMalformed_data()
     QTest::newRow("not a number") << "cat:a,b,c::" << "line 3: colour";
     QTest::newRow("duplicate") << "dog:1,1,1::" << "line 3: class \"dog\" appears twice";
     QTest::newRow("empty name") << ":1,1,1::" << "line 3: empty class name";
+    // A stray line would otherwise become a class and shift every later class index.
+    QTest::newRow("empty colour") << "garbage :::" << "line 3: class \"garbage\" has no colour";
 }
 
 void TestIo::labelMapMalformed()

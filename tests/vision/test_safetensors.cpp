@@ -63,6 +63,19 @@ private Q_SLOTS:
         WSSS_VERIFY_THROWS_WITH(vision::readSafetensors(path("absent.safetensors")), "cannot open");
     }
 
+    void folderAndPthAreNamed()
+    {
+        // A folder opens as a stream on Linux; its "header length" used to be read from nowhere.
+        std::filesystem::create_directories(path("weights_dir"));
+        WSSS_VERIFY_THROWS_WITH(vision::readSafetensors(path("weights_dir")), "is a folder");
+        // torch.save's zip archive and the older bare pickle get the conversion to run.
+        std::ofstream(path("model.pth"), std::ios::binary) << std::string("PK\3\4\0\0archive/data.pkl", 22);
+        WSSS_VERIFY_THROWS_WITH(vision::readSafetensors(path("model.pth")), "is a PyTorch .pth file (zip)");
+        WSSS_VERIFY_THROWS_WITH(vision::readSafetensors(path("model.pth")), "st.save_file");
+        std::ofstream(path("old.pth"), std::ios::binary) << std::string("\x80\x02\x8a\x0alegacy", 12);
+        WSSS_VERIFY_THROWS_WITH(vision::readSafetensors(path("old.pth")), "is a PyTorch .pth file (pickle)");
+    }
+
     void strictLoadNamesTheKey()
     {
         vision::VisionTransformer vit(vision::vitPreset("vit_test_patch8"));

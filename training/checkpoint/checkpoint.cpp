@@ -72,6 +72,7 @@ void saveCheckpoint(const std::string &path, const CheckpointHeader &header, Met
 
 CheckpointHeader readCheckpointHeader(const std::string &path)
 {
+    vision::requireSafetensorsFile(path, "checkpoint");
     // The header sits at the front of the file: read only that much.
     std::ifstream in(path, std::ios::binary);
     if (!in)

@@ -1,5 +1,6 @@
 #include "training/cli/verbs.h"
 #include "vision/core/error.h"
+#include "vision/io/labelmap_file.h"
 #include "vision/io/npy.h"
 #include "vision/io/palette_png.h"
 #include "vision/io/voc_reader.h"
@@ -47,8 +48,16 @@ nlohmann::json scoresJson(const vision::SegmentationScores &s, const vision::Lab
 
 void runEval(const EvalOptions &o)
 {
+    if (!fs::is_directory(o.pred))
+        throw Error("eval: --pred \"" + o.pred + "\" " + (fs::exists(o.pred) ? "is a file, not a folder" : "does not exist") +
+                    " (a folder of label PNGs, or the --out of `wsss infer`)");
     auto dataset = vision::loadVocDataset(o.data, o.split);
     const int n = dataset.labelMap.size();
+    // Predictions from `wsss infer` name their classes; another list would score class k against another k.
+    const fs::path predLabels = fs::path(o.pred) / "labelmap.txt";
+    if (fs::exists(predLabels) && vision::readLabelMapFile(predLabels.string()).names() != dataset.labelMap.names())
+        throw Error("eval: the classes of \"" + predLabels.string() + "\" are not those of \"" + o.data +
+                    "\": the predictions come from a model of other classes");
     const fs::path predDir = fs::exists(fs::path(o.pred) / "SegmentationClass") ? fs::path(o.pred) / "SegmentationClass"
                                                                                  : fs::path(o.pred);
     vision::ConfusionMatrix cm(n);

@@ -99,12 +99,11 @@ std::vector<int> channelClasses(const RefineOptions &o, const vision::LabelMap &
     return ids;
 }
 
-// [C, H, W] float32 maps, finite; every error names the file.
+// [C, H, W] maps, finite; float32 or float64 (read as float32, as readNpy does for every file);
+// every error names the file.
 at::Tensor readMaps(const std::string &path)
 {
     const auto array = vision::readNpy(path);
-    if (array.dtype != "<f4")
-        throw Error("maps \"" + path + "\": dtype '" + array.dtype + "', expected float32 ('<f4')");
     if (array.shape.size() != 3 || array.shape[0] < 1 || array.shape[1] < 1 || array.shape[2] < 1)
         throw Error("maps \"" + path + "\": shape " + c10::str(at::IntArrayRef(array.shape)) +
                     ", expected [C, H, W] with C ≥ 1");
@@ -209,7 +208,7 @@ void addRefineVerb(CLI::App &app)
     auto o = std::make_shared<RefineOptions>();
     auto *verb = app.add_subcommand("refine", "Refine class maps from any model and write a pseudo-mask or the maps");
     verb->add_option("--image", o->image, "The image the maps belong to")->required();
-    verb->add_option("--maps", o->maps, "[C,H,W] float32 .npy: one map per labelled class, any resolution")->required();
+    verb->add_option("--maps", o->maps, "[C,H,W] float32 (or float64) .npy: one map per labelled class, any resolution")->required();
     verb->add_option("--out", o->out, "OUT.png: palette pseudo-mask; OUT.npy: refined maps, float32 [C,H,W] at image size")
         ->required();
     verb->add_flag("--par", o->par, "Pixel-adaptive refinement (AFA) at the image's resolution");

@@ -18,7 +18,8 @@ void addTrainVerb(CLI::App &app)
         methods += (methods.empty() ? "" : " | ") + name;
     auto *verb = app.add_subcommand("train", "Train a method; writes RUN/checkpoint.wsss and RUN/metrics.jsonl");
     verb->add_option("--method", o->method, methods + " (required unless --resume)");
-    verb->add_option("--data", o->data, "VOC-layout dataset folder (required unless --resume)");
+    verb->add_option("--data", o->data, "VOC-layout dataset folder (required unless --resume; with --resume: "
+                                        "where the run's dataset is now)");
     verb->add_option("--out", o->out, "Run folder")->required();
     verb->add_option("--split", o->split, "Training list")->capture_default_str();
     verb->add_option("--val-split", o->valSplit, "List scored after training (none: skip)")->capture_default_str();
@@ -27,13 +28,16 @@ void addTrainVerb(CLI::App &app)
     verb->add_option("--size", o->size, "Side in pixels images are resized to (training and inference)")->capture_default_str();
     verb->add_option("--backbone", o->backbone, "Backbone preset")->capture_default_str();
     verb->add_option("--weights", o->weights, "Backbone weights (.safetensors, timm or Hugging Face names), or none (default: the bundled ones)");
-    verb->add_option("--lr", o->lr, "Peak learning rate of the heads (default: the method's)");
+    verb->add_option("--lr", o->lr, "Peak learning rate of the heads (default: the method's; with --resume: "
+                                    "continue at this one, e.g. after a non-finite loss)");
     verb->add_option("--backbone-lr-scale", o->backboneLrScale, "Backbone lr as a fraction of --lr (default: the method's)");
     verb->add_option("--weight-decay", o->weightDecay, "Weight decay (default: the method's)");
     verb->add_option("--warmup", o->warmup, "Linear warm-up steps (default: the method's)");
     verb->add_option("--save-every", o->saveEvery, "Steps between checkpoints (a stopped run resumes from the last)")
         ->capture_default_str();
-    verb->add_flag("--resume", o->resume, "Continue the run in --out from RUN/checkpoint.wsss with its stored options");
+    verb->add_flag("--resume", o->resume, "Continue the run in --out from RUN/checkpoint.wsss with its stored options "
+                                          "(--data, --lr and --device may be given anew)");
+    verb->add_flag("--force", o->force, "Start over in an --out that already holds a run, overwriting it");
     verb->add_option("--config", o->configFile, "Method config JSON, over the method's defaults");
     verb->add_option("--set", o->sets, "key=value override of the method config (repeatable)")->allow_extra_args(false);
     verb->add_option("--device", o->device, "auto | cpu | cuda[:N]")->capture_default_str();

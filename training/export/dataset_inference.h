@@ -33,12 +33,17 @@ struct DatasetInferenceResult {
     std::int64_t total = 0;   // images in the split
     std::int64_t written = 0; // masks written
     std::vector<std::string> skipped;
-    bool complete = true;     // false: stopped on request before the last image
+    bool complete = true;     // false: stopped on request before the last image, or a write failed
+    std::string error;        // the failed write, when one did
 };
 
 // Masks already written stay when an image fails (it is skipped with a warning) or when stopped:
-// the list and manifest then name what was written ("complete": false). A map kind the method
-// lacks is an UnknownMapError at the first image (nothing is written).
+// the list and manifest then name what was written ("complete": false). A failed write (full disk,
+// no permission) stops the run: the list and manifest name what was written, with "complete":
+// false and the "error", and wsss::Error is thrown. The output folder must be new, empty or an
+// earlier output (never the dataset or a folder of other files), and is locked while written; a
+// checkpoint whose classes are not the dataset's is refused. A map kind the method lacks is an
+// UnknownMapError at the first image (nothing is written).
 DatasetInferenceResult inferDataset(LoadedModel &model, const torch::Device &device,
                                     const DatasetInferenceOptions &options, const DatasetInferenceCallbacks &callbacks);
 

@@ -27,7 +27,25 @@ bool isResumeState(const fs::path &p)
     return name.rfind("resume-", 0) == 0 && p.extension() == ".state";
 }
 
+// "method backbone", the first line of a model signature.
+std::string modelName(const std::string &signature)
+{
+    return signature.substr(0, signature.find('\n'));
+}
+
 } // namespace
+
+std::string resumeModelSignature(const std::string &method, const std::string &backbone,
+                                 const torch::optim::Optimizer &optimizer)
+{
+    std::string text = method + " " + backbone + "\n";
+    for (const auto &group : optimizer.param_groups()) {
+        for (const auto &p : group.params())
+            text += c10::str(p.sizes()) + ";";
+        text += "\n";
+    }
+    return text;
+}
 
 fs::path resumeStatePath(const fs::path &runDir, std::int64_t step)
 {
@@ -63,21 +81,22 @@ void saveResumeState(const fs::path &runDir, const ResumeState &s, const torch::
     archive.write("torch_rng", s.torchRng);
     if (s.cudaRng.defined())
         archive.write("cuda_rng", s.cudaRng.cpu());
+    archive.write("model", c10::IValue(s.model));
 
+    // Serialised in memory, then written by AtomicFile: LibTorch's file writer throws again from
+    // its destructor when the disk is full, which ends the process (std::terminate).
+    std::ostringstream bytes;
     const fs::path target = resumeStatePath(runDir, s.step);
-    vision::AtomicFile file(target);
     try {
-        archive.save_to(file.tempPath().string());
+        archive.save_to(bytes);
     } catch (const c10::Error &e) {
         throw Error("cannot write \"" + target.string() + "\": " + e.what_without_backtrace());
     }
-    file.commit();
-    for (const auto &entry : fs::directory_iterator(runDir))
-        if (isResumeState(entry.path()) && entry.path() != target)
-            fs::remove(entry.path());
+    vision::atomicWriteText(target, bytes.str());
 }
 
-ResumeState loadResumeState(const fs::path &runDir, std::int64_t step, torch::optim::Optimizer &optimizer)
+ResumeState loadResumeState(const fs::path &runDir, std::int64_t step, torch::optim::Optimizer &optimizer,
+                            const std::string &model)
 {
     const fs::path path = resumeStatePath(runDir, step);
     if (!fs::exists(path))
@@ -87,9 +106,20 @@ ResumeState loadResumeState(const fs::path &runDir, std::int64_t step, torch::op
     try {
         torch::serialize::InputArchive archive, optim;
         archive.load_from(path.string());
+        c10::IValue v;
+        if (archive.try_read("model", v)) {
+            s.model = v.toStringRef();
+            if (modelName(s.model) != modelName(model))
+                throw Error("train --resume: \"" + path.string() + "\" holds the optimiser of a " + modelName(s.model) +
+                            " run, but the checkpoint beside it is a " + modelName(model) +
+                            " model: the checkpoint comes from another run");
+            if (s.model != model)
+                throw Error("train --resume: \"" + path.string() +
+                            "\" holds the optimiser of other parameters than the checkpoint's " + modelName(model) +
+                            " model (other classes or config): the checkpoint comes from another run");
+        }
         archive.read("optimizer", optim);
         optimizer.load(optim);
-        c10::IValue v;
         archive.read("step", v);
         s.step = v.toInt();
         archive.read("smoothed_loss", v);
@@ -132,6 +162,14 @@ void removeResumeStates(const fs::path &runDir)
         return;
     for (const auto &entry : fs::directory_iterator(runDir))
         if (isResumeState(entry.path()))
+            fs::remove(entry.path());
+}
+
+void removeOtherResumeStates(const fs::path &runDir, std::int64_t keep)
+{
+    const fs::path kept = resumeStatePath(runDir, keep);
+    for (const auto &entry : fs::directory_iterator(runDir))
+        if (isResumeState(entry.path()) && entry.path() != kept)
             fs::remove(entry.path());
 }
 

@@ -12,6 +12,7 @@
 #include "vision/backbones/backbone_registry.h"
 #include "vision/core/error.h"
 #include "vision/io/atomic_write.h"
+#include "vision/io/folder_lock.h"
 #include "vision/io/voc_reader.h"
 #include "vision/weights/load_weights.h"
 #include "vision/weights/safetensors.h"
@@ -23,6 +24,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -36,7 +38,8 @@ namespace {
 
 nlohmann::json optionsToJson(const TrainOptions &o, const TrainRecipe &recipe)
 {
-    return {{"method", o.method}, {"data", o.data},   {"split", o.split},       {"val_split", o.valSplit},
+    // The dataset as an absolute path, so --resume works from any folder.
+    return {{"method", o.method}, {"data", fs::absolute(o.data).string()}, {"split", o.split}, {"val_split", o.valSplit},
             {"backbone", o.backbone}, {"weights", o.weights}, {"iters", o.iters}, {"batch", o.batch},
             {"size", o.size},       {"seed", o.seed},     {"config_file", o.configFile}, {"set", o.sets},
             {"log_every", o.logEvery}, {"save_every", o.saveEvery}, {"recipe", recipe.toJson()},
@@ -76,9 +79,17 @@ TrainOptions storedOptions(const TrainOptions &given, const CheckpointHeader &he
     if (!given.method.empty() && given.method != o.method)
         throw Error("train --resume: the run in \"" + given.out + "\" trains method \"" + o.method + "\", not \"" +
                     given.method + "\"");
-    if (!given.data.empty() && given.data != o.data)
-        throw Error("train --resume: the run in \"" + given.out + "\" trains on \"" + o.data + "\", not \"" +
-                    given.data + "\"");
+    // The dataset may have moved (or the run was started from another folder with a relative
+    // path): a given --data wins; its classes are checked against the run's.
+    if (!given.data.empty())
+        o.data = fs::absolute(given.data).string();
+    else if (!fs::exists(o.data))
+        throw Error("train --resume: the run's dataset \"" + o.data + "\" is not there" +
+                    (fs::path(o.data).is_relative() ? " (a path relative to the folder the run was started from)" : "") +
+                    "; give --data with where it is now");
+    // A new learning rate for a run that diverged (the non-finite-loss message suggests it).
+    if (given.lr)
+        o.lr = given.lr;
     o.out = given.out;
     o.device = given.device;
     o.resume = true;
@@ -160,6 +171,58 @@ void truncateMetrics(const std::string &path, std::int64_t step)
     vision::atomicWriteText(path, kept);
 }
 
+// A learning rate as the flag would be typed ("6e-05").
+std::string lrText(double lr)
+{
+    char text[32];
+    std::snprintf(text, sizeof text, "%g", lr);
+    return text;
+}
+
+// A folder that holds a run (its checkpoint or metrics) is not started over without --force.
+void refuseExistingRun(const TrainOptions &o, const std::string &checkpointPath)
+{
+    const bool hasCheckpoint = fs::exists(checkpointPath);
+    if (o.force || (!hasCheckpoint && !fs::exists(fs::path(o.out) / "metrics.jsonl")))
+        return;
+    std::string what = "a run";
+    if (hasCheckpoint) {
+        try {
+            const auto header = readCheckpointHeader(checkpointPath);
+            const int iters = header.train.value("iters", 0);
+            what = "a " + header.method + " run " +
+                   (iters > 0 && header.step >= iters ? "(finished, " + std::to_string(header.step) + " steps)"
+                                                      : "(at step " + std::to_string(header.step) + " of " +
+                                                            std::to_string(iters) + ")");
+        } catch (const Error &) {
+            what = "a checkpoint";
+        }
+    }
+    throw Error("train: \"" + o.out + "\" already holds " + what +
+                "; --resume continues it, --force starts over and overwrites it, or choose another --out");
+}
+
+// What a failed save says: the cause, what is kept, and how much room the next save needs.
+std::string saveFailure(const std::string &cause, std::int64_t step, std::int64_t lastSaved, const std::string &out,
+                        std::uint64_t bytesNeeded)
+{
+    char mb[32];
+    std::snprintf(mb, sizeof mb, "%.0f MB", std::ceil(static_cast<double>(bytesNeeded) / (1 << 20)));
+    return "train: cannot save step " + std::to_string(step) + " (" + cause + "). " +
+           (lastSaved >= 0 ? "The checkpoint of step " + std::to_string(lastSaved) + " in \"" + out +
+                                 "\" is kept with its resume state; free about " + mb +
+                                 " on that disk, then --resume continues from it"
+                           : "No checkpoint had been saved yet; free about " + std::string(mb) +
+                                 " on the disk of \"" + out + "\" and start again");
+}
+
+std::uint64_t fileSize(const fs::path &path)
+{
+    std::error_code ec;
+    const auto size = fs::file_size(path, ec);
+    return ec ? 0 : static_cast<std::uint64_t>(size);
+}
+
 // "cls 0.69, seg nan": every loss term, so a non-finite total names its culprit.
 std::string describeLosses(const StepResult &r)
 {
@@ -188,6 +251,13 @@ TrainResult train(const TrainOptions &given, const TrainCallbacks &callbacks, co
                         " of " + std::to_string(o.iters) + " steps)");
     }
     validate(o);
+    if (!o.resume)
+        refuseExistingRun(o, checkpointPath);
+    // Held until train() returns: a second `wsss train` into this folder (or the studio) is refused.
+    const vision::FolderLock lock(o.out, "wsss train --method " + o.method);
+    for (const auto &stale : vision::removeStaleTemporaries(o.out))
+        if (callbacks.onWarning)
+            callbacks.onWarning("removed \"" + stale.string() + "\", left by a save that was interrupted");
     const auto start = std::chrono::steady_clock::now();
     torch::manual_seed(o.seed);
     std::mt19937_64 rng(o.seed);
@@ -222,6 +292,9 @@ TrainResult train(const TrainOptions &given, const TrainCallbacks &callbacks, co
     method->train();
 
     TrainingSet set(dataset, o.size, method->needsMasks(), callbacks.onWarning);
+    if (set.size() < static_cast<std::size_t>(o.batch) && callbacks.onWarning)
+        callbacks.onWarning("--batch " + std::to_string(o.batch) + " is larger than the " + std::to_string(set.size()) +
+                            " images of split \"" + o.split + "\": every batch repeats images");
     const auto norm = method->backboneInfo().norm;
 
     auto optimizer = makeOptimizer(recipe, method->parameterGroups(recipe));
@@ -232,8 +305,9 @@ TrainResult train(const TrainOptions &given, const TrainCallbacks &callbacks, co
     std::int64_t firstStep = 0;
     std::int64_t lastSaved = -1; // the step of the checkpoint on disk, -1 while there is none
     double smoothed = 0;
+    const std::string model = resumeModelSignature(header.method, header.backbone, *optimizer);
     if (o.resume) {
-        const auto state = loadResumeState(o.out, resumed.step, *optimizer);
+        const auto state = loadResumeState(o.out, resumed.step, *optimizer, model);
         restoreResumeState(state, rng, set, device);
         firstStep = lastSaved = state.step;
         smoothed = state.smoothedLoss;
@@ -243,18 +317,68 @@ TrainResult train(const TrainOptions &given, const TrainCallbacks &callbacks, co
     const std::string metricsPath = (fs::path(o.out) / "metrics.jsonl").string();
     if (o.resume)
         truncateMetrics(metricsPath, firstStep);
+    if (!o.resume)
+        removeResumeStates(o.out); // a run started over (--force) must not leave another run's states
     std::ofstream metrics(metricsPath, o.resume ? std::ios::app : std::ios::trunc);
     if (!metrics)
         throw Error("train: cannot write \"" + metricsPath + "\"");
 
-    // A checkpoint and the optimiser state of the same step; the state goes first, so the
-    // checkpoint on disk always has its state beside it.
+    // A save writes the new step's state, then its checkpoint (the switch), then removes older
+    // states: whenever it stops, the checkpoint on disk has its own step's state beside it. A
+    // failed save removes what it wrote and keeps the last good pair.
+    auto notify = [&](SavePoint point, std::int64_t step) {
+        if (callbacks.onSave)
+            callbacks.onSave(point, step);
+    };
+    auto guardedSave = [&](std::int64_t stepsDone, const std::function<void()> &save) {
+        try {
+            save();
+        } catch (const Error &e) {
+            const fs::path state = resumeStatePath(o.out, stepsDone);
+            if (lastSaved != stepsDone && fs::exists(state))
+                fs::remove(state); // its checkpoint never landed
+            // The next save writes a state and a checkpoint beside the kept ones before it removes them.
+            std::uint64_t needed =
+                lastSaved >= 0 ? fileSize(resumeStatePath(o.out, lastSaved)) + fileSize(checkpointPath) : 0;
+            if (needed == 0) // nothing on disk to go by: the tensors, twice more for the optimiser's moments
+                for (const auto &[name, t] : vision::stateDict(*method))
+                    needed += 3 * static_cast<std::uint64_t>(t.numel() * t.element_size());
+            throw Error(saveFailure(e.what(), stepsDone, lastSaved, o.out, needed));
+        }
+    };
+    // A divergence stops the run with the last good checkpoint and the advice that helps: the same
+    // learning rate would diverge again.
+    auto diverged = [&](const std::string &what) {
+        return "train: " + what + "; stopped. " +
+               (lastSaved >= 0 ? "The checkpoint of step " + std::to_string(lastSaved) + " in \"" + o.out +
+                                     "\" is kept; the same learning rate would diverge again, so continue with a lower "
+                                     "one, e.g. --resume --lr " + lrText(recipe.lr / 10) + " (the run's is " +
+                                     lrText(recipe.lr) + ")"
+                               : "No checkpoint had been saved yet; start again with a lower --lr (the run's is " +
+                                     lrText(recipe.lr) + ")");
+    };
+    // Weights gone to inf or NaN (an update that overflowed) are never saved over a good checkpoint.
+    auto requireFiniteWeights = [&](std::int64_t stepsDone) {
+        torch::NoGradGuard noGrad;
+        for (const auto &p : method->parameters())
+            if (!torch::isfinite(p).all().item<bool>())
+                throw Error(diverged("the weights are not finite after step " + std::to_string(stepsDone)));
+    };
     auto saveProgress = [&](std::int64_t stepsDone) {
-        saveResumeState(o.out, captureResumeState(stepsDone, smoothed, rng, set, device), *optimizer);
-        header.step = stepsDone;
-        header.metrics = {{"final_loss", smoothed}};
-        saveCheckpoint(checkpointPath, header, *method);
-        lastSaved = stepsDone;
+        requireFiniteWeights(stepsDone);
+        guardedSave(stepsDone, [&] {
+            auto state = captureResumeState(stepsDone, smoothed, rng, set, device);
+            state.model = model;
+            saveResumeState(o.out, state, *optimizer);
+            notify(SavePoint::StateWritten, stepsDone);
+            header.step = stepsDone;
+            header.metrics = {{"final_loss", smoothed}};
+            saveCheckpoint(checkpointPath, header, *method);
+            lastSaved = stepsDone;
+            notify(SavePoint::CheckpointWritten, stepsDone);
+            removeOtherResumeStates(o.out, stepsDone);
+            notify(SavePoint::OldStatesRemoved, stepsDone);
+        });
     };
 
     TrainResult result;
@@ -277,11 +401,7 @@ TrainResult train(const TrainOptions &given, const TrainCallbacks &callbacks, co
         auto loss = r.total();
         const double value = loss.item<double>();
         if (!std::isfinite(value))
-            throw Error("train: the loss is not finite at step " + std::to_string(step + 1) + " (" + describeLosses(r) +
-                        "); stopped. " +
-                        (lastSaved >= 0 ? "The checkpoint of step " + std::to_string(lastSaved) + " in \"" + o.out +
-                                              "\" is kept (--resume continues from it)"
-                                        : std::string("No checkpoint had been saved yet")));
+            throw Error(diverged("the loss is not finite at step " + std::to_string(step + 1) + " (" + describeLosses(r) + ")"));
         optimizer->zero_grad();
         loss.backward();
         optimizer->step();
@@ -299,6 +419,9 @@ TrainResult train(const TrainOptions &given, const TrainCallbacks &callbacks, co
         if (log.step % o.logEvery == 0 || log.step == o.iters) {
             nlohmann::json line = {{"step", log.step}, {"lr", log.lr}, {"loss", log.losses}};
             metrics << line.dump() << "\n" << std::flush;
+            if (!metrics)
+                throw Error(saveFailure("cannot write \"" + metricsPath + "\"", log.step, lastSaved, o.out,
+                                        std::uint64_t{1} << 20));
         }
         result.finalLoss = smoothed;
         if (log.step % o.saveEvery == 0 && log.step < o.iters)
@@ -319,7 +442,8 @@ TrainResult train(const TrainOptions &given, const TrainCallbacks &callbacks, co
             result.metrics[key] = value.get<double>();
         }
     }
-    saveCheckpoint(checkpointPath, header, *method);
+    requireFiniteWeights(o.iters);
+    guardedSave(o.iters, [&] { saveCheckpoint(checkpointPath, header, *method); });
     removeResumeStates(o.out);
     result.steps = o.iters;
     result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

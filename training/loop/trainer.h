@@ -35,6 +35,7 @@ struct TrainOptions {
     int logEvery = 10;                     // steps between metrics.jsonl lines
     int saveEvery = 1000;                  // steps between checkpoints (and resume states)
     bool resume = false;                   // continue the run in `out` with its stored options
+    bool force = false;                    // start over in an `out` that holds a run
 };
 
 struct StepLog {
@@ -44,9 +45,17 @@ struct StepLog {
     std::map<std::string, double> losses;
 };
 
+// The writes of one save, in order; a run killed between two of them resumes all the same.
+enum class SavePoint {
+    StateWritten,      // RUN/resume-<step>.state of the new step is in place
+    CheckpointWritten, // RUN/checkpoint.wsss is the new step's
+    OldStatesRemoved,  // the states of earlier steps are gone
+};
+
 struct TrainCallbacks {
     std::function<void(const StepLog &)> onStep;          // after every step
     std::function<void(const std::string &)> onWarning;   // skipped files and the like
+    std::function<void(SavePoint, std::int64_t step)> onSave; // after each write of a save
 };
 
 struct TrainResult {
@@ -59,9 +68,11 @@ struct TrainResult {
 
 // Trains and writes RUN/checkpoint.wsss and RUN/metrics.jsonl, saving every saveEvery steps
 // (with RUN/resume-<step>.state, removed when the run ends). With `resume`, continues the run in
-// `out` from its checkpoint with the options stored there (only the device may differ); the loss
-// curve is the one an uninterrupted run gives. Throws wsss::Error on bad input or a non-finite
-// loss (the last good checkpoint stays on disk).
+// `out` from its checkpoint with the options stored there (the device, the dataset folder and the
+// learning rate may be given anew); the loss curve is the one an uninterrupted run gives. The run
+// folder is locked while it trains; a folder holding a run is refused unless `resume` or `force`.
+// Throws wsss::Error on bad input, a non-finite loss or a failed save (the last good checkpoint
+// stays on disk with its resume state).
 TrainResult train(const TrainOptions &options, const TrainCallbacks &callbacks = {},
                   const CancelToken *cancel = nullptr);
 

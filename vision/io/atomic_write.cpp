@@ -4,12 +4,14 @@
 
 #include <atomic>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <random>
 #include <string>
 #include <system_error>
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -129,6 +131,32 @@ void AtomicFile::commit()
         fail(m_target, "cannot rename " + quoted(m_temp) + " over it", errno);
     m_committed = true;
     syncFolder(m_target.parent_path());
+}
+
+std::vector<std::filesystem::path> removeStaleTemporaries(const std::filesystem::path &folder)
+{
+    std::vector<std::filesystem::path> removed;
+    std::error_code ec;
+    if (!std::filesystem::is_directory(folder, ec))
+        return removed;
+    for (auto it = std::filesystem::recursive_directory_iterator(folder, ec);
+         !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+        // ".<target>.tmp-<pid>-<counter>-<tag>", as the constructor names them.
+        const std::string name = it->path().filename().string();
+        const auto mark = name.rfind(".tmp-");
+        if (name.empty() || name[0] != '.' || mark == std::string::npos || !it->is_regular_file())
+            continue;
+        char *end = nullptr;
+        const long pid = std::strtol(name.c_str() + mark + 5, &end, 10);
+        if (pid <= 0 || end == nullptr || *end != '-')
+            continue;
+        if (pid == ::getpid() || ::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH)
+            continue; // a live writer's (or one we may not signal: alive too)
+        std::error_code removeError;
+        if (std::filesystem::remove(it->path(), removeError))
+            removed.push_back(it->path());
+    }
+    return removed;
 }
 
 void atomicWriteText(const std::filesystem::path &path, std::string_view content)

@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <filesystem>
 #include <string_view>
+#include <vector>
 
 namespace wsss::vision {
 
@@ -40,6 +41,10 @@ private:
 };
 
 void atomicWriteText(const std::filesystem::path &path, std::string_view content);
+// Removes the temporaries that AtomicFile left under `folder` (and its subfolders) in processes that
+// are gone (killed mid-write, or stopped by a full disk); a live process's are kept. Returns the
+// paths removed.
+std::vector<std::filesystem::path> removeStaleTemporaries(const std::filesystem::path &folder);
 void atomicWriteBytes(const std::filesystem::path &path, const void *data, std::size_t size);
 
 } // namespace wsss::vision

@@ -72,15 +72,15 @@ LabelMap readLabelMapFile(const std::string &path)
             throw Error(where + "class \"" + name + "\" appears twice");
         ClassInfo info;
         info.name = name;
+        // A line without a colour is rejected, not given a palette colour: such a line is as often
+        // a stray one ("garbage :::"), and taking it as a class would shift every later class index.
         const std::string colour = trim(fields[1]);
-        if (colour.empty()) {
-            info.color = vocPaletteColor(map.size());
-        } else {
-            const std::vector<std::string> rgb = split(colour, ',');
-            if (rgb.size() != 3 || !parseComponent(rgb[0], &info.color[0]) ||
-                !parseComponent(rgb[1], &info.color[1]) || !parseComponent(rgb[2], &info.color[2]))
-                throw Error(where + "colour \"" + colour + "\" is not r,g,b with values 0..255");
-        }
+        if (colour.empty())
+            throw Error(where + "class \"" + name + "\" has no colour (expected name:r,g,b::, got \"" + text + "\")");
+        const std::vector<std::string> rgb = split(colour, ',');
+        if (rgb.size() != 3 || !parseComponent(rgb[0], &info.color[0]) || !parseComponent(rgb[1], &info.color[1]) ||
+            !parseComponent(rgb[2], &info.color[2]))
+            throw Error(where + "colour \"" + colour + "\" is not r,g,b with values 0..255");
         map.classes.push_back(info);
     }
     if (in.bad())

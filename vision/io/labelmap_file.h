@@ -7,8 +7,8 @@
 
 namespace wsss::vision {
 
-// Skips comment and blank lines; a class with an empty colour gets the VOC palette colour of its
-// index. Throws wsss::Error naming the file and line on a malformed line or a duplicate name.
+// Skips comment and blank lines. Throws wsss::Error naming the file and line on a malformed line
+// (a class without a colour included) or a duplicate name.
 LabelMap readLabelMapFile(const std::string &path);
 
 // Writes the map in class order, atomically.

@@ -7,6 +7,7 @@
 #include <torch/torch.h>
 
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 
 namespace wsss::vision {
@@ -39,8 +40,31 @@ const char *nameOf(torch::ScalarType type)
 
 } // namespace
 
+void requireSafetensorsFile(const std::string &path, const std::string &what)
+{
+    const std::string name = what + " \"" + path + "\": ";
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec))
+        throw Error(name + "is a folder, not a .safetensors file");
+    if (!std::filesystem::exists(path, ec))
+        throw Error(name + "cannot open the file (no such file)");
+    std::ifstream in(path, std::ios::binary);
+    char magic[4] = {};
+    in.read(magic, sizeof magic);
+    // torch.save writes a zip archive (PK\3\4) since PyTorch 1.6, a bare pickle (0x80, protocol 2-5) before.
+    const bool zip = in.gcount() == 4 && std::memcmp(magic, "PK\3\4", 4) == 0;
+    const bool pickle = in.gcount() >= 2 && static_cast<unsigned char>(magic[0]) == 0x80 && magic[1] >= 2 && magic[1] <= 5;
+    if (zip || pickle)
+        throw Error(name + "is a PyTorch .pth file (" + (zip ? "zip" : "pickle") +
+                    "), not safetensors; convert it once with python3 -c \"import torch, safetensors.torch as st; "
+                    "sd = torch.load('" + path + "', map_location='cpu'); sd = sd.get('model', sd); "
+                    "st.save_file({k: v.contiguous() for k, v in sd.items()}, 'weights.safetensors')\" "
+                    "(README: Using PyTorch weights)");
+}
+
 SafetensorsFile readSafetensors(const std::string &path)
 {
+    requireSafetensorsFile(path, "safetensors");
     std::ifstream in(path, std::ios::binary | std::ios::ate);
     if (!in)
         throw Error("safetensors \"" + path + "\": cannot open the file");

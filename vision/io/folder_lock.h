@@ -1,0 +1,32 @@
+#pragma once
+// An exclusive claim on an output folder (a run folder while it trains, an inference output while it
+// is written), so two processes never mix their files under one manifest or checkpoint. The claim is
+// an flock() on FOLDER/.wsss.lock: the kernel drops it when the process ends, killed or not, so a
+// crash never leaves a folder locked. The file names its holder, for the message the next one gets.
+#include <filesystem>
+#include <string>
+
+namespace wsss::vision {
+
+class FolderLock {
+public:
+    // Creates the folder if needed and claims it for `purpose` (e.g. "wsss infer"); throws
+    // wsss::Error naming the folder and the holder's pid, purpose and start time when another
+    // process holds it.
+    FolderLock(const std::filesystem::path &folder, const std::string &purpose);
+    ~FolderLock(); // removes the lock file and releases the claim
+
+    FolderLock(const FolderLock &) = delete;
+    FolderLock &operator=(const FolderLock &) = delete;
+
+    const std::filesystem::path &folder() const { return m_folder; }
+
+    static constexpr const char *kFileName = ".wsss.lock";
+
+private:
+    std::filesystem::path m_folder;
+    std::filesystem::path m_path;
+    int m_fd = -1;
+};
+
+} // namespace wsss::vision
