@@ -15,9 +15,9 @@ wsss="$build/bin/wsss"
 mkdir -p "$work"
 [[ -f "$work/data/labelmap.txt" ]] || "$wsss" demo-data --out "$work/data" --train 2000 --val 500 --size 128 --seed 0
 [[ -n "${WSSS_BENCH_RUNS:-}" ]] || : > "$work/results.jsonl"
-# Each run: a name, the method, and its extra flags (the cam baseline with GMP as the issue
-# defines it, and with GAP, the pooling of Zhou et al.'s CAM). WSSS_BENCH_RUNS picks some by name.
-runs=("cam|cam|" "cam_gap|cam|--set pooling=gap" "afa|afa|" "acr|acr|" "supervised|supervised|")
+# Each run: a name, the method, and its extra flags (the cam baseline with GMP, AFA's Table 1
+# baseline, and with GAP, Zhou et al.'s CAM and the method's default). WSSS_BENCH_RUNS picks some by name.
+runs=("cam|cam|--set pooling=gmp" "cam_gap|cam|--set pooling=gap" "afa|afa|" "acr|acr|" "supervised|supervised|")
 if [[ -n "${WSSS_BENCH_RUNS:-}" ]]; then
   picked=()
   for run in "${runs[@]}"; do [[ " $WSSS_BENCH_RUNS " == *" ${run%%|*} "* ]] && picked+=("$run"); done

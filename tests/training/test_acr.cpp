@@ -217,7 +217,13 @@ private Q_SLOTS:
         QCOMPARE(defaults.beta, 125.0);
         QCOMPARE(defaults.lr, 0.05);
         QCOMPARE(defaults.views, std::vector<std::string>{"hflip"});
-        QCOMPARE(defaults.gradLayers, 2);
+        // The last two of ViT-B's 12 blocks, as a sixth of the depth: one of the demo's four.
+        QCOMPARE(defaults.gradLayers, 0);
+        QCOMPARE(defaults.gradLayersFor(12), 2);
+        QCOMPARE(defaults.gradLayersFor(4), 1);
+        QCOMPARE(defaults.gradLayersFor(2), 1);
+        QCOMPARE(AcrConfig::fromJson({{"grad_layers", 2}}).gradLayersFor(4), 2);
+        WSSS_VERIFY_THROWS_WITH(AcrConfig::fromJson({{"grad_layers_fraction", 0}}), "grad_layers_fraction");
         const auto official = defaults.recipe();
         QCOMPARE(official.optimizer, std::string("sgd"));
         QCOMPARE(official.lr, 0.05);

@@ -8,10 +8,16 @@
 #include "training/loop/trainer.h"
 #include "training/methods/afa/afa_losses.h"
 #include "training/methods/afa/afa_method.h"
+#include "training/data/dataset.h"
 #include "training/methods/cam/cam_method.h"
+#include "training/methods/inference.h"
 #include "training/methods/method_registry.h"
+#include "vision/backbones/backbone_registry.h"
+#include "vision/io/voc_reader.h"
 #include "vision/refine/affinity_labels.h"
+#include "vision/refine/par.h"
 #include "vision/refine/permutohedral.h"
+#include "vision/refine/random_walk.h"
 
 #include <QTemporaryDir>
 #include <QtTest>
@@ -23,6 +29,17 @@
 using namespace wsss;
 using namespace wsss::training;
 namespace fs = std::filesystem;
+
+namespace {
+
+// Saturated: the sigmoid within 0.01 of 0 or 1 (|logit| > 4.595), where A(1 − A) < 0.0099 and
+// the affinity loss's gradient through the sigmoid has all but vanished.
+double saturatedFraction(const torch::Tensor &affinity)
+{
+    return ((affinity < 0.01) | (affinity > 0.99)).to(torch::kFloat).mean().item<double>();
+}
+
+} // namespace
 
 class TestAfa : public QObject {
     Q_OBJECT
@@ -168,6 +185,185 @@ private Q_SLOTS:
         QVERIFY((a > 0).all().item<bool>() && (a < 1).all().item<bool>());
     }
 
+    void affinityHeadLearnsOnTheDemoBackbone()
+    {
+        // The bundled demo backbone as a run loads it by default, on demo images at 128 px (a
+        // 16×16 grid): the official head on the raw Q·Kᵀ saturates the sigmoid almost everywhere
+        // at init, the default (standardized S + Sᵀ) leaves fewer than 20 % of the pairs saturated.
+        if (!fs::exists(defaultFashionMnistDir()))
+            QSKIP("Fashion-MNIST (Debian package dataset-fashion-mnist) is not installed");
+        const std::string weights = vision::weightsFileFor("vit_demo_patch8", "");
+        QVERIFY2(!weights.empty(), "the bundled vit_demo_patch8 weights are missing");
+        DemoDataOptions d;
+        d.out = m_dir.filePath("demo128").toStdString();
+        d.train = 4;
+        d.val = 1;
+        d.size = 128;
+        generateDemoData(d);
+        const auto dataset = vision::loadVocDataset(d.out, "train");
+        TrainingSet set(dataset, 128, false);
+        std::mt19937_64 rng(0);
+
+        auto affinityAtInit = [&](const nlohmann::json &config, int seed) {
+            torch::manual_seed(seed);
+            auto method = createMethod({"afa", "vit_demo_patch8", dataset.labelMap.foregroundCount(), config});
+            method->loadBackboneWeights(weights);
+            method->train(); // as trainStep runs it
+            const auto batch = set.next(rng, 4, method->backboneInfo().norm, false);
+            torch::NoGradGuard noGrad;
+            return dynamic_cast<AfaMethod &>(*method).forward(batch.images).affinity;
+        };
+        QCOMPARE(affinityAtInit(nlohmann::json::object(), 0).sizes().vec(), (std::vector<std::int64_t>{4, 256, 256}));
+        for (int seed = 0; seed < 3; ++seed) {
+            const double standardized = saturatedFraction(affinityAtInit(nlohmann::json::object(), seed));
+            const double raw = saturatedFraction(affinityAtInit({{"affinity_input", "raw"}}, seed));
+            const double scaled = saturatedFraction(affinityAtInit({{"affinity_input", "scaled"}}, seed));
+            qInfo("seed %d: saturated pairs at init: standardized %.4f, scaled %.4f, raw (official) %.4f", seed,
+                  standardized, scaled, raw);
+            QVERIFY2(standardized < 0.2, qPrintable(QString("standardized: %1 saturated").arg(standardized)));
+            QVERIFY2(raw > 0.5, qPrintable(QString("raw: %1 saturated").arg(raw)));
+        }
+        auto method = createMethod({"afa", "vit_demo_patch8", 3, nlohmann::json::object()});
+        QCOMPARE(method->config().at("affinity_input").get<std::string>(), std::string("standardized"));
+        QCOMPARE(createMethod({"afa", "mit_b0", 3, nlohmann::json::object()})->config().at("affinity_input").get<std::string>(),
+                 std::string("raw"));
+        WSSS_VERIFY_THROWS_WITH(createMethod({"afa", "vit_test_patch8", 3, nlohmann::json{{"affinity_input", "norm"}}}),
+                                "affinity_input");
+    }
+
+    void gridRelativeGeometry()
+    {
+        // The official radius 8 at the official 32×32 grid (512-px crop, stride 16), the same
+        // quarter of the grid elsewhere; an explicit radius stays absolute.
+        AfaConfig c;
+        QCOMPARE(c.radiusFor(32, 32), 8);
+        QCOMPARE(c.radiusFor(16, 16), 4);
+        QCOMPARE(c.radiusFor(8, 8), 2);
+        QCOMPARE(c.radiusFor(16, 24), 4); // the shorter side
+        QCOMPARE(c.radiusFor(2, 2), 1);   // at least 1
+        c.radius = 8;
+        QCOMPARE(c.radiusFor(16, 16), 8);
+        // PAR's dilations: the official ones on the official 256-px half crop, scaled elsewhere.
+        AfaConfig p;
+        QCOMPARE(p.parDilationsFor(256), (std::vector<int>{1, 2, 4, 8, 12, 24}));
+        QCOMPARE(p.parDilationsFor(64), (std::vector<int>{1, 2, 3, 6}));
+        QCOMPARE(p.parDilationsFor(128), (std::vector<int>{1, 2, 4, 6, 12}));
+        p.parReferenceSize = 0;
+        QCOMPARE(p.parDilationsFor(64), (std::vector<int>{1, 2, 4, 8, 12, 24}));
+        QCOMPARE(vision::scaledDilations({1, 2, 4}, 1.0), (std::vector<int>{1, 2, 4}));
+        WSSS_VERIFY_THROWS_WITH(createMethod({"afa", "vit_test_patch8", 3, nlohmann::json{{"par_dilations", {1, 0}}}}),
+                                "dilation 0");
+
+        // The method's affinity labels follow the grid: every pair beyond the radius is ignored,
+        // and pairs at exactly the radius are labelled, at two grid sizes.
+        for (const auto &[side, radius] : {std::pair{64, 2}, std::pair{128, 4}}) {
+            torch::manual_seed(6);
+            auto method = createMethod({"afa", "vit_test_patch8", 3, nlohmann::json::object()});
+            auto &afa = dynamic_cast<AfaMethod &>(*method);
+            method->train();
+            Batch batch;
+            batch.images = torch::randn({1, 3, side, side});
+            batch.labels = torch::tensor({1.0f, 0.0f, 1.0f}).view({1, 3});
+            batch.step = 1;
+            batch.totalSteps = 10;
+            const auto t = afa.targets(batch, afa.forward(batch.images));
+            const std::int64_t g = side / 8, n = g * g;
+            QCOMPARE(t.affinity.sizes().vec(), (std::vector<std::int64_t>{1, n, n}));
+            const auto idx = torch::arange(n);
+            const auto ys = idx.div(g, "floor"), xs = idx.remainder(g);
+            const auto dist = torch::max((ys.unsqueeze(1) - ys.unsqueeze(0)).abs(), (xs.unsqueeze(1) - xs.unsqueeze(0)).abs());
+            const auto y = t.affinity[0];
+            QVERIFY((y.masked_select(dist > radius) == 255).all().item<bool>());
+            QVERIFY((y.masked_select(dist == radius) != 255).any().item<bool>());
+        }
+    }
+
+    void affPseudoMaskIsTheArgmaxOverThePropagatedBackground()
+    {
+        // By hand, a 1×3 grid, classes 1 and 2 present, background seeded at β_l = 0.35:
+        //   cams c1 = (0.8, 0.3, 0), c2 = (0, 0.5, 0.2); seeds = softmax over (0.35, c1, c2) per token:
+        //   t0 (0.305530, 0.479167, 0.215303), t1 (0.321227, 0.305561, 0.373212),
+        //   t2 (0.389803, 0.274690, 0.335508).
+        //   A = [[.5 .5 0] [.5 .5 .2] [0 .2 .5]] → A² column sums + 0.1 = (0.6, 0.64, 0.39), so
+        //   T = [[.416667 .390625 0] [.416667 .390625 .102564] [0 .0625 .641026]].
+        //   seeds·T: background (0.261149, 0.269190, 0.282820), c1 (0.326970, 0.323702, 0.207423),
+        //   c2 (0.245215, 0.250858, 0.253347).
+        // The official rule (argmax with the background) gives (1, 1, 0); the 0.45 threshold on the
+        // class maps alone would call every token background.
+        const auto cams = torch::tensor({0.8f, 0.3f, 0.0f, 0.0f, 0.5f, 0.2f}).view({1, 2, 1, 3});
+        const auto affinity = torch::tensor({0.5f, 0.5f, 0.0f, 0.5f, 0.5f, 0.2f, 0.0f, 0.2f, 0.5f}).view({1, 3, 3});
+        const auto present = torch::tensor({1.0f, 1.0f}).view({1, 2});
+        const auto walked = vision::propagateWithBackground(cams, affinity, present, 0.35)[0]; // [3, 1, 3]
+        const auto expected = torch::tensor({0.261149f, 0.269190f, 0.282820f, 0.326970f, 0.323702f, 0.207423f,
+                                             0.245215f, 0.250858f, 0.253347f})
+                                  .view({3, 1, 3});
+        WSSS_VERIFY_CLOSE(walked, expected, 2e-6);
+
+        // The method's output as AfaMethod::infer makes it, through the pseudo-mask path every
+        // consumer takes (validation, infer, the engine).
+        LoadedModel model;
+        model.header.method = "afa";
+        model.header.labelMap.classes = {{"background"}, {"a"}, {"b"}};
+        model.method = createMethod({"afa", "vit_test_patch8", 2, nlohmann::json::object()});
+        QVERIFY(model.method->predictsBackground());
+        MethodOutput out;
+        out.scores = torch::tensor({0.9f, 0.9f});
+        out.maps["aff"] = walked.slice(0, 1);
+        out.backgrounds["aff"] = walked[0];
+        const cv::Mat rgb(1, 3, CV_8UC3, cv::Scalar(90, 120, 150));
+        auto labelsOf = [](const cv::Mat &m) { return std::vector<int>{m.at<std::uint8_t>(0, 0), m.at<std::uint8_t>(0, 1), m.at<std::uint8_t>(0, 2)}; };
+        QCOMPARE(labelsOf(pseudoMask(model, out, {1, 2}, 0.45f)), (std::vector<int>{1, 1, 0}));
+        QCOMPARE(labelsOf(pseudoMask(model, out, {1, 2}, vision::PseudoLabelRule{}, rgb)), (std::vector<int>{1, 1, 0}));
+        // aff_background "rule": no background comes with the maps, the threshold decides.
+        out.backgrounds.clear();
+        QCOMPARE(labelsOf(pseudoMask(model, out, {1, 2}, 0.45f)), (std::vector<int>{0, 0, 0}));
+        QCOMPARE(labelsOf(pseudoMask(model, out, {1, 2}, 0.25f)), (std::vector<int>{1, 1, 2}));
+
+        // infer gives the propagated background with the aff maps by default, not under "rule".
+        torch::NoGradGuard noGrad;
+        model.method->eval();
+        const auto image = torch::randn({1, 3, 32, 32});
+        const auto official = model.method->infer(image, false, torch::tensor({1.0f, 0.0f}));
+        QVERIFY(official.backgrounds.count("aff") && official.backgrounds.count("seg"));
+        QCOMPARE(official.backgrounds.at("aff").sizes().vec(), (std::vector<std::int64_t>{32, 32}));
+        auto rule = createMethod({"afa", "vit_test_patch8", 2, nlohmann::json{{"aff_background", "rule"}}});
+        rule->eval();
+        QVERIFY(!rule->predictsBackground());
+        QVERIFY(!rule->infer(image, false, torch::tensor({1.0f, 0.0f})).backgrounds.count("aff"));
+        WSSS_VERIFY_THROWS_WITH(createMethod({"afa", "vit_test_patch8", 2, nlohmann::json{{"aff_background", "x"}}}),
+                                "aff_background");
+    }
+
+    void paddingIsIgnoredByTheLabels()
+    {
+        // The right half of the crop is padding (Batch::valid false): every seg label there is 255,
+        // and so is every affinity pair of a token whose cell starts in it.
+        torch::manual_seed(7);
+        auto method = createMethod({"afa", "vit_test_patch8", 3, nlohmann::json::object()});
+        auto &afa = dynamic_cast<AfaMethod &>(*method);
+        method->train();
+        Batch batch;
+        batch.images = torch::randn({2, 3, 32, 32});
+        batch.labels = torch::tensor({1.0f, 0.0f, 1.0f, 0.0f, 1.0f, 0.0f}).view({2, 3});
+        batch.valid = torch::ones({2, 32, 32}, torch::kBool);
+        batch.valid.slice(2, 16).fill_(false);
+        for (std::int64_t step : {2, 9}) { // CAM labels, then the propagated ones
+            batch.step = step;
+            batch.totalSteps = 10;
+            const auto t = afa.targets(batch, afa.forward(batch.images));
+            QVERIFY((t.seg.slice(2, 16) == 255).all().item<bool>());
+            QVERIFY((t.seg.slice(2, 0, 16) != 255).any().item<bool>());
+            QVERIFY(t.ignored >= 0.5);
+            const auto y = t.affinity.view({2, 4, 4, 4, 4}); // [B, y_i, x_i, y_j, x_j] on the 4×4 grid
+            QVERIFY((y.slice(2, 2) == 255).all().item<bool>());
+            QVERIFY((y.slice(4, 2) == 255).all().item<bool>());
+            QVERIFY((y.slice(2, 0, 2).slice(4, 0, 2) != 255).any().item<bool>());
+        }
+        const auto r = method->trainStep(batch);
+        for (const char *term : {"cls", "seg", "aff"})
+            QVERIFY2(r.losses.count(term) && std::isfinite(r.losses.at(term).item<double>()), term);
+    }
+
     void recipeAndConfig()
     {
         auto method = createMethod({"afa", "vit_test_patch8", 3, nlohmann::json{{"bg_high", 0.6}}});
@@ -276,7 +472,7 @@ private Q_SLOTS:
         // Propagation only spreads the labelled class (and background).
         QCOMPARE(out.maps.at("aff")[0].abs().max().item<float>(), 0.0f);
         QVERIFY(out.maps.at("aff")[1].max().item<float>() > 0);
-        QVERIFY(out.background.defined());
+        QVERIFY(out.backgrounds.count("aff") && out.backgrounds.count("seg"));
         QCOMPARE(static_cast<int>(out.attention.size()), 2); // the studio's attention, every block
     }
 };

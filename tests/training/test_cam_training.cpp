@@ -227,6 +227,46 @@ private Q_SLOTS:
         QVERIFY(torch::equal(after.masks.sum(0), before.masks.sum(0)));
     }
 
+    void paddedAreaIsIgnored()
+    {
+        // Scaled to half the crop side, an image fills a quarter of the crop: the rest is black
+        // padding, 255 in the masks and false in Batch::valid, and nowhere else.
+        auto dataset = vision::loadVocDataset(m_data, "val");
+        Augmentation half;
+        half.scaleLow = half.scaleHigh = 0.5;
+        TrainingSet set(dataset, 64, true, {}, half);
+        std::mt19937_64 rng(3);
+        const vision::Normalization norm;
+        const auto batch = set.next(rng, 4, norm, true);
+        QCOMPARE(batch.valid.sizes().vec(), (std::vector<std::int64_t>{4, 64, 64}));
+        QCOMPARE(batch.valid.sum().item<std::int64_t>(), std::int64_t{4 * 32 * 32});
+        const auto padding = batch.valid.logical_not();
+        QVERIFY((batch.masks.masked_select(padding) == 255).all().item<bool>());
+        QVERIFY((batch.masks.masked_select(batch.valid) != 255).any().item<bool>());
+        for (int c = 0; c < 3; ++c) { // black: (0 − mean) / std
+            const float black = -norm.mean[c] / norm.std[c];
+            const auto channel = batch.images.select(1, c);
+            QVERIFY(((channel.masked_select(padding) - black).abs() < 1e-5).all().item<bool>());
+        }
+        // The real image is one 32×32 block per sample.
+        for (int b = 0; b < 4; ++b) {
+            const auto v = batch.valid[b];
+            const auto rows = v.any(1).nonzero(), cols = v.any(0).nonzero();
+            QCOMPARE(rows.size(0), std::int64_t{32});
+            QCOMPARE(cols.size(0), std::int64_t{32});
+            QCOMPARE(rows.max().item<std::int64_t>() - rows.min().item<std::int64_t>(), std::int64_t{31});
+        }
+        // Scaled up, the crop is all image; without augmentation the stored image, all valid.
+        Augmentation twice;
+        twice.scaleLow = twice.scaleHigh = 2.0;
+        TrainingSet big(dataset, 64, true, {}, twice);
+        QVERIFY(big.next(rng, 4, norm, true).valid.all().item<bool>());
+        QVERIFY(big.next(rng, 4, norm, false).valid.all().item<bool>());
+        Augmentation bad;
+        bad.scaleLow = 0;
+        WSSS_VERIFY_THROWS_WITH(TrainingSet(dataset, 64, true, {}, bad), "scale low");
+    }
+
     void setAssignmentsParse()
     {
         QCOMPARE(parseSetAssignment("pooling=gap"), nlohmann::json({{"pooling", "gap"}}));

@@ -62,8 +62,10 @@ MethodOutput inferImage(LoadedModel &model, const cv::Mat &rgb, bool captureAtte
     };
     for (auto &[kind, maps] : out.maps)
         maps = toImage(maps);
-    if (out.background.defined())
-        out.background = toImage(out.background.unsqueeze(0))[0];
+    for (auto &[kind, background] : out.backgrounds)
+        background = toImage(background.unsqueeze(0))[0];
+    const auto primary = out.backgrounds.find(model.method->primaryMap());
+    out.background = primary == out.backgrounds.end() ? torch::Tensor() : primary->second;
     out.scores = out.scores.to(torch::kCPU).to(torch::kFloat);
     for (auto &[kind, a] : out.affinities)
         a = a.to(torch::kCPU).to(torch::kFloat).contiguous();
@@ -91,8 +93,8 @@ cv::Mat pseudoMask(const LoadedModel &model, const MethodOutput &output, const s
     const auto &maps = output.maps.at(model.method->primaryMap()); // [K, H, W]
     const int H = static_cast<int>(maps.size(1)), W = static_cast<int>(maps.size(2));
     cv::Mat mask(H, W, CV_8UC1, cv::Scalar(0));
-    if (model.method->predictsBackground() && output.background.defined()) {
-        auto all = torch::cat({output.background.unsqueeze(0), maps}, 0).argmax(0).to(torch::kUInt8).contiguous();
+    if (const auto bg = output.backgrounds.find(model.method->primaryMap()); bg != output.backgrounds.end()) {
+        auto all = torch::cat({bg->second.unsqueeze(0), maps}, 0).argmax(0).to(torch::kUInt8).contiguous();
         std::memcpy(mask.data, all.data_ptr<std::uint8_t>(), static_cast<size_t>(H) * W);
         return mask;
     }
@@ -121,8 +123,10 @@ cv::Mat pseudoMask(const LoadedModel &model, const MethodOutput &output, const s
                    const vision::PseudoLabelRule &rule, const cv::Mat &rgb, const std::string &mapKind)
 {
     const auto &maps = methodMap(model, output, mapKind); // [K, H, W]
-    const bool argmaxWithBackground = model.method->predictsBackground() && output.background.defined() &&
-                                      (mapKind.empty() || mapKind == model.method->primaryMap());
+    // A kind that comes with its own background (supervised's and AFA's seg, AFA's aff) is the
+    // argmax over [background; maps]; the rule's threshold or band is for the others.
+    const auto bg = output.backgrounds.find(mapKind.empty() ? model.method->primaryMap() : mapKind);
+    const bool argmaxWithBackground = bg != output.backgrounds.end();
     const int H = static_cast<int>(maps.size(1)), W = static_cast<int>(maps.size(2));
     if (rgb.rows != H || rgb.cols != W)
         throw Error("pseudoMask: maps are " + std::to_string(W) + "×" + std::to_string(H) + " but the image is " +
@@ -132,7 +136,7 @@ cv::Mat pseudoMask(const LoadedModel &model, const MethodOutput &output, const s
     const auto image = rgbHW3.permute({2, 0, 1}).to(torch::kFloat) / 255.0f;
     torch::Tensor labelsOut;
     if (argmaxWithBackground) {
-        auto all = vision::refineMaps(rule, image, torch::cat({output.background.unsqueeze(0), maps}, 0));
+        auto all = vision::refineMaps(rule, image, torch::cat({bg->second.unsqueeze(0), maps}, 0));
         if (rule.crf) {
             // The method's own background: the CRF takes [background; maps] normalised per pixel.
             const auto scores = all.clamp_min(0) + 1e-12f;

@@ -27,18 +27,19 @@ void useHalfPrecision(LoadedModel &model, const torch::Device &device);
 MethodOutput inferImage(LoadedModel &model, const cv::Mat &rgb, bool captureAttention,
                         const torch::Device &device, const std::vector<int> &labels = {});
 
-// The pseudo-mask of the method's default rule: argmax over background + classes for methods
-// that predict background, else the background threshold over the labelled classes' maps.
+// The pseudo-mask of the method's default rule: argmax over background + classes where the
+// primary map comes with a background (MethodOutput::backgrounds), else the background
+// threshold over the labelled classes' maps.
 // labels: the image's classes (1..K); empty = those the classifier scores above 0.5.
 cv::Mat pseudoMask(const LoadedModel &model, const MethodOutput &output, const std::vector<int> &labels,
                    float bgThreshold);
 
 // The same under a whole PseudoLabelRule: its refinements run on the maps with the image
 // (rgb: the image the output was made from), then its background rule (threshold or band) over
-// the labelled classes, or with crf the dense CRF's argmax over [bgThreshold; maps]. Methods that
-// predict background refine [background; maps] (and CRF them, normalised per pixel) and argmax.
-// mapKind: which of the method's maps ("" = its primary one); another map than the one the
-// method predicts background with is thresholded like any class map.
+// the labelled classes, or with crf the dense CRF's argmax over [bgThreshold; maps]. A map kind
+// that comes with its own background (backgrounds[kind]: supervised's and AFA's seg, AFA's aff)
+// refines [background; maps] (and CRFs them, normalised per pixel) and argmaxes.
+// mapKind: which of the method's maps ("" = its primary one).
 cv::Mat pseudoMask(const LoadedModel &model, const MethodOutput &output, const std::vector<int> &labels,
                    const vision::PseudoLabelRule &rule, const cv::Mat &rgb, const std::string &mapKind = {});
 

@@ -19,6 +19,9 @@ struct Batch {
     torch::Tensor images; // [B, 3, H, W], normalised
     torch::Tensor labels; // [B, K] multi-hot, float
     torch::Tensor masks;  // [B, H, W] int64 class indices (255 = ignore); only where the method needs them
+    // [B, H, W] bool on the CPU: true on real image, false on the padding of a scaled-down crop
+    // (the official img_box; masks are 255 there). Undefined: no padding.
+    torch::Tensor valid;
     std::int64_t step = 0, totalSteps = 1; // 0-based optimiser step, for methods whose losses are scheduled
 };
 
@@ -51,11 +54,14 @@ struct StepResult {
 };
 
 // A method's view of one image. Maps are per foreground class at the input resolution,
-// in [0, 1]; `background` is set only by methods that score background themselves.
+// in [0, 1]; `backgrounds` only for the kinds whose method scores background with them.
 struct MethodOutput {
     torch::Tensor scores;                      // [K], sigmoid of the class logits
     std::map<std::string, torch::Tensor> maps; // kind → [K, H, W]
-    torch::Tensor background;                  // [H, W] or undefined
+    // kind → [H, W]: the background score that goes with that kind's maps (a seg head's, AFA's
+    // propagated one); that kind's pseudo-mask is the argmax over [background; maps], no threshold.
+    std::map<std::string, torch::Tensor> backgrounds;
+    torch::Tensor background;                  // the primary map's entry of backgrounds (inferImage sets it)
     std::vector<torch::Tensor> attention;      // per block [heads, T, T], when asked for ...
     std::vector<torch::Tensor> queries, keys;  // ... or per block [heads, T, head dim] (long sequences)
     double attentionScale = 0;                 // softmax(scale · q·k) for those
@@ -104,8 +110,9 @@ public:
     virtual MethodOutput infer(const torch::Tensor &image, bool captureAttention, const torch::Tensor &labels) = 0;
     // The map kind the default pseudo-label rule reads.
     virtual std::string primaryMap() const = 0;
-    // True when the method predicts background itself (argmax over background + classes,
-    // no threshold), as the supervised upper bound does.
+    // True when the method predicts background itself for its primary map (its infer() gives
+    // backgrounds[primaryMap()]: argmax over background + classes, no threshold), as the
+    // supervised upper bound does.
     virtual bool predictsBackground() const { return false; }
     // Whether batches must carry ground-truth masks.
     virtual bool needsMasks() const { return false; }

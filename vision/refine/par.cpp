@@ -235,6 +235,19 @@ void ParConfig::validate() const
         throw Error("PAR config: w2 " + std::to_string(w2) + " must be ≥ 0");
 }
 
+std::vector<int> scaledDilations(const std::vector<int> &dilations, double factor)
+{
+    if (!(factor > 0) || !std::isfinite(factor))
+        throw Error("PAR: dilation scale " + std::to_string(factor) + " must be positive");
+    std::vector<int> out;
+    for (int d : dilations) {
+        const int scaled = std::max(1, static_cast<int>(std::lround(d * factor)));
+        if (std::find(out.begin(), out.end(), scaled) == out.end())
+            out.push_back(scaled);
+    }
+    return out;
+}
+
 std::vector<std::array<int, 2>> parOffsets(const std::vector<int> &dilations)
 {
     static constexpr int kUnit[8][2] = {{-1, -1}, {-1, 0}, {-1, 1}, {0, -1}, {0, 1}, {1, -1}, {1, 0}, {1, 1}};

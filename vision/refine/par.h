@@ -21,6 +21,12 @@ struct ParConfig {
     void validate() const; // wsss::Error naming the field
 };
 
+// Dilations set for one image scale, for another: each d × factor rounded to the nearest pixel,
+// at least 1, and a dilation already in the list dropped (two rings at one distance only weigh
+// it twice). factor 1 gives the list unchanged. E.g. AFA's {1, 2, 4, 8, 12, 24} (half of a 512-px
+// crop) at a 128-px crop, factor 64/256: {1, 2, 3, 6}.
+std::vector<int> scaledDilations(const std::vector<int> &dilations, double factor);
+
 // The neighbour offsets (dy, dx): per dilation d, (−1,−1) (−1,0) (−1,1) (0,−1) (0,1) (1,−1)
 // (1,0) (1,1) times d; neighbour n = 8·index(d) + k. The centre is not a neighbour.
 std::vector<std::array<int, 2>> parOffsets(const std::vector<int> &dilations);

@@ -4,6 +4,7 @@
 #include "vision/maps/affinity_refine.h"
 #include "vision/maps/token_permutation.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace wsss::training {
@@ -21,7 +22,7 @@ AcrConfig AcrConfig::paper()
 AcrConfig AcrConfig::fromJson(const nlohmann::json &json)
 {
     rejectUnknownKeys(json, "acr", {"preset", "lr", "alpha", "beta", "optimizer", "views", "grad_layers",
-                                    "affinity_refine", "product"});
+                                    "grad_layers_fraction", "affinity_refine", "product"});
     std::string preset = "official";
     readKey(json, "preset", preset);
     AcrConfig c;
@@ -38,6 +39,7 @@ AcrConfig AcrConfig::fromJson(const nlohmann::json &json)
     else
         readKey(json, "views", c.views);
     readKey(json, "grad_layers", c.gradLayers);
+    readKey(json, "grad_layers_fraction", c.gradLayersFraction);
     readKey(json, "affinity_refine", c.affinityRefine);
     readKey(json, "product", c.product);
     c.validate();
@@ -47,7 +49,8 @@ AcrConfig AcrConfig::fromJson(const nlohmann::json &json)
 nlohmann::json AcrConfig::toJson() const
 {
     return {{"preset", preset}, {"lr", lr}, {"alpha", alpha}, {"beta", beta}, {"optimizer", optimizer},
-            {"views", views}, {"grad_layers", gradLayers}, {"affinity_refine", affinityRefine},
+            {"views", views}, {"grad_layers", gradLayers}, {"grad_layers_fraction", gradLayersFraction},
+            {"affinity_refine", affinityRefine},
             {"product", product}};
 }
 
@@ -63,9 +66,18 @@ void AcrConfig::validate() const
         throw Error("acr: views is empty (give at least one of hflip, vflip, rot90, rot180, rot270)");
     for (const auto &v : views)
         vision::gridTransformFromName(v); // names the bad one
-    if (gradLayers < 1)
-        throw Error("acr: grad_layers " + std::to_string(gradLayers) + " must be at least 1");
+    if (gradLayers < 0)
+        throw Error("acr: grad_layers " + std::to_string(gradLayers) + " must be >= 0 (0: grad_layers_fraction of the depth)");
+    if (!(gradLayersFraction > 0 && gradLayersFraction <= 1))
+        throw Error("acr: grad_layers_fraction " + std::to_string(gradLayersFraction) + " is outside (0, 1]");
     vision::affinityProductFromName(product);
+}
+
+int AcrConfig::gradLayersFor(int depth) const
+{
+    if (gradLayers > 0)
+        return gradLayers;
+    return std::clamp(static_cast<int>(std::lround(gradLayersFraction * depth)), 1, std::max(depth, 1));
 }
 
 TrainRecipe AcrConfig::recipe() const

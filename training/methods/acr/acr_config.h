@@ -27,7 +27,11 @@ struct AcrConfig {
     // The second view's transform, drawn uniformly per step when several are listed: hflip (the
     // code and the paper's best, Tab. 7), vflip, rot90, rot180, rot270 (paper only, §5.3).
     std::vector<std::string> views{"hflip"};
-    int gradLayers = 2;         // the last blocks whose attention gradients make the map (start_layer 10 of 12)
+    // The last blocks whose attention gradients make the map: gradLayers when > 0 (the official
+    // 2: start_layer 10 of 12); 0 = gradLayersFraction of the backbone's depth, rounded, at
+    // least 1 (2 of 12; 1 of the demo's 4).
+    int gradLayers = 0;
+    double gradLayersFraction = 2.0 / 12.0;
     bool affinityRefine = true; // the primary map is the affinity-refined one (ACR; false: ACR*)
     // a_g: m_i = Σ_j R[i, j]·g_j (the official code, MCTformer); g_a: m_j = Σ_i g_i·R[i, j] (paper eq. 8).
     std::string product = "a_g";
@@ -37,6 +41,8 @@ struct AcrConfig {
     static AcrConfig fromJson(const nlohmann::json &json);
     nlohmann::json toJson() const;
     void validate() const;
+    // The number of gradient blocks on a backbone of `depth` blocks.
+    int gradLayersFor(int depth) const;
     // The optimiser and schedule of the chosen optimiser mode (Method::recipe()).
     TrainRecipe recipe() const;
 };

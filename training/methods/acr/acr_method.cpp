@@ -37,8 +37,9 @@ AcrMethod::AcrMethod(const MethodSpec &spec)
 {
     m_backbone = register_module("backbone", vision::VisionTransformer(vision::vitPreset(spec.backbone)));
     const auto &vc = m_backbone->config();
-    if (m_config.gradLayers > vc.depth)
-        throw Error("acr: grad_layers " + std::to_string(m_config.gradLayers) + " exceeds the " +
+    m_gradLayers = m_config.gradLayersFor(vc.depth);
+    if (m_gradLayers > vc.depth)
+        throw Error("acr: grad_layers " + std::to_string(m_gradLayers) + " exceeds the " +
                     std::to_string(vc.depth) + " blocks of backbone \"" + spec.backbone + "\"");
     for (const auto &v : m_config.views)
         m_views.push_back(vision::gridTransformFromName(v));
@@ -113,7 +114,7 @@ AcrMethod::GradientPass AcrMethod::gradientPass(const torch::Tensor &image, cons
     if (image.dim() != 4 || image.size(0) != 1)
         throw Error("acr: gradient maps take one image [1, 3, H, W], got " + c10::str(image.sizes()));
     const auto &vc = m_backbone->config();
-    const int depth = vc.depth, start = depth - m_config.gradLayers, prefix = vc.prefixTokens;
+    const int depth = vc.depth, start = depth - m_gradLayers, prefix = vc.prefixTokens;
     // Every block's probabilities feed the affinity; what the inspection asks for comes along.
     vision::CaptureRequest request = inspect;
     request.attention = true;

@@ -52,6 +52,7 @@ public:
 
 private:
     AcrConfig m_config;
+    int m_gradLayers = 2; // resolved on the backbone's depth
     std::vector<vision::GridTransform> m_views;
     vision::AffinityProduct m_product;
     torch::nn::Linear m_head{nullptr};

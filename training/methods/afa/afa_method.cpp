@@ -30,7 +30,12 @@ nlohmann::json AfaConfig::toJson() const
             {"bg_low", bgLow},
             {"cam_bg_threshold", camBgThreshold},
             {"radius", radius},
+            {"radius_fraction", radiusFraction},
             {"par_iterations", parIterations},
+            {"par_dilations", parDilations},
+            {"par_reference_size", parReferenceSize},
+            {"affinity_input", affinityInput},
+            {"aff_background", affBackground},
             {"affinity_blocks", affinityBlocks},
             {"cls_only_fraction", clsOnlyFraction},
             {"seg_switch_fraction", segSwitchFraction},
@@ -46,7 +51,8 @@ nlohmann::json AfaConfig::toJson() const
 AfaConfig AfaConfig::fromJson(const nlohmann::json &json)
 {
     rejectUnknownKeys(json, "afa",
-                      {"pooling", "cam_scales", "bg_high", "bg_low", "cam_bg_threshold", "radius", "par_iterations",
+                      {"pooling", "cam_scales", "bg_high", "bg_low", "cam_bg_threshold", "radius", "radius_fraction",
+                       "par_iterations", "par_dilations", "par_reference_size", "affinity_input", "aff_background",
                        "affinity_blocks", "cls_only_fraction", "seg_switch_fraction", "seg_weight", "aff_weight",
                        "head_channels", "reg_weight", "reg_sigma_rgb", "reg_sigma_xy", "reg_scale"});
     AfaConfig c;
@@ -56,7 +62,12 @@ AfaConfig AfaConfig::fromJson(const nlohmann::json &json)
     readKey(json, "bg_low", c.bgLow);
     readKey(json, "cam_bg_threshold", c.camBgThreshold);
     readKey(json, "radius", c.radius);
+    readKey(json, "radius_fraction", c.radiusFraction);
     readKey(json, "par_iterations", c.parIterations);
+    readKey(json, "par_dilations", c.parDilations);
+    readKey(json, "par_reference_size", c.parReferenceSize);
+    readKey(json, "affinity_input", c.affinityInput);
+    readKey(json, "aff_background", c.affBackground);
     readKey(json, "affinity_blocks", c.affinityBlocks);
     readKey(json, "cls_only_fraction", c.clsOnlyFraction);
     readKey(json, "seg_switch_fraction", c.segSwitchFraction);
@@ -74,10 +85,22 @@ AfaConfig AfaConfig::fromJson(const nlohmann::json &json)
     if (!(c.bgLow >= 0 && c.bgLow <= c.bgHigh && c.bgHigh <= 1))
         throw Error("afa: need 0 <= bg_low (" + std::to_string(c.bgLow) + ") <= bg_high (" + std::to_string(c.bgHigh) +
                     ") <= 1");
-    if (c.radius < 1)
-        throw Error("afa: radius " + std::to_string(c.radius) + " must be at least 1");
+    if (c.radius < 0)
+        throw Error("afa: radius " + std::to_string(c.radius) + " must be >= 0 (0: radius_fraction of the grid)");
+    if (!(c.radiusFraction > 0 && c.radiusFraction <= 1))
+        throw Error("afa: radius_fraction " + std::to_string(c.radiusFraction) + " is outside (0, 1]");
     if (c.parIterations < 0)
         throw Error("afa: par_iterations " + std::to_string(c.parIterations) + " must be >= 0");
+    vision::ParConfig par;
+    par.dilations = c.parDilations;
+    par.validate(); // names a bad dilation
+    if (c.parReferenceSize < 0)
+        throw Error("afa: par_reference_size " + std::to_string(c.parReferenceSize) + " must be >= 0");
+    if (!c.affinityInput.empty() && c.affinityInput != "raw" && c.affinityInput != "scaled" &&
+        c.affinityInput != "standardized")
+        throw Error("afa: affinity_input \"" + c.affinityInput + "\" is not raw, scaled or standardized");
+    if (c.affBackground != "propagated" && c.affBackground != "rule")
+        throw Error("afa: aff_background \"" + c.affBackground + "\" is not propagated or rule");
     if (c.affinityBlocks < 1)
         throw Error("afa: affinity_blocks " + std::to_string(c.affinityBlocks) + " must be at least 1");
     if (!(c.clsOnlyFraction >= 0 && c.clsOnlyFraction <= c.segSwitchFraction && c.segSwitchFraction <= 1))
@@ -87,7 +110,21 @@ AfaConfig AfaConfig::fromJson(const nlohmann::json &json)
     return c;
 }
 
-AffinityHeadImpl::AffinityHeadImpl(int channels)
+int AfaConfig::radiusFor(std::int64_t gridH, std::int64_t gridW) const
+{
+    if (radius > 0)
+        return radius;
+    return std::max(1, static_cast<int>(std::lround(radiusFraction * static_cast<double>(std::min(gridH, gridW)))));
+}
+
+std::vector<int> AfaConfig::parDilationsFor(std::int64_t side) const
+{
+    if (parReferenceSize == 0)
+        return parDilations;
+    return vision::scaledDilations(parDilations, static_cast<double>(side) / parReferenceSize);
+}
+
+AffinityHeadImpl::AffinityHeadImpl(int channels, bool standardize) : m_standardize(standardize)
 {
     m_proj = register_module("proj", torch::nn::Conv2d(torch::nn::Conv2dOptions(channels, 1, 1)));
     // The official init: kaiming_normal(a=√5, fan_out) on a 1-output 1×1 conv is std √(1/3).
@@ -97,12 +134,23 @@ AffinityHeadImpl::AffinityHeadImpl(int channels)
 
 torch::Tensor AffinityHeadImpl::forward(const torch::Tensor &logits)
 {
-    return torch::sigmoid(m_proj(logits + logits.transpose(-2, -1))).squeeze(1);
+    auto s = logits + logits.transpose(-2, -1);
+    if (m_standardize) {
+        // Per image and channel over the N×N pairs (an instance norm without affine): the conv
+        // then starts near the sigmoid's linear range whatever the logits' spread.
+        const auto mean = s.mean({-2, -1}, /*keepdim=*/true);
+        const auto std = (s - mean).pow(2).mean({-2, -1}, /*keepdim=*/true).add(1e-5).sqrt();
+        s = (s - mean) / std;
+    }
+    return torch::sigmoid(m_proj(s)).squeeze(1);
 }
 
 AfaMethod::AfaMethod(const MethodSpec &spec)
     : m_config(AfaConfig::fromJson(spec.config)), m_pooling(vision::poolingFromName(m_config.pooling))
 {
+    if (m_config.affinityInput.empty()) // resolved here, so the stored config says which
+        m_config.affinityInput = vision::isMitBackbone(spec.backbone) ? "raw" : "standardized";
+    const bool standardize = m_config.affinityInput == "standardized";
     if (vision::isMitBackbone(spec.backbone)) {
         // The official network: stage 4 at stride 1 (1/16), its blocks' logits into the affinity
         // head, SegFormer's decoder over the four stages.
@@ -116,7 +164,7 @@ AfaMethod::AfaMethod(const MethodSpec &spec)
         const int width = mit.widths[vision::kMitStages - 1];
         m_classifier = register_module(
             "classifier", torch::nn::Conv2d(torch::nn::Conv2dOptions(width, spec.numClasses, 1).bias(false)));
-        m_affinityHead = register_module("affinity_head", AffinityHead(depth * mit.heads[vision::kMitStages - 1]));
+        m_affinityHead = register_module("affinity_head", AffinityHead(depth * mit.heads[vision::kMitStages - 1], standardize));
         vision::SegformerHeadConfig head;
         head.inChannels = mit.widths;
         head.embedDim = m_config.headChannels;
@@ -131,7 +179,7 @@ AfaMethod::AfaMethod(const MethodSpec &spec)
                     std::to_string(vit.depth) + " blocks of " + spec.backbone);
     m_classifier = register_module(
         "classifier", torch::nn::Conv2d(torch::nn::Conv2dOptions(vit.embedDim, spec.numClasses, 1).bias(false)));
-    m_affinityHead = register_module("affinity_head", AffinityHead(m_config.affinityBlocks * vit.heads));
+    m_affinityHead = register_module("affinity_head", AffinityHead(m_config.affinityBlocks * vit.heads, standardize));
     m_segDropout = register_module("seg_dropout", torch::nn::Dropout2d(0.1));
     m_segHead = register_module("seg_head", SegHead(vit.embedDim, m_config.headChannels, spec.numClasses + 1));
 }
@@ -218,7 +266,12 @@ AfaMethod::Forward AfaMethod::forward(const torch::Tensor &images, const vision:
         f.features = out.features.back();
         f.cams = vision::classActivationMaps(f.features, m_classifier->weight);
         f.logits = vision::globalPool(f.cams, m_pooling);
-        f.affinity = m_affinityHead(torch::cat(out.attentionLogits, 1));
+        auto logits = torch::cat(out.attentionLogits, 1); // unscaled
+        if (m_config.affinityInput == "scaled") {
+            const int stage = vision::kMitStages - 1;
+            logits = logits / std::sqrt(static_cast<double>(m_mit->config().widths[stage] / m_mit->config().heads[stage]));
+        }
+        f.affinity = m_affinityHead(logits);
         return f;
     }
     const auto &vit = m_backbone->config();
@@ -229,9 +282,9 @@ AfaMethod::Forward AfaMethod::forward(const torch::Tensor &images, const vision:
             request.layers.push_back(-i);
     auto out = m_backbone(images, request);
 
-    // AFA reads the raw Q·Kᵀ (no 1/√d) of the patch tokens.
+    // The official code reads the raw Q·Kᵀ (no 1/√d) of the patch tokens; the captures are scaled.
     const int first = vit.depth - m_config.affinityBlocks;
-    const double unscale = std::sqrt(static_cast<double>(vit.embedDim / vit.heads));
+    const double unscale = m_config.affinityInput == "scaled" ? 1.0 : std::sqrt(static_cast<double>(vit.embedDim / vit.heads));
     std::vector<torch::Tensor> logits;
     for (std::size_t i = 0; i < out.capturedLayers.size(); ++i)
         if (out.capturedLayers[i] >= first)
@@ -272,10 +325,52 @@ torch::Tensor AfaMethod::multiScaleCams(const torch::Tensor &images, torch::Tens
         images, config);
 }
 
-StepResult AfaMethod::trainStep(const Batch &batch)
+AfaMethod::Targets AfaMethod::targets(const Batch &batch, const Forward &main)
 {
     const auto B = batch.images.size(0), H = batch.images.size(2), W = batch.images.size(3);
     const auto K = batch.labels.size(1);
+    const auto segSwitch = static_cast<std::int64_t>(std::lround(m_config.segSwitchFraction * batch.totalSteps));
+    // Geometry of the official 512-px crop (grid 32, PAR on 256 px) scaled to this batch's.
+    const auto gh0 = main.cams.size(2), gw0 = main.cams.size(3);
+    vision::RandomWalkConfig walk;
+    walk.radius = m_config.radiusFor(gh0, gw0);
+    vision::RefinedLabelConfig labelConfig;
+    labelConfig.high = m_config.bgHigh;
+    labelConfig.low = m_config.bgLow;
+    labelConfig.par.iterations = m_config.parIterations;
+    labelConfig.par.dilations = m_config.parDilationsFor(std::min(H, W) / labelConfig.downscale);
+
+    // No gradients, and (as the official code) the model stays in train mode.
+    torch::NoGradGuard noGrad;
+    const auto norm = backboneInfo().norm;
+    const auto image = vision::denormalizeTo8Bit(batch.images, norm.mean, norm.std);
+    torch::Tensor affinity;
+    std::int64_t gh = 0, gw = 0;
+    const auto cams = multiScaleCams(batch.images, &affinity, &gh, &gw) * batch.labels.view({B, K, 1, 1});
+    auto pseudo = vision::refineCamsWithBackground(image, cams, batch.labels, labelConfig);
+    auto seg = pseudo;
+    if (batch.step > segSwitch) {
+        const auto small = vision::resizeMaps(cams, gh, gw);
+        auto high = vision::propagateWithBackground(small, affinity, batch.labels, m_config.bgHigh, walk);
+        auto low = vision::propagateWithBackground(small, affinity, batch.labels, m_config.bgLow, walk);
+        seg = vision::refinePropagatedMaps(image, vision::resizeMaps(high, H, W), vision::resizeMaps(low, H, W),
+                                           batch.labels, labelConfig);
+    }
+    if (batch.valid.defined()) { // the official img_box: padding is 255 in every label
+        const auto padding = batch.valid.to(pseudo.device()).logical_not();
+        pseudo = pseudo.masked_fill(padding, 255);
+        seg = seg.masked_fill(padding, 255);
+    }
+    Targets t;
+    t.seg = seg;
+    t.affinity = vision::affinityLabels(pseudo, gh0, gw0, walk.radius);
+    t.ignored = (seg == 255).to(torch::kFloat).mean().item<double>();
+    return t;
+}
+
+StepResult AfaMethod::trainStep(const Batch &batch)
+{
+    const auto H = batch.images.size(2), W = batch.images.size(3);
     auto main = forward(batch.images);
     StepResult r;
     r.losses["cls"] = multilabelSoftMarginLoss(main.logits, batch.labels);
@@ -283,41 +378,14 @@ StepResult AfaMethod::trainStep(const Batch &batch)
     // The official schedule, scaled to the run: classification only up to 10 % of the steps,
     // then the seg head learns the PAR-refined CAM labels, and after 30 % the propagated ones.
     const auto clsOnly = static_cast<std::int64_t>(std::lround(m_config.clsOnlyFraction * batch.totalSteps));
-    const auto segSwitch = static_cast<std::int64_t>(std::lround(m_config.segSwitchFraction * batch.totalSteps));
     if (batch.step <= clsOnly)
         return r;
 
-    vision::RefinedLabelConfig labelConfig;
-    labelConfig.high = m_config.bgHigh;
-    labelConfig.low = m_config.bgLow;
-    labelConfig.par.iterations = m_config.parIterations;
-    vision::RandomWalkConfig walk;
-    walk.radius = m_config.radius;
-    torch::Tensor pseudo, segTarget;
-    {
-        // No gradients, and (as the official code) the model stays in train mode.
-        torch::NoGradGuard noGrad;
-        const auto norm = backboneInfo().norm;
-        const auto image = vision::denormalizeTo8Bit(batch.images, norm.mean, norm.std);
-        torch::Tensor affinity;
-        std::int64_t gh = 0, gw = 0;
-        const auto cams = multiScaleCams(batch.images, &affinity, &gh, &gw) * batch.labels.view({B, K, 1, 1});
-        pseudo = vision::refineCamsWithBackground(image, cams, batch.labels, labelConfig);
-        segTarget = pseudo;
-        if (batch.step > segSwitch) {
-            const auto small = vision::resizeMaps(cams, gh, gw);
-            auto high = vision::propagateWithBackground(small, affinity, batch.labels, m_config.bgHigh, walk);
-            auto low = vision::propagateWithBackground(small, affinity, batch.labels, m_config.bgLow, walk);
-            segTarget = vision::refinePropagatedMaps(image, vision::resizeMaps(high, H, W),
-                                                     vision::resizeMaps(low, H, W), batch.labels, labelConfig);
-        }
-        r.logs["ignored"] = (segTarget == 255).to(torch::kFloat).mean().item<double>();
-    }
-    const auto affinityTarget =
-        vision::affinityLabels(pseudo, main.cams.size(2), main.cams.size(3), m_config.radius);
+    const auto target = targets(batch, main);
+    r.logs["ignored"] = target.ignored;
     const auto segLogits = vision::resizeMaps(segment(main), H, W);
-    r.losses["seg"] = m_config.segWeight * balancedSegLoss(segLogits, segTarget);
-    r.losses["aff"] = m_config.affWeight * affinityLoss(main.affinity, affinityTarget);
+    r.losses["seg"] = m_config.segWeight * balancedSegLoss(segLogits, target.seg);
+    r.losses["aff"] = m_config.affWeight * affinityLoss(main.affinity, target.affinity);
     if (m_config.regWeight > 0) {
         // The seg head's softmax against the image in 0..255 and the seg labels' unlabelled pixels.
         const auto norm = backboneInfo().norm;
@@ -327,7 +395,7 @@ StepResult AfaMethod::trainStep(const Batch &batch)
         const auto rgb255 = (batch.images.detach() * std + mean) * 255;
         const DenseEnergyConfig energy{m_config.regSigmaRgb, m_config.regSigmaXy, m_config.regScale};
         r.losses["reg"] =
-            m_config.regWeight * kRegInnerWeight * denseEnergyLoss(segLogits.softmax(1), rgb255, segTarget, energy);
+            m_config.regWeight * kRegInnerWeight * denseEnergyLoss(segLogits.softmax(1), rgb255, target.seg, energy);
     }
     return r;
 }
@@ -350,20 +418,24 @@ MethodOutput AfaMethod::infer(const torch::Tensor &image, bool captureAttention,
         present.view({-1})[result.scores.argmax().item<std::int64_t>()] = 1;
 
     // CAM seeds (multi-scale + flip), and their random walk over the learned affinity of the
-    // single-scale pass with background 0.35, as the official validation scores "aff cams".
+    // single-scale pass with background β_l, as the official validation scores "aff cams": the
+    // argmax over the walked [background; classes] (unless aff_background is "rule").
     const auto cams = multiScaleCams(image, nullptr, nullptr, nullptr);
     result.maps["cam"] = cams[0];
     vision::RandomWalkConfig walk;
-    walk.radius = m_config.radius;
+    walk.radius = m_config.radiusFor(result.gridHeight, result.gridWidth);
     const auto small = vision::resizeMaps(cams * present.view({1, -1, 1, 1}), result.gridHeight, result.gridWidth);
-    const auto propagated = vision::propagateWithBackground(small, main.affinity, present, m_config.bgLow, walk);
-    result.maps["aff"] = vision::resizeMaps(propagated, H, W)[0].slice(0, 1);
+    const auto propagated =
+        vision::resizeMaps(vision::propagateWithBackground(small, main.affinity, present, m_config.bgLow, walk), H, W)[0];
+    result.maps["aff"] = propagated.slice(0, 1);
+    if (m_config.affBackground == "propagated")
+        result.backgrounds["aff"] = propagated[0];
     result.affinities["afa"] = main.affinity[0];
     result.affinities["transition"] =
         vision::transitionMatrix(main.affinity[0], result.gridHeight, result.gridWidth, walk);
 
     const auto probs = vision::resizeMaps(segment(main), H, W).softmax(1)[0];
-    result.background = probs[0];
+    result.backgrounds["seg"] = probs[0];
     result.maps["seg"] = probs.slice(0, 1);
     if (!isMit())
         takeAttention(out, m_backbone->config(), result);

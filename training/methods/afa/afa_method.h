@@ -23,9 +23,27 @@ struct AfaConfig {
     std::vector<double> camScales{1.0, 0.5, 1.5}; // multi-scale + flip CAMs; the largest scale's affinity propagates
     double bgHigh = 0.55, bgLow = 0.35;      // β_h, β_l: constant background scores of the pseudo labels
     double camBgThreshold = 0.45;            // background threshold of the CAM seeds at inference
-    int radius = 8;                          // affinity window, in tokens (Chebyshev)
+    // Affinity window (Chebyshev, in tokens): `radius` tokens when > 0 (official 8); 0 = the
+    // fraction of the shorter side of the scale-1 token grid, rounded, at least 1 (8 of the
+    // official 32×32 grid at a 512-px crop; 4 of a 16×16 one). The 1.5× scale's walk uses the same.
+    int radius = 0;
+    double radiusFraction = 0.25;
     int parIterations = 10;                  // PAR on the pseudo labels (VOC 10, COCO 15)
+    // PAR's dilations (pixels) as set for an image of parReferenceSize pixels a side (official:
+    // half of the 512-px crop, 256), scaled to the side PAR runs on (scaledDilations): {1, 2, 3, 6}
+    // at a 128-px crop. parReferenceSize 0 uses them as given.
+    std::vector<int> parDilations{1, 2, 4, 8, 12, 24};
+    int parReferenceSize = 256;
     int affinityBlocks = 2;                  // last blocks whose attention logits feed the affinity head
+    // What the affinity head's 1×1 conv reads of the blocks' Q·Kᵀ: "raw" (the official code: the
+    // unscaled logits), "scaled" (the paper's Eq. 1: Q·Kᵀ/√d) or "standardized" (S + Sᵀ brought to
+    // mean 0 and std 1 per image and head). "" = the backbone's default: raw on MiT (the official
+    // network), standardized on a ViT, whose logits span hundreds and saturate the sigmoid.
+    std::string affinityInput;
+    // The `aff` pseudo-mask: "propagated" (the official validation: argmax over the walk's
+    // [background seeded at β_l; classes]) or "rule" (the propagated background dropped: the
+    // pseudo-label rule's threshold or band decides over the class maps).
+    std::string affBackground = "propagated";
     double clsOnlyFraction = 0.1;            // classification only for the first 2000 of 20000 steps
     double segSwitchFraction = 0.3;          // seg labels from the propagated maps after 6000 of 20000
     double segWeight = 0.1, affWeight = 0.1; // λ1, λ2
@@ -35,19 +53,25 @@ struct AfaConfig {
     double regWeight = 0;
     double regSigmaRgb = 15, regSigmaXy = 100, regScale = 0.5;
 
+    // The affinity window on a gridH × gridW token grid (the scale-1 grid of the input).
+    int radiusFor(std::int64_t gridH, std::int64_t gridW) const;
+    // PAR's dilations for an image of `side` pixels (the shorter side PAR runs on).
+    std::vector<int> parDilationsFor(std::int64_t side) const;
+
     nlohmann::json toJson() const;
     static AfaConfig fromJson(const nlohmann::json &json);
 };
 
 // The affinity head: attention logits [B, L, N, N] (L = blocks × heads) → sigmoid of a 1×1 conv
-// over S + Sᵀ, [B, N, N], exactly symmetric.
+// over S + Sᵀ (standardized per image and channel when asked), [B, N, N], exactly symmetric.
 class AffinityHeadImpl : public torch::nn::Module {
 public:
-    explicit AffinityHeadImpl(int channels);
+    explicit AffinityHeadImpl(int channels, bool standardize = false);
     torch::Tensor forward(const torch::Tensor &logits);
 
 private:
     torch::nn::Conv2d m_proj{nullptr};
+    bool m_standardize;
 };
 TORCH_MODULE(AffinityHead);
 
@@ -58,10 +82,13 @@ public:
     std::string name() const override { return "afa"; }
     StepResult trainStep(const Batch &batch) override;
     MethodOutput infer(const torch::Tensor &image, bool captureAttention, const torch::Tensor &labels) override;
-    // The pseudo-masks are the propagated CAMs under a background threshold (the official
-    // validation's "aff cams"); the seg head's probabilities are the map "seg" with its
-    // background, the network's prediction once trained long enough to learn those labels.
+    // The pseudo-masks are the propagated CAMs (the official validation's "aff cams"): by
+    // default the argmax over the walk's background and classes, as the official code takes it
+    // (backgrounds["aff"]); with aff_background "rule", the rule's threshold or band decides. The
+    // seg head's probabilities are the map "seg" with its background, the network's prediction
+    // once trained long enough to learn those labels.
     std::string primaryMap() const override { return "aff"; }
+    bool predictsBackground() const override { return m_config.affBackground == "propagated"; }
     nlohmann::json config() const override { return m_config.toJson(); }
     TrainRecipe recipe() const override;
     // The official groups: backbone at lr/10 with its LayerNorms frozen, heads at lr, all decayed.
@@ -82,6 +109,14 @@ public:
                     vision::BackboneOutput *backboneOut = nullptr);
     // Segmentation logits [B, 1 + K, h', w'] of a forward (at its head's resolution).
     torch::Tensor segment(const Forward &f);
+    // The training labels of a batch given its main forward: the seg head's [B, H, W] long and
+    // the affinity head's [B, N, N] uint8 over the forward's grid (255 = ignore, which covers the
+    // batch's padding), and the fraction of ignored seg pixels. No gradients.
+    struct Targets {
+        torch::Tensor seg, affinity;
+        double ignored = 0;
+    };
+    Targets targets(const Batch &batch, const Forward &main);
     // Multi-scale + flip CAMs [B, K, H, W] in [0, 1]; the affinity of the largest scale
     // (non-flipped images) goes to `largestAffinity` with its grid size.
     torch::Tensor multiScaleCams(const torch::Tensor &images, torch::Tensor *largestAffinity,

@@ -10,7 +10,10 @@
 namespace wsss::training {
 
 struct CamConfig {
-    std::string pooling = "gmp";  // gmp | gap | topk: how each class map becomes its logit
+    // gap | gmp | topk: how each class map becomes its logit. GAP (Zhou et al.'s CAM, the
+    // baseline of ACR's and most CNN papers) learns on the demo where GMP (AFA's Table 1
+    // transformer baseline) stays near the label prior; `--set pooling=gmp` for AFA's.
+    std::string pooling = "gap";
     double topkFraction = 0.25;   // fraction of patches averaged by topk pooling, (0, 1]
     bool flipInference = true;    // add the horizontally flipped pass to the maps at inference
 

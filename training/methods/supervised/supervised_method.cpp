@@ -53,7 +53,7 @@ MethodOutput SupervisedMethod::infer(const torch::Tensor &image, bool captureAtt
     MethodOutput result;
     result.gridHeight = out.gridHeight;
     result.gridWidth = out.gridWidth;
-    result.background = probs[0];
+    result.backgrounds["seg"] = probs[0];
     result.maps["seg"] = probs.slice(0, 1);
     result.scores = std::get<0>(result.maps["seg"].flatten(1).max(1));
     takeAttention(out, m_backbone->config(), result);
