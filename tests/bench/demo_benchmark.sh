@@ -1,63 +1,198 @@
 #!/usr/bin/env bash
-# The demo benchmark of the README: the demo dataset (2000 train / 500 val at 128 px), `cam`,
-# `afa`, `acr` and `supervised` trained with the same backbone (vit_demo_patch8, the bundled
-# weights or WSSS_BENCH_WEIGHTS) and the same budget on the CPU; val mIoU of each method's masks
-# (at its best background threshold where it has one) and wall time. Results go to
-# $WORK/results.jsonl and a table on stdout.
+# The demo benchmark of the README: the demo dataset (2000 train / 500 val at 128 px), the runs
+# cam_gap, cam_gmp, afa, acr and supervised trained with the same backbone (vit_demo_patch8, the
+# bundled weights or WSSS_BENCH_WEIGHTS) and the same budget (iters × batch) on the CPU, each
+# with seeds 0 1 2.
+#
+# Protocol (the default): train and infer at 128 px. A method whose masks do not depend on the
+# background threshold (it scores background itself: supervised, AFA's official aff rule) is
+# scored by its own rule. For the others the threshold is chosen on train_sweep, a fixed subset
+# of train (300 images), never on val; val is scored at that threshold, with the val-best
+# threshold's figure beside it. WSSS_BENCH_PROTOCOL=old: the earlier protocol (train at 64 px,
+# infer at the checkpoint's size, the val-best threshold, seed 0) for side-by-side figures.
+#
+# Results: one line per run and seed in $WSSS_BENCH_DIR/results.jsonl, each with its settings;
+# a rerun skips the runs already done with the same settings (a long benchmark resumes) and the
+# table shows only those. Then a markdown table (mean ± SD over seeds) and the issue's aims.
+#
+# Environment: WSSS_BENCH_DIR (.bench/demo), WSSS_BENCH_ITERS (400), WSSS_BENCH_BATCH (16),
+# WSSS_BENCH_SIZE (128; old: 64), WSSS_BENCH_SEEDS ("0 1 2"; old: "0"), WSSS_BENCH_WEIGHTS,
+# WSSS_BENCH_RUNS (names; "cam" picks both cam runs), WSSS_BENCH_PROTOCOL (new | old),
+# WSSS_BENCH_TRAIN / WSSS_BENCH_VAL / WSSS_BENCH_SWEEP (image counts: 2000 / 500 / 300).
 set -euo pipefail
 build=${1:-build}
+here=$(cd "$(dirname "$0")" && pwd)
+py=/usr/bin/python3
+results_py="$here/demo_results.py"
+wsss="$build/bin/wsss"
+die() { echo "demo benchmark: $*" >&2; exit 1; }
+[[ -x "$wsss" ]] || die "$wsss not found: build the wsss target first"
+wsss=$(readlink -f "$wsss")
+
+protocol=${WSSS_BENCH_PROTOCOL:-new}
+case "$protocol" in
+  new) size=${WSSS_BENCH_SIZE:-128}; seeds=${WSSS_BENCH_SEEDS:-0 1 2} ;;
+  old) size=${WSSS_BENCH_SIZE:-64}; seeds=${WSSS_BENCH_SEEDS:-0} ;;
+  *) die "WSSS_BENCH_PROTOCOL=$protocol: new or old" ;;
+esac
 work=${WSSS_BENCH_DIR:-.bench/demo}
 iters=${WSSS_BENCH_ITERS:-400}
 batch=${WSSS_BENCH_BATCH:-16}
-size=${WSSS_BENCH_SIZE:-64} # the scale vit_demo_patch8 was pretrained at
-weights=${WSSS_BENCH_WEIGHTS:-} # another pretrained backbone file than the bundled one
-wsss="$build/bin/wsss"
+ntrain=${WSSS_BENCH_TRAIN:-2000}
+nval=${WSSS_BENCH_VAL:-500}
+nsweep=${WSSS_BENCH_SWEEP:-300}
+nprobe=20 # train images of the own-background probe
+for v in iters batch size ntrain nval nsweep; do
+  [[ "${!v}" =~ ^[1-9][0-9]*$ ]] || die "$v=${!v}: a positive integer"
+done
+for s in $seeds; do [[ "$s" =~ ^[0-9]+$ ]] || die "WSSS_BENCH_SEEDS: \"$s\" is not a seed"; done
+[[ -n "${seeds// /}" ]] || die "WSSS_BENCH_SEEDS is empty"
+(( nsweep <= ntrain )) || die "WSSS_BENCH_SWEEP=$nsweep exceeds WSSS_BENCH_TRAIN=$ntrain"
+
+# The backbone weights the runs start from, hashed into the settings: a new bundled file (or a
+# rebuilt wsss) is another benchmark, not a continuation of this one.
+weights=${WSSS_BENCH_WEIGHTS:-}
+if [[ "$weights" == none ]]; then
+  weights_sha=none
+elif [[ -n "$weights" ]]; then
+  [[ -f "$weights" ]] || die "WSSS_BENCH_WEIGHTS=$weights: no such file"
+  weights=$(readlink -f "$weights")
+  weights_sha=$(sha256sum "$weights" | cut -c1-16)
+else
+  # Where wsss looks (vision/backbones/backbone_registry.cpp: resourceDir()).
+  installed="$(dirname "$wsss")/../share/wsss-studio"
+  if [[ -n "${WSSS_RESOURCE_DIR:-}" ]]; then resources=$WSSS_RESOURCE_DIR
+  elif [[ -d "$installed/weights" ]]; then resources=$installed
+  else resources="$(sed -n 's/^CMAKE_HOME_DIRECTORY:INTERNAL=//p' "$build/CMakeCache.txt" 2>/dev/null)/resources"
+  fi
+  bundled="$resources/weights/vit_demo_patch8.safetensors"
+  [[ -f "$bundled" ]] || die "the bundled weights $bundled are missing (or set WSSS_BENCH_WEIGHTS)"
+  weights_sha=$(sha256sum "$bundled" | cut -c1-16)
+fi
+wsss_sha=$(sha256sum "$wsss" | cut -c1-16)
+
 mkdir -p "$work"
-[[ -f "$work/data/labelmap.txt" ]] || "$wsss" demo-data --out "$work/data" --train 2000 --val 500 --size 128 --seed 0
-[[ -n "${WSSS_BENCH_RUNS:-}" ]] || : > "$work/results.jsonl"
-# Each run: a name, the method, and its extra flags (the cam baseline with GMP, AFA's Table 1
-# baseline, and with GAP, Zhou et al.'s CAM and the method's default). WSSS_BENCH_RUNS picks some by name.
-runs=("cam|cam|--set pooling=gmp" "cam_gap|cam|--set pooling=gap" "afa|afa|" "acr|acr|" "supervised|supervised|")
+work=$(readlink -f "$work")
+exec 9> "$work/.lock"
+flock -n 9 || die "another demo benchmark is running in $work"
+
+# The demo data (made once per image counts) with its held-back sweep list and probe list.
+data="$work/data_${ntrain}_${nval}"
+if [[ ! -f "$data/.complete" ]]; then
+  rm -rf -- "$data"
+  "$wsss" demo-data --out "$data" --train "$ntrain" --val "$nval" --size 128 --seed 0
+  touch "$data/.complete"
+fi
+splits="$data/ImageSets/Segmentation"
+"$py" "$results_py" sweep-list "$data" "$nsweep" 0
+head -n "$nprobe" "$splits/train.txt" > "$splits/train_probe.txt"
+
+settings=$("$py" - "$protocol" "$ntrain" "$nval" "$nsweep" "$size" "$iters" "$batch" "${weights:-bundled}" \
+                   "$weights_sha" "$wsss_sha" <<'PY'
+import json, sys
+protocol, ntrain, nval, nsweep, size, iters, batch, weights, weights_sha, wsss_sha = sys.argv[1:]
+old = protocol == "old"
+print(json.dumps({"protocol": protocol,
+                  "data": {"train": int(ntrain), "val": int(nval), "size": 128, "seed": 0,
+                           "sweep": None if old else int(nsweep)},
+                  "train_size": int(size), "infer_size": "the checkpoint's" if old else int(size),
+                  "iters": int(iters), "batch": int(batch), "backbone": "vit_demo_patch8",
+                  "weights": weights, "weights_sha256": weights_sha, "wsss_sha256": wsss_sha}, sort_keys=True))
+PY
+)
+sid=$("$py" "$results_py" settings-id "$settings")
+results="$work/results.jsonl"
+runs_dir="$work/runs_$sid" # fresh folders per settings, run and seed
+echo "# demo benchmark: $protocol protocol, settings $sid, results in $results"
+
+# Each run: a name, the method, and its extra flags (both cam poolings named explicitly: GAP,
+# Zhou et al.'s CAM; GMP, AFA's Table 1 baseline). WSSS_BENCH_RUNS picks some by name.
+runs=("cam_gap|cam|--set pooling=gap" "cam_gmp|cam|--set pooling=gmp" "afa|afa|" "acr|acr|" "supervised|supervised|")
 if [[ -n "${WSSS_BENCH_RUNS:-}" ]]; then
   picked=()
-  for run in "${runs[@]}"; do [[ " $WSSS_BENCH_RUNS " == *" ${run%%|*} "* ]] && picked+=("$run"); done
+  for want in $WSSS_BENCH_RUNS; do
+    found=0
+    for run in "${runs[@]}"; do
+      name=${run%%|*}
+      if [[ "$name" == "$want" || ( "$want" == cam && "$name" == cam_* ) ]]; then picked+=("$run"); found=1; fi
+    done
+    (( found )) || die "WSSS_BENCH_RUNS: no run \"$want\" (cam, cam_gap, cam_gmp, afa, acr, supervised)"
+  done
   runs=("${picked[@]}")
 fi
-for run in "${runs[@]}"; do
-  IFS='|' read -r name method extra <<< "$run"
-  start=$(date +%s)
-  # shellcheck disable=SC2086
-  "$wsss" train --method "$method" --data "$work/data" --out "$work/run_$name" --iters "$iters" --batch "$batch" \
-          --size "$size" --seed 0 ${weights:+--weights "$weights"} $extra
-  trained=$(date +%s)
-  "$wsss" infer --checkpoint "$work/run_$name/checkpoint.wsss" --data "$work/data" --split val \
-          --out "$work/pred_$name" --save-maps
-  "$wsss" eval --pred "$work/pred_$name" --data "$work/data" --split val --json --sweep > "$work/eval_$name.json"
-  /usr/bin/python3 - "$work/eval_$name.json" "$name" $((trained - start)) "$iters" "$batch" >> "$work/results.jsonl" <<'PY'
-import json, sys
-r = json.load(open(sys.argv[1]))
-print(json.dumps({"method": sys.argv[2], "train_seconds": int(sys.argv[3]), "iters": int(sys.argv[4]),
-                  "batch": int(sys.argv[5]), "miou_default_rule": r["miou"],
-                  "best_bg_threshold": r.get("best_bg_threshold"), "miou_best_threshold": r.get("best_miou"),
-                  "fpr": r["fpr"], "fnr": r["fnr"]}))
-PY
+
+if [[ "$protocol" == old ]]; then
+  train_flags=()              # scores val after training, as it did: its best threshold is the checkpoint's
+  infer_size=()               # the checkpoint's size
+else
+  train_flags=(--val-split none)
+  infer_size=(--size "$size")
+fi
+
+infer() { # CHECKPOINT SPLIT OUT [FLAGS…]: into a folder of its own, made afresh
+  local checkpoint=$1 split=$2 out=$3
+  shift 3
+  rm -rf -- "$out"
+  "$wsss" infer --checkpoint "$checkpoint" --data "$data" --split "$split" --out "$out" ${infer_size[@]+"${infer_size[@]}"} "$@"
+}
+
+run_one() { # NAME METHOD FLAGS SEED
+  local name=$1 method=$2 flags=$3 seed=$4
+  local dir="$runs_dir/${name}_s$seed"
+  local train="$dir/train" checkpoint="$dir/train/checkpoint.wsss"
+  mkdir -p "$dir"
+  # A training that finished (its time recorded) is kept: only what came after it is redone.
+  if [[ ! -f "$checkpoint" || ! -f "$dir/train_seconds" ]]; then
+    rm -rf -- "$train" "$dir/train_seconds"
+    local start
+    start=$(date +%s)
+    # shellcheck disable=SC2086
+    "$wsss" train --method "$method" --data "$data" --out "$train" --iters "$iters" --batch "$batch" \
+            --size "$size" --seed "$seed" ${weights:+--weights "$weights"} ${train_flags[@]+"${train_flags[@]}"} $flags
+    echo $(( $(date +%s) - start )) > "$dir/train_seconds"
+  fi
+
+  # Does the method score background itself? Then its masks are the same at thresholds 0 and 1
+  # (with a threshold, 1 makes every pixel background and 0 almost none).
+  infer "$checkpoint" train_probe "$dir/probe_t0" --bg-threshold 0
+  infer "$checkpoint" train_probe "$dir/probe_t1" --bg-threshold 1
+  local rule=threshold sweep_args=()
+  if diff -rq "$dir/probe_t0/SegmentationClass" "$dir/probe_t1/SegmentationClass" > /dev/null; then rule=own; fi
+  rm -rf -- "$dir/probe_t0" "$dir/probe_t1"
+
+  local threshold=()
+  if [[ "$rule" == threshold && "$protocol" == new ]]; then
+    infer "$checkpoint" train_sweep "$dir/pred_train_sweep" --save-maps
+    "$wsss" eval --pred "$dir/pred_train_sweep" --data "$data" --split train_sweep --json --sweep > "$dir/eval_train_sweep.json"
+    threshold=(--bg-threshold "$("$py" -c 'import json,sys; print("%.2f" % json.load(open(sys.argv[1]))["best_bg_threshold"])' \
+                                "$dir/eval_train_sweep.json")")
+    sweep_args=(--sweep-eval "$dir/eval_train_sweep.json")
+    rm -rf -- "$dir/pred_train_sweep/maps" # float maps of every class: 200 MB a run on the demo
+  fi
+  infer "$checkpoint" val "$dir/pred_val" --save-maps ${threshold[@]+"${threshold[@]}"}
+  "$wsss" eval --pred "$dir/pred_val" --data "$data" --split val --json --sweep > "$dir/eval_val.json"
+  rm -rf -- "$dir/pred_val/maps" # the masks stay; `wsss infer --save-maps` on the checkpoint gives them again
+  "$py" "$results_py" record "$results" --settings "$settings" --run "$name" --method "$method" --flags "$flags" \
+        --seed "$seed" --rule "$rule" --train-seconds "$(cat "$dir/train_seconds")" ${sweep_args[@]+"${sweep_args[@]}"} \
+        --val-eval "$dir/eval_val.json" --val-manifest "$dir/pred_val/manifest.json"
+}
+
+failed=()
+for seed in $seeds; do # seed-major: a first complete table of seed 0 comes soonest
+  for run in "${runs[@]}"; do
+    IFS='|' read -r name method flags <<< "$run"
+    if "$py" "$results_py" has "$results" "$sid" "$name" "$method" "$flags" "$seed"; then
+      echo "# $name seed $seed: done earlier with these settings (skipped)"
+      continue
+    fi
+    echo "# $name seed $seed"
+    set +e
+    (set -e; run_one "$name" "$method" "$flags" "$seed")
+    rc=$?
+    set -e
+    (( rc == 0 )) || { echo "demo benchmark: $name seed $seed failed (exit $rc); going on" >&2; failed+=("$name/$seed"); }
+  done
 done
-/usr/bin/python3 - "$work/results.jsonl" <<'PY'
-import json, sys
-rows = {}
-for l in open(sys.argv[1]):  # the latest result of each run
-    r = json.loads(l)
-    rows[r["method"]] = r
-rows = list(rows.values())
-upper = next(r for r in rows if r["method"] == "supervised")["miou_default_rule"]
-print("| method | val mIoU | rule | ratio to supervised | train time |")
-print("|---|---|---|---|---|")
-for r in rows:
-    # Methods that predict background themselves are scored by their argmax.
-    if r["method"] == "supervised" or r["miou_best_threshold"] is None:
-        miou, rule = r["miou_default_rule"], "argmax"
-    else:
-        miou, rule = r["miou_best_threshold"], "bg threshold %.2f (best)" % r["best_bg_threshold"]
-    print("| %s | %.1f | %s | %.2f | %d s (%d iters × %d) |" % (r["method"], 100 * miou, rule, miou / upper,
-          r["train_seconds"], r["iters"], r["batch"]))
-PY
+
+"$py" "$results_py" table "$results" "$sid"
+(( ${#failed[@]} == 0 )) || die "failed: ${failed[*]} (rerun to retry them; finished runs are kept)"

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # make bench: ViT and MiT forward times and the refinement toolkit's (rule, PAR, random walk)
 # beside the same operations in Debian's python3-torch, run in the same invocation; then the dense
-# CRF (512×512, 21 labels). The demo benchmark (training cam, afa, acr and supervised, about
-# 10 min on 2 cores) runs with WSSS_BENCH_DEMO=1.
+# CRF (512×512, 21 labels). The demo benchmark (cam_gap, cam_gmp, afa, acr and supervised, three
+# seeds each at 128 px: an hour or more on 2 cores; WSSS_BENCH_PROTOCOL=old: the earlier one-seed
+# 64-px protocol, about 10 min) runs with WSSS_BENCH_DEMO=1; tests/bench/demo_benchmark.sh lists
+# its other settings.
 set -euo pipefail
 build=${1:-build}
 here=$(cd "$(dirname "$0")" && pwd)
