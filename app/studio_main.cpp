@@ -1,5 +1,6 @@
 // wsss-studio: the GUI. Opens a project (or a dataset and a checkpoint) and, with --screenshot,
-// renders the first inspection to a PNG and exits — the studio's headless smoke test.
+// renders the first inspection to a PNG and exits — the studio's headless smoke test. When the
+// dataset or the checkpoint fails, the PNG shows the window with the failure, and the exit status is 1.
 #include "ui/canvas/canvas_widget.h"
 #include "ui/docks/affinity_dock.h"
 #include "ui/docks/attention_dock.h"
@@ -94,7 +95,8 @@ int main(int argc, char *argv[])
     const QCommandLineOption queryOpt(QStringLiteral("query"), QStringLiteral("Query patch under image pixel X,Y."), QStringLiteral("X,Y"));
     const QCommandLineOption classOpt(QStringLiteral("class"), QStringLiteral("Class whose map is shown."), QStringLiteral("NAME"));
     const QCommandLineOption shotOpt(QStringLiteral("screenshot"),
-                                     QStringLiteral("Save the window to FILE.png once the inspection is shown, then exit."),
+                                     QStringLiteral("Save the window to FILE.png once the inspection is shown, then exit "
+                                                    "(on a failure: the window showing it, and exit status 1)."),
                                      QStringLiteral("FILE.png"));
     const QCommandLineOption deviceOpt(QStringLiteral("device"), QStringLiteral("auto, cpu or cuda[:N] (default: auto)."), QStringLiteral("D"));
     const QCommandLineOption evaluateOpt(QStringLiteral("evaluate"),
@@ -189,14 +191,25 @@ int main(int argc, char *argv[])
     wsss::ui::MainWindow window;
     window.show();
 
-    // Failures end a screenshot run with exit status 1; in the GUI they stay in the status bar.
+    // Failures end a screenshot run with exit status 1, after saving the window as the user would
+    // see it (the cause in the banner); in the GUI they stay in the banner and the status bar.
     bool failed = false;
-    auto fail = [&](const QString &message) {
+    auto fail = [&](const QString &message, bool saveWindow = true) {
         if (failed) // a failed load also fails the inspection queued behind it: report the cause only
             return;
         failed = true;
         printError(message);
-        QTimer::singleShot(0, &app, [] { QCoreApplication::exit(1); });
+        if (!saveWindow) {
+            QTimer::singleShot(0, &app, [] { QCoreApplication::exit(1); });
+            return;
+        }
+        QTimer::singleShot(200, &app, [&] { // the banner laid out and painted first
+            if (window.saveScreenshot(args.screenshot))
+                std::fprintf(stdout, "%s\n", qPrintable(QFileInfo(args.screenshot).absoluteFilePath()));
+            else
+                printError(QStringLiteral("cannot write screenshot \"%1\"").arg(args.screenshot));
+            QCoreApplication::exit(1);
+        });
     };
     if (screenshotMode) {
         QObject::connect(window.bridge(), &wsss::ui::EngineBridge::jobFailed, &app,
@@ -213,7 +226,7 @@ int main(int argc, char *argv[])
                 std::fprintf(stdout, "%s\n", qPrintable(QFileInfo(args.screenshot).absoluteFilePath()));
                 QCoreApplication::exit(0);
             } else {
-                fail(QStringLiteral("cannot write screenshot \"%1\"").arg(args.screenshot));
+                fail(QStringLiteral("cannot write screenshot \"%1\"").arg(args.screenshot), false);
             }
         });
     };
@@ -276,11 +289,12 @@ int main(int argc, char *argv[])
         grab();
     });
 
-    if (!args.data.isEmpty() && !window.openDataset(args.data, args.split) && screenshotMode) {
-        printError(window.lastError());
-        return 1;
+    const bool dataOpened = args.data.isEmpty() || window.openDataset(args.data, args.split);
+    if (!dataOpened && screenshotMode) {
+        fail(window.lastError()); // nothing to inspect: the window with the cause, then exit 1
+        return app.exec();
     }
-    if (!args.image.isEmpty() && !window.selectImage(args.image)) {
+    if (dataOpened && !args.image.isEmpty() && !window.selectImage(args.image)) {
         printError(QStringLiteral("image \"%1\" is not in split \"%2\" of %3").arg(args.image, args.split, args.data));
         if (screenshotMode)
             return 1;

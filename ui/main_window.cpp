@@ -8,6 +8,7 @@
 #include "ui/docks/evaluation_dock.h"
 #include "ui/docks/thresholds_dock.h"
 #include "ui/engine/engine_bridge.h"
+#include "ui/widgets/message_banner.h"
 #include "vision/io/voc_reader.h"
 
 #include <QAction>
@@ -29,6 +30,7 @@
 #include <QStatusBar>
 #include <QToolBar>
 #include <QToolButton>
+#include <QVBoxLayout>
 
 #include <algorithm>
 #include <cmath>
@@ -53,8 +55,16 @@ MainWindow::MainWindow(QWidget *parent) : QMainWindow(parent)
     setObjectName(QStringLiteral("MainWindow"));
 
     m_bridge = new EngineBridge(this);
-    m_canvas = new CanvasWidget(this);
-    setCentralWidget(m_canvas);
+    // The banner sits above the canvas: a failure stays in view without covering the image.
+    auto *central = new QWidget(this);
+    auto *centralLayout = new QVBoxLayout(central);
+    centralLayout->setContentsMargins(0, 0, 0, 0);
+    centralLayout->setSpacing(0);
+    m_banner = new MessageBanner(central);
+    centralLayout->addWidget(m_banner);
+    m_canvas = new CanvasWidget(central);
+    centralLayout->addWidget(m_canvas, 1);
+    setCentralWidget(central);
 
     m_datasetDock = new DatasetDock(this);
     addDockWidget(Qt::LeftDockWidgetArea, m_datasetDock);
@@ -165,8 +175,10 @@ void MainWindow::createMenus()
 {
     QMenu *file = menuBar()->addMenu(tr("&File"));
     QAction *openCkpt = file->addAction(tr("Open &checkpoint…"), this, &MainWindow::openCheckpointDialog);
+    openCkpt->setObjectName(QStringLiteral("openCheckpointAction"));
     openCkpt->setShortcut(QKeySequence::Open);
     QAction *openData = file->addAction(tr("Open &dataset folder…"), this, &MainWindow::openDatasetDialog);
+    openData->setObjectName(QStringLiteral("openDatasetAction"));
     openData->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_O));
     file->addSeparator();
     QAction *quit = file->addAction(tr("&Quit"), this, &QWidget::close);
@@ -302,6 +314,7 @@ void MainWindow::createStatusBar()
     m_hoverLabel = new QLabel(this);
     m_hoverLabel->setMinimumWidth(260);
     m_modelLabel = new QLabel(tr("No model"), this);
+    m_modelLabel->setObjectName(QStringLiteral("modelLabel"));
     m_progress = new QProgressBar(this);
     m_progress->setObjectName(QStringLiteral("jobProgress"));
     m_progress->setMaximumWidth(160);
@@ -363,7 +376,7 @@ void MainWindow::saveSettings() const
     settings.setValue(QStringLiteral("rule/parIterations"), m_rule.parIterations);
     settings.setValue(QStringLiteral("rule/crf"), m_rule.crf);
     if (!m_datasetRoot.isEmpty()) {
-        settings.setValue(QStringLiteral("session/data"), m_datasetRoot);
+        settings.setValue(QStringLiteral("session/data"), QDir::cleanPath(QFileInfo(m_datasetRoot).absoluteFilePath()));
         settings.setValue(QStringLiteral("session/split"), m_datasetSplit);
         settings.setValue(QStringLiteral("session/image"), m_requestedId);
     }
@@ -384,14 +397,16 @@ MainWindow::Session MainWindow::lastSession()
 
 bool MainWindow::restoreLastSession(const QString &device)
 {
+    // Files that are gone are tried too: the failure says so in the banner and forgets them,
+    // rather than skipping them silently at every start.
     const Session s = lastSession();
     bool opened = false;
-    if (!s.data.isEmpty() && QFileInfo(s.data).isDir()) {
-        opened = openDataset(s.data, s.split.isEmpty() ? QStringLiteral("train") : s.split);
-        if (opened && !s.image.isEmpty())
+    if (!s.data.isEmpty()) {
+        if (openDataset(s.data, s.split.isEmpty() ? QStringLiteral("train") : s.split) && !s.image.isEmpty())
             selectImage(s.image);
+        opened = true;
     }
-    if (!s.checkpoint.isEmpty() && QFileInfo(s.checkpoint).isFile()) {
+    if (!s.checkpoint.isEmpty()) {
         openCheckpoint(s.checkpoint, device);
         opened = true;
     }
@@ -528,9 +543,10 @@ bool MainWindow::openDataset(const QString &root, const QString &split)
     try {
         dataset = wsss::vision::loadVocDataset(root.toStdString(), split.toStdString());
     } catch (const std::exception &e) {
-        showError(tr("Cannot open dataset %1: %2").arg(root, QString::fromUtf8(e.what())));
+        datasetFailed(root, QString::fromUtf8(e.what()));
         return false;
     }
+    m_banner->clearMessage(QStringLiteral("dataset"));
     m_datasetDock->setDataset(dataset);
     m_datasetRoot = root;
     m_datasetSplit = split;
@@ -554,6 +570,7 @@ void MainWindow::openCheckpoint(const QString &path, const QString &device)
     m_modelRequested = true;
     m_thresholdFromModel = true;
     m_checkpointPath = QFileInfo(path).absoluteFilePath();
+    m_banner->clearMessage(QStringLiteral("checkpoint")); // about an earlier file
     m_loadJob = m_bridge->loadModel(path, device);
     m_modelLabel->setText(tr("Loading %1…").arg(QFileInfo(path).fileName()));
     // Jobs run in order, so the current image can be queued behind the load.
@@ -618,7 +635,8 @@ void MainWindow::openDatasetDialog()
         for (const auto &s : wsss::vision::vocSplits(root.toStdString()))
             splits << QString::fromStdString(s);
     } catch (const std::exception &e) {
-        QMessageBox::warning(this, tr("Open dataset"), QString::fromUtf8(e.what()));
+        datasetFailed(root, QString::fromUtf8(e.what()));
+        QMessageBox::warning(this, tr("Open dataset"), m_lastError);
         return;
     }
     QString split = splits.contains(QStringLiteral("train")) ? QStringLiteral("train")
@@ -640,7 +658,7 @@ void MainWindow::requestInspection(const QString &id, const QString &imagePath, 
     m_requestedPath = imagePath;
     m_requestedLabels = labels;
     if (m_modelRequested)
-        m_bridge->inspect(id, imagePath, labels);
+        m_inspectJob = m_bridge->inspect(id, imagePath, labels);
 }
 
 void MainWindow::showInspection(std::shared_ptr<const tr::Inspection> inspection)
@@ -697,13 +715,62 @@ void MainWindow::onModelLoaded(const tr::ModelInfo &info)
 
 void MainWindow::onJobFailed(quint64 jobId, const QString &message)
 {
-    showError(message);
+    QString cause = message;
+    if (jobId == m_loadJob) {
+        m_failedLoad = jobId;
+        m_loadError = message;
+        checkpointFailed(message);
+    } else if (m_failedLoad != 0 && jobId > m_failedLoad && (m_loadJob == m_failedLoad || jobId < m_loadJob)
+               && (jobId == m_inspectJob || jobId == m_evaluateJob || jobId == m_applyJob)) {
+        // Queued behind the load that failed, so it failed for want of the model: say why there
+        // is none rather than "no model is loaded".
+        cause = m_loadError;
+    }
+    showError(cause);
     endEvaluation(jobId, false);
     endApply(jobId, false, QString()); // the message says what was kept
     if (jobId == m_refineJob)
         m_canvas->refinementFailed();
     if (m_dialogJobs.remove(jobId))
-        QMessageBox::warning(this, tr("WSSS Studio"), message);
+        QMessageBox::warning(this, tr("WSSS Studio"), cause);
+}
+
+void MainWindow::checkpointFailed(const QString &message)
+{
+    // The engine dropped the previous model before trying this one: nothing is loaded now.
+    m_modelRequested = false;
+    const QString name = QFileInfo(m_checkpointPath).fileName();
+    forgetSessionPath(QStringLiteral("session/checkpoint"), m_checkpointPath);
+    m_checkpointPath.clear();
+    m_modelLabel->setText(tr("No model"));
+    m_modelLabel->setToolTip(message);
+    m_banner->setMessage(QStringLiteral("checkpoint"), tr("Cannot load the checkpoint %1: %2").arg(name, message));
+    // What is on screen came from the model that is gone.
+    m_canvas->setInspection(nullptr);
+    m_attentionDock->setInspection(nullptr);
+    m_affinityDock->setInspection(nullptr);
+    m_classMapsDock->setInspection(nullptr);
+}
+
+void MainWindow::datasetFailed(const QString &root, const QString &message)
+{
+    showError(tr("Cannot open dataset %1: %2").arg(QDir::toNativeSeparators(root), message));
+    m_banner->setMessage(QStringLiteral("dataset"), m_lastError);
+    forgetSessionPath(QStringLiteral("session/data"), root);
+}
+
+void MainWindow::forgetSessionPath(const QString &key, const QString &path)
+{
+    QSettings settings = studioSettings();
+    const QString remembered = settings.value(key).toString();
+    auto absolute = [](const QString &p) { return QDir::cleanPath(QFileInfo(p).absoluteFilePath()); };
+    if (remembered.isEmpty() || path.isEmpty() || absolute(remembered) != absolute(path))
+        return; // a path the last session did not leave: keep what it did
+    settings.remove(key);
+    if (key == QLatin1String("session/data")) { // the split and image belong to that folder
+        settings.remove(QStringLiteral("session/split"));
+        settings.remove(QStringLiteral("session/image"));
+    }
 }
 
 void MainWindow::populateClasses(const std::vector<std::string> &names)

@@ -8,6 +8,9 @@
 // "Apply to the whole dataset" writes the split's pseudo-masks under the rule through the engine,
 // with progress and Cancel in the status bar. Layout, colour map, the rule and the last dataset
 // and checkpoint persist in QSettings (the application's organisation and name, set in main()).
+// A dataset or checkpoint that fails to open stays explained in a banner above the canvas (jobs
+// queued behind a failed load report its cause, not "no model is loaded") and is forgotten, so
+// the next start does not try it again.
 #include "training/engine/events.h"
 #include "training/methods/inspection.h"
 #include "ui/canvas/color_map.h"
@@ -44,6 +47,7 @@ class ClassMapsDock;
 class DatasetDock;
 class EngineBridge;
 class EvaluationDock;
+class MessageBanner;
 class ThresholdsDock;
 
 class MainWindow : public QMainWindow {
@@ -53,9 +57,10 @@ public:
     ~MainWindow() override;
 
     // Lists the split's images and selects the first; warnings go to the status bar. False (with
-    // the reason in the status bar and lastError()) when the folder cannot be read.
+    // the reason in the banner, the status bar and lastError()) when the folder cannot be read.
     bool openDataset(const QString &root, const QString &split = QStringLiteral("train"));
-    // Asynchronous: the model is loaded by the engine; failures arrive as EngineBridge::jobFailed.
+    // Asynchronous: the model is loaded by the engine; failures arrive as EngineBridge::jobFailed
+    // and stay in the banner.
     void openCheckpoint(const QString &path, const QString &device = QStringLiteral("auto"));
     // Makes an image of the open dataset current and inspects it; false if the id is unknown.
     bool selectImage(const QString &id);
@@ -89,7 +94,8 @@ public:
         QString data, split, checkpoint, image;
     };
     static Session lastSession();
-    // Reopens lastSession() where its files still exist; false if there was nothing to open.
+    // Reopens lastSession(); a file that fails (gone, unreadable) is explained in the banner and
+    // forgotten. False if there was nothing to open.
     bool restoreLastSession(const QString &device = QStringLiteral("auto"));
 
     CanvasWidget *canvas() const { return m_canvas; }
@@ -99,6 +105,7 @@ public:
     DatasetDock *datasetDock() const { return m_datasetDock; }
     ThresholdsDock *thresholdsDock() const { return m_thresholdsDock; }
     EvaluationDock *evaluationDock() const { return m_evaluationDock; }
+    MessageBanner *messageBanner() const { return m_banner; }
     EngineBridge *bridge() const { return m_bridge; }
     QString currentImageId() const { return m_requestedId; }
     QString lastError() const { return m_lastError; }
@@ -135,6 +142,9 @@ private:
     void showRule();                       // the rule into toolbar and dock, without echoes
     void endEvaluation(quint64 jobId, bool succeeded);
     void showError(const QString &message);
+    void datasetFailed(const QString &root, const QString &message);
+    void checkpointFailed(const QString &message);
+    static void forgetSessionPath(const QString &key, const QString &path);
 
     EngineBridge *m_bridge = nullptr;
     CanvasWidget *m_canvas = nullptr;
@@ -144,6 +154,7 @@ private:
     ClassMapsDock *m_classMapsDock = nullptr;
     ThresholdsDock *m_thresholdsDock = nullptr;
     EvaluationDock *m_evaluationDock = nullptr;
+    MessageBanner *m_banner = nullptr;
 
     QComboBox *m_classCombo = nullptr;
     QComboBox *m_kindCombo = nullptr;
@@ -170,6 +181,9 @@ private:
     bool m_modelRequested = false;
     bool m_thresholdFromModel = true; // take the next inspection's default threshold
     quint64 m_loadJob = 0;
+    quint64 m_inspectJob = 0;   // the latest inspection asked of the engine
+    quint64 m_failedLoad = 0;   // the latest load that failed; jobs queued behind it fail with it
+    QString m_loadError;        // and why
     QSet<quint64> m_dialogJobs;       // jobs the user started from a dialog: failures pop up
     QString m_requestedId;
     QString m_requestedPath;
