@@ -41,7 +41,7 @@ batch=${WSSS_BENCH_BATCH:-16}
 ntrain=${WSSS_BENCH_TRAIN:-2000}
 nval=${WSSS_BENCH_VAL:-500}
 nsweep=${WSSS_BENCH_SWEEP:-300}
-nprobe=20 # train images of the own-background probe
+nprobe=4 # train images of the own-background probe (ACR infers a few seconds an image)
 for v in iters batch size ntrain nval nsweep; do
   [[ "${!v}" =~ ^[1-9][0-9]*$ ]] || die "$v=${!v}: a positive integer"
 done
