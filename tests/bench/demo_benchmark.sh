@@ -41,13 +41,13 @@ batch=${WSSS_BENCH_BATCH:-16}
 ntrain=${WSSS_BENCH_TRAIN:-2000}
 nval=${WSSS_BENCH_VAL:-500}
 nsweep=${WSSS_BENCH_SWEEP:-300}
-nprobe=20 # train images of the own-background probe
+nprobe=4 # train images of the own-background probe (ACR infers a few seconds an image)
 for v in iters batch size ntrain nval nsweep; do
   [[ "${!v}" =~ ^[1-9][0-9]*$ ]] || die "$v=${!v}: a positive integer"
 done
 for s in $seeds; do [[ "$s" =~ ^[0-9]+$ ]] || die "WSSS_BENCH_SEEDS: \"$s\" is not a seed"; done
 [[ -n "${seeds// /}" ]] || die "WSSS_BENCH_SEEDS is empty"
-(( nsweep <= ntrain )) || die "WSSS_BENCH_SWEEP=$nsweep exceeds WSSS_BENCH_TRAIN=$ntrain"
+[[ "$protocol" == old ]] || (( nsweep <= ntrain )) || die "WSSS_BENCH_SWEEP=$nsweep exceeds WSSS_BENCH_TRAIN=$ntrain"
 
 # The backbone weights the runs start from, hashed into the settings: a new bundled file (or a
 # rebuilt wsss) is another benchmark, not a continuation of this one.
@@ -84,7 +84,7 @@ if [[ ! -f "$data/.complete" ]]; then
   touch "$data/.complete"
 fi
 splits="$data/ImageSets/Segmentation"
-"$py" "$results_py" sweep-list "$data" "$nsweep" 0
+[[ "$protocol" == old ]] || "$py" "$results_py" sweep-list "$data" "$nsweep" 0
 head -n "$nprobe" "$splits/train.txt" > "$splits/train_probe.txt"
 
 settings=$("$py" - "$protocol" "$ntrain" "$nval" "$nsweep" "$size" "$iters" "$batch" "${weights:-bundled}" \
