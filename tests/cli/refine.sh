@@ -21,6 +21,7 @@ def npy(name, descr, shape, values, fmt):
 vals = [0.9 if (i % 12) < 4 else 0.2 for i in range(2 * 10 * 12)]
 npy("maps.npy", "<f4", (2, 10, 12), vals, "f")
 npy("maps64.npy", "<f8", (2, 10, 12), vals, "d")
+npy("int32.npy", "<i4", (2, 10, 12), [int(v * 10) for v in vals], "i")
 npy("nan.npy", "<f4", (2, 10, 12), [math.nan] + vals[1:], "f")
 with open(os.path.join(w, "maps.npy"), "rb") as f:
     data = f.read()
@@ -30,6 +31,9 @@ PY
 
 "$WSSS" refine --image "$work/img.ppm" --maps "$work/maps.npy" --out "$work/mask.png" --labels cat,dog --band 0.35,0.55
 test -s "$work/mask.png"
+# NumPy's default float64 gives the float32 mask.
+"$WSSS" refine --image "$work/img.ppm" --maps "$work/maps64.npy" --out "$work/mask64.png" --labels cat,dog --band 0.35,0.55
+cmp "$work/mask.png" "$work/mask64.png"
 "$WSSS" refine --image "$work/img.ppm" --maps "$work/maps.npy" --out "$work/refined.npy" --par --device cpu
 test "$(stat -c %s "$work/refined.npy")" -eq $((128 + 2 * 20 * 24 * 4))
 "$WSSS" refine --image "$work/img.ppm" --maps "$work/maps.npy" --out "$work/crf.png" --crf --device cpu
@@ -48,10 +52,10 @@ expect_error() { # name, expected text, then the arguments
   fi
 }
 expect_error truncated "short.npy" --image "$work/img.ppm" --maps "$work/short.npy" --out "$work/x.png"
-expect_error float64 "maps64.npy" --image "$work/img.ppm" --maps "$work/maps64.npy" --out "$work/x.png"
+expect_error int32 "int32.npy\": dtype '<i4' is not supported" --image "$work/img.ppm" --maps "$work/int32.npy" --out "$work/x.png"
 expect_error nan "nan.npy" --image "$work/img.ppm" --maps "$work/nan.npy" --out "$work/x.png"
 expect_error labels "--labels names 3" --image "$work/img.ppm" --maps "$work/maps.npy" --out "$work/x.png" --labels cat,dog,cow
 expect_error image "missing.jpg" --image "$work/missing.jpg" --maps "$work/maps.npy" --out "$work/x.png"
 test ! -e "$work/x.png"
 test "$fails" -eq 0
-echo "cli refine: 7 passed, 0 failed"
+echo "cli refine: 8 passed, 0 failed"

@@ -74,6 +74,12 @@ private Q_SLOTS:
         WSSS_VERIFY_THROWS_WITH(vision::readSafetensors(path("model.pth")), "st.save_file");
         std::ofstream(path("old.pth"), std::ios::binary) << std::string("\x80\x02\x8a\x0alegacy", 12);
         WSSS_VERIFY_THROWS_WITH(vision::readSafetensors(path("old.pth")), "is a PyTorch .pth file (pickle)");
+        // A safetensors header of 0x280 bytes begins 0x80 0x02, as a pickle does: it still loads.
+        std::string header = "{}";
+        header.resize(0x280, ' ');
+        std::ofstream(path("pickle_like.safetensors"), std::ios::binary)
+            << std::string("\x80\x02\0\0\0\0\0\0", 8) << header;
+        QVERIFY(vision::readSafetensors(path("pickle_like.safetensors")).tensors.empty());
     }
 
     void strictLoadNamesTheKey()

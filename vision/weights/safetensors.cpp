@@ -49,11 +49,16 @@ void requireSafetensorsFile(const std::string &path, const std::string &what)
     if (!std::filesystem::exists(path, ec))
         throw Error(name + "cannot open the file (no such file)");
     std::ifstream in(path, std::ios::binary);
-    char magic[4] = {};
-    in.read(magic, sizeof magic);
+    unsigned char head[9] = {};
+    in.read(reinterpret_cast<char *>(head), sizeof head);
+    const auto got = in.gcount();
+    // A safetensors file opens with its header length, then the header's '{': that is never a
+    // .pth, whatever its first bytes (a length of 0x0280 begins like a pickle).
+    if (got == 9 && head[8] == '{')
+        return;
     // torch.save writes a zip archive (PK\3\4) since PyTorch 1.6, a bare pickle (0x80, protocol 2-5) before.
-    const bool zip = in.gcount() == 4 && std::memcmp(magic, "PK\3\4", 4) == 0;
-    const bool pickle = in.gcount() >= 2 && static_cast<unsigned char>(magic[0]) == 0x80 && magic[1] >= 2 && magic[1] <= 5;
+    const bool zip = got >= 4 && std::memcmp(head, "PK\3\4", 4) == 0;
+    const bool pickle = got >= 2 && head[0] == 0x80 && head[1] >= 2 && head[1] <= 5;
     if (zip || pickle)
         throw Error(name + "is a PyTorch .pth file (" + (zip ? "zip" : "pickle") +
                     "), not safetensors; convert it once with python3 -c \"import torch, safetensors.torch as st; "
