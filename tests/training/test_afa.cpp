@@ -383,7 +383,7 @@ private Q_SLOTS:
         QVERIFY(norms > 0);
         QCOMPARE(held, method->parameters().size() - norms);
         WSSS_VERIFY_THROWS_WITH(createMethod({"afa", "vit_test_patch8", 3, nlohmann::json{{"bg_low", 0.7}}}), "bg_low");
-        WSSS_VERIFY_THROWS_WITH(createMethod({"afa", "vit_test_patch8", 3, nlohmann::json{{"radius", 0}}}), "radius");
+        WSSS_VERIFY_THROWS_WITH(createMethod({"afa", "vit_test_patch8", 3, nlohmann::json{{"radius", -1}}}), "radius");
     }
 
     void officialMitNetworkTrainsAndInfers()
