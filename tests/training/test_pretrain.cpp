@@ -13,6 +13,7 @@
 
 #include <QTemporaryDir>
 #include <QTest>
+#include <opencv2/core.hpp>
 #include <torch/torch.h>
 
 #include <cmath>
@@ -151,7 +152,7 @@ private Q_SLOTS:
         QCOMPARE(training::pretrainLrFactor(10, 110, 10, "cosine"), 1.0);
         QVERIFY(std::abs(training::pretrainLrFactor(60, 110, 10, "cosine") - 0.5) < 1e-12);
         QVERIFY(training::pretrainLrFactor(109, 110, 10, "cosine") < 1e-3);
-        QVERIFY_EXCEPTION_THROWN(training::pretrainLrFactor(0, 10, 1, "step"), Error);
+        QVERIFY_THROWS_EXCEPTION(Error, training::pretrainLrFactor(0, 10, 1, "step"));
     }
 
     void augmentationKeepsOrMirrors()
