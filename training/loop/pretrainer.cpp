@@ -139,7 +139,9 @@ cv::Mat augmentComposite(const cv::Mat &rgb, const cv::Rect &keep, const Pretrai
         }
         const int x = std::uniform_int_distribution<int>(xLo, xHi)(rng);
         const int y = std::uniform_int_distribution<int>(yLo, yHi)(rng);
-        cv::resize(rgb(cv::Rect(x, y, w, h)), out, rgb.size(), 0, 0, cv::INTER_LINEAR);
+        cv::Mat cropped; // a fresh buffer: `out` still shares the input's pixels
+        cv::resize(rgb(cv::Rect(x, y, w, h)), cropped, rgb.size(), 0, 0, cv::INTER_LINEAR);
+        out = cropped;
     }
     if (a.flip && uniform(rng, 0, 1) < 0.5) {
         cv::Mat flipped;
