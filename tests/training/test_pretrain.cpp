@@ -1,5 +1,9 @@
 // `wsss pretrain`: the demo backbone learns to classify single Fashion-MNIST items, its file
-// loads back into the preset, and a longer schedule can continue from an earlier run's file.
+// loads back into the preset, and a longer schedule can continue from an earlier run's file. The
+// held-out accuracy counts only right answers on the split it is given; label smoothing, the
+// multi-label loss, the cosine schedule, augmentation and the EMA each do what they say.
+#include "training/data/demo_generator.h"
+#include "training/data/fashion_mnist.h"
 #include "training/loop/pretrainer.h"
 #include "vision/backbones/backbone_registry.h"
 #include "vision/backbones/vit.h"
@@ -9,6 +13,7 @@
 
 #include <QTemporaryDir>
 #include <QTest>
+#include <opencv2/core.hpp>
 #include <torch/torch.h>
 
 #include <cmath>
@@ -31,6 +36,12 @@ training::PretrainOptions tinyRun(const std::string &out)
     o.device = "cpu";
     o.evalImages = 1000;
     o.half = false;
+    // The plain recipe: each option below has its own test.
+    o.schedule = "poly";
+    o.labelSmoothing = 0;
+    o.emaDecay = 0;
+    o.multiFraction = 0;
+    o.augment = {};
     return o;
 }
 
@@ -82,6 +93,140 @@ private Q_SLOTS:
         for (const auto &[name, t] : a)
             QVERIFY2(torch::equal(t, b.at(name)), name.c_str());
         QVERIFY(vision::readSafetensors(second).metadata.at("pretrain").find("continued") != std::string::npos);
+    }
+
+    void aModelThatGuessesScoresChance()
+    {
+        const auto testItems = training::loadFashionMnist(training::defaultFashionMnistDir(), false);
+        const vision::Normalization norm;
+        const int images = 300, size = 32;
+        const std::uint64_t seed = 5;
+        // Constant scores: argmax is always class 0, right for its ~10 % share only.
+        const double constant = training::singleItemAccuracy(
+            [](const torch::Tensor &x) { return torch::zeros({x.size(0), 10}); }, testItems, size, images, seed, norm);
+        QVERIFY2(constant > 0.04 && constant < 0.17, qPrintable(QString("constant model: %1").arg(constant)));
+        torch::manual_seed(3);
+        const double random = training::singleItemAccuracy(
+            [](const torch::Tensor &x) { return torch::rand({x.size(0), 10}); }, testItems, size, images, seed, norm);
+        QVERIFY2(random > 0.04 && random < 0.17, qPrintable(QString("random model: %1").arg(random)));
+
+        // An oracle that redraws the same composites from the same split and seed is always right,
+        // so the score counts right answers; drawn from the train split instead, it is at chance,
+        // so the score is on the split it was given.
+        const auto oracle = [&](const training::FashionMnist &items) {
+            auto compositor = std::make_shared<training::DemoCompositor>(items, size);
+            auto rng = std::make_shared<std::mt19937_64>(seed);
+            return [compositor, rng](const torch::Tensor &x) {
+                auto scores = torch::zeros({x.size(0), 10});
+                for (std::int64_t i = 0; i < x.size(0); ++i) {
+                    int cls = 0;
+                    compositor->composeSingle(*rng, &cls);
+                    scores[i][cls] = 1.0f;
+                }
+                return scores;
+            };
+        };
+        QCOMPARE(training::singleItemAccuracy(oracle(testItems), testItems, size, images, seed, norm), 1.0);
+        const auto trainItems = training::loadFashionMnist(training::defaultFashionMnistDir(), true);
+        const double wrongSplit = training::singleItemAccuracy(oracle(trainItems), testItems, size, images, seed, norm);
+        QVERIFY2(wrongSplit < 0.17, qPrintable(QString("oracle of the other split: %1").arg(wrongSplit)));
+    }
+
+    void lossesAndScheduleAsComputedByHand()
+    {
+        // Confident and right: without smoothing the loss is log(1 + 9e^-10) ≈ 4.1e-4; smoothing
+        // 0.1 spreads 0.01 of the target on each of the 9 other classes, each costing ≈ 10 nats.
+        auto logits = torch::zeros({1, 10});
+        logits[0][0] = 10.0f;
+        const auto target = torch::tensor({std::int64_t(0)});
+        const double plain = training::singleItemLoss(logits, target, 0.0).item<double>();
+        const double smoothed = training::singleItemLoss(logits, target, 0.1).item<double>();
+        const double ce0 = std::log(1 + 9 * std::exp(-10.0));
+        QVERIFY(std::abs(plain - ce0) < 1e-5);
+        QVERIFY2(std::abs(smoothed - (0.91 * ce0 + 0.01 * 9 * (10.0 + ce0))) < 1e-4, qPrintable(QString::number(smoothed)));
+        // Multi-label: zero logits cost log 2 whatever the targets.
+        const auto present = torch::tensor({1.0f, 0.0f, 1.0f}).view({1, 3});
+        QVERIFY(std::abs(training::multiItemLoss(torch::zeros({1, 3}), present).item<double>() - std::log(2.0)) < 1e-6);
+
+        QCOMPARE(training::pretrainLrFactor(0, 110, 10, "cosine"), 0.1);
+        QCOMPARE(training::pretrainLrFactor(10, 110, 10, "cosine"), 1.0);
+        QVERIFY(std::abs(training::pretrainLrFactor(60, 110, 10, "cosine") - 0.5) < 1e-12);
+        QVERIFY(training::pretrainLrFactor(109, 110, 10, "cosine") < 1e-3);
+        QVERIFY_THROWS_EXCEPTION(Error, training::pretrainLrFactor(0, 10, 1, "step"));
+    }
+
+    void augmentationKeepsOrMirrors()
+    {
+        cv::Mat rgb(32, 32, CV_8UC3);
+        cv::randu(rgb, 0, 255);
+        std::mt19937_64 rng(1);
+        const cv::Mat same = training::augmentComposite(rgb, cv::Rect(), {}, rng);
+        QCOMPARE(cv::norm(same, rgb, cv::NORM_INF), 0.0);
+        QVERIFY(same.data != rgb.data);
+        int flipped = 0;
+        cv::Mat mirror;
+        cv::flip(rgb, mirror, 1);
+        for (int i = 0; i < 20; ++i) {
+            const cv::Mat out = training::augmentComposite(rgb, cv::Rect(), {1.0, true, 0.0}, rng);
+            const bool isMirror = cv::norm(out, mirror, cv::NORM_INF) == 0.0;
+            QVERIFY(isMirror || cv::norm(out, rgb, cv::NORM_INF) == 0.0);
+            flipped += isMirror;
+        }
+        QVERIFY(flipped > 0 && flipped < 20);
+        // A crop keeps the marked box's centre: a lone white pixel there survives every crop.
+        cv::Mat dot(32, 32, CV_8UC3, cv::Scalar(0, 0, 0));
+        dot.at<cv::Vec3b>(20, 6) = cv::Vec3b(255, 255, 255);
+        for (int i = 0; i < 20; ++i) {
+            const cv::Mat out = training::augmentComposite(dot, cv::Rect(5, 19, 3, 3), {0.3, false, 0.0}, rng);
+            double hi = 0;
+            cv::minMaxLoc(out.reshape(1), nullptr, &hi);
+            QVERIFY2(hi > 20, qPrintable(QString("crop %1 lost the box centre").arg(i)));
+        }
+    }
+
+    void emaIsEvaluatedAndSaved()
+    {
+        // The same seed draws the same batches, so the EMA run's raw weights are the plain run's.
+        auto o = tinyRun(path("raw.safetensors"));
+        o.iters = 8;
+        o.evalImages = 64;
+        const auto raw = training::pretrain(o);
+        o.out = path("ema.safetensors");
+        o.emaDecay = 0.9;
+        const auto withEma = training::pretrain(o);
+        QCOMPARE(withEma.rawAccuracy, raw.accuracy);
+        QCOMPARE(withEma.finalLoss, raw.finalLoss);
+        const auto a = vision::readSafetensors(path("raw.safetensors")).tensors;
+        const auto b = vision::readSafetensors(path("ema.safetensors")).tensors;
+        int differ = 0;
+        for (const auto &[name, t] : a)
+            differ += !torch::allclose(t, b.at(name));
+        QVERIFY2(differ > int(a.size()) / 2, qPrintable(QString("%1 of %2 tensors differ").arg(differ).arg(a.size())));
+        QVERIFY(std::abs(std::stod(vision::readSafetensors(path("ema.safetensors")).metadata.at("accuracy")) -
+                         withEma.accuracy) < 1e-4);
+    }
+
+    void everyOptionTogetherTrains()
+    {
+        // Smoothing raises the loss of the same batches; multi-item steps and augmentation run.
+        auto o = tinyRun(path("all.safetensors"));
+        o.iters = 6;
+        o.size = 16;
+        o.evalImages = 32;
+        const double plain = training::pretrain(o).finalLoss;
+        o.labelSmoothing = 0.3;
+        const double smoothed = training::pretrain(o).finalLoss;
+        QVERIFY2(smoothed != plain, qPrintable(QString("%1 vs %2").arg(smoothed).arg(plain)));
+        o.schedule = "cosine";
+        o.emaDecay = 0.99;
+        o.multiFraction = 0.5;
+        o.multiSize = 32;
+        o.augment = {0.5, true, 0.3};
+        const auto all = training::pretrain(o);
+        QVERIFY(std::isfinite(all.finalLoss));
+        QCOMPARE(vision::readSafetensors(path("all.safetensors")).metadata.at("pretrain").find("50 % of steps") !=
+                     std::string::npos,
+                 true);
     }
 
     void aBadWeightsFileIsNamed()

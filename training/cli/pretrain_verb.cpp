@@ -12,18 +12,38 @@ namespace wsss::training {
 void addPretrainVerb(CLI::App &app)
 {
     auto o = std::make_shared<PretrainOptions>();
-    auto *verb = app.add_subcommand("pretrain", "Pretrain a backbone on single-item Fashion-MNIST composites");
+    auto *verb = app.add_subcommand("pretrain", "Pretrain a backbone on Fashion-MNIST composites (train split)");
     verb->add_option("--backbone", o->backbone, "Backbone preset")->capture_default_str();
     verb->add_option("--out", o->out, "Output .safetensors")->required();
     verb->add_option("--weights", o->weights, "Continue from this backbone .safetensors (default: random init)")
         ->check(CLI::ExistingFile);
     verb->add_option("--iters", o->iters, "Optimiser steps")->capture_default_str();
-    verb->add_option("--batch", o->batch, "Batch size")->capture_default_str();
-    verb->add_option("--size", o->size, "Composite side in pixels")->capture_default_str();
+    verb->add_option("--batch", o->batch, "Batch size (single-item steps)")->capture_default_str();
+    verb->add_option("--size", o->size, "Single-item composite side in pixels")->capture_default_str();
     verb->add_option("--lr", o->lr, "Peak learning rate")->capture_default_str();
     verb->add_option("--warmup", o->warmup, "Warm-up steps")->capture_default_str();
+    verb->add_option("--schedule", o->schedule, "After the warm-up: cosine | poly")
+        ->check(CLI::IsMember({"cosine", "poly"}))
+        ->capture_default_str();
+    verb->add_option("--label-smoothing", o->labelSmoothing, "Label smoothing of the single-item loss")
+        ->capture_default_str();
+    verb->add_option("--ema", o->emaDecay, "EMA decay of the weights (0 = off; the EMA is evaluated and saved)")
+        ->capture_default_str();
+    verb->add_option("--multi-fraction", o->multiFraction,
+                     "Share of steps on 1-3-item composites with a multi-label loss (0 = off)")
+        ->capture_default_str();
+    verb->add_option("--multi-size", o->multiSize, "Side of the multi-item composites (batch scaled to equal pixels)")
+        ->capture_default_str();
+    verb->add_option("--crop-min-area", o->augment.cropMinArea, "Random resized crop: smallest area fraction (1 = off)")
+        ->capture_default_str();
+    verb->add_option("--flip", o->augment.flip, "Random horizontal flip (true/false)")->capture_default_str();
+    verb->add_option("--jitter", o->augment.jitter, "Colour jitter strength (brightness, contrast, saturation)")
+        ->capture_default_str();
     verb->add_option("--device", o->device, "auto | cpu | cuda[:N]")->capture_default_str();
     verb->add_option("--seed", o->seed, "Random seed")->capture_default_str();
+    verb->add_option("--eval-images", o->evalImages, "Held-out test-split composites scored at the end")
+        ->capture_default_str();
+    verb->add_option("--eval-seed", o->evalSeed, "Seed of the held-out composites")->capture_default_str();
     verb->callback([o] {
         configureThreads();
         ProgressBar bar("pretrain", o->iters);
@@ -32,8 +52,9 @@ void addPretrainVerb(CLI::App &app)
             std::snprintf(loss, sizeof loss, "loss %.4f", l);
             bar.update(step, loss);
         });
-        char summary[128];
-        std::snprintf(summary, sizeof summary, "accuracy %.2f%% → %s", 100 * result.accuracy, o->out.c_str());
+        char summary[160];
+        std::snprintf(summary, sizeof summary, "accuracy %.2f%% (raw weights %.2f%%), %.0f s → %s",
+                      100 * result.accuracy, 100 * result.rawAccuracy, result.seconds, o->out.c_str());
         bar.finish(summary);
     });
 }

@@ -14,13 +14,17 @@
 #include <torch/optim/adamw.h>
 #include <torch/torch.h>
 
+#include <opencv2/imgproc.hpp>
+
 #include <chrono>
 #include <cmath>
-#include <random>
+#include <cstdio>
 
 namespace wsss::training {
 
 namespace {
+
+constexpr double kPi = 3.14159265358979323846;
 
 // Backbone + average-pooled patch features + a linear classifier (discarded after pretraining);
 // average pooling keeps the evidence spread over the item's patches, which CAMs later read.
@@ -39,24 +43,158 @@ struct Classifier : torch::nn::Module {
     torch::nn::Linear head{nullptr};
 };
 
+double uniform(std::mt19937_64 &rng, double lo, double hi)
+{
+    return std::uniform_real_distribution<double>(lo, hi)(rng);
+}
+
 struct ItemBatch {
-    torch::Tensor images, classes;
+    torch::Tensor images, targets; // targets: class indices (single) or [N, 10] 0/1 (multi)
 };
 
-ItemBatch makeBatch(const DemoCompositor &compositor, std::mt19937_64 &rng, int n, const vision::Normalization &norm)
+ItemBatch singleBatch(const DemoCompositor &compositor, std::mt19937_64 &rng, int n, const vision::Normalization &norm,
+                      const PretrainAugment *augment)
 {
     std::vector<torch::Tensor> images;
     std::vector<std::int64_t> classes;
     for (int i = 0; i < n; ++i) {
         int cls = 0;
         Composite c = compositor.composeSingle(rng, &cls);
+        if (augment)
+            c.rgb = augmentComposite(c.rgb, c.objects.empty() ? cv::Rect() : c.objects.front().box, *augment, rng);
         images.push_back(imageToTensor(c.rgb, norm));
         classes.push_back(cls);
     }
     return {torch::stack(images), torch::tensor(classes)};
 }
 
+// The demo's own recipe (1..3 items at 35-70 % of the side); no crop, which could cut an item out.
+ItemBatch multiBatch(const DemoCompositor &compositor, std::mt19937_64 &rng, int n, const vision::Normalization &norm,
+                     const PretrainAugment &augment, int classes)
+{
+    PretrainAugment noCrop = augment;
+    noCrop.cropMinArea = 1.0;
+    std::vector<torch::Tensor> images;
+    auto present = torch::zeros({n, classes});
+    for (int i = 0; i < n; ++i) {
+        Composite c = compositor.compose(rng, std::uniform_int_distribution<int>(1, 3)(rng));
+        images.push_back(imageToTensor(augmentComposite(c.rgb, cv::Rect(), noCrop, rng), norm));
+        for (int label : c.labels)
+            present[i][label - 1] = 1.0f;
+    }
+    return {torch::stack(images), present};
+}
+
+void emaUpdate(torch::nn::Module &ema, const torch::nn::Module &model, double decay)
+{
+    torch::NoGradGuard noGrad;
+    auto target = ema.named_parameters(true);
+    for (const auto &p : model.named_parameters(true))
+        // lerp leaves a weight exactly as it is when the model's equals it.
+        target[p.key()].lerp_(p.value().detach(), 1.0 - decay);
+}
+
 } // namespace
+
+double pretrainLrFactor(std::int64_t step, std::int64_t total, std::int64_t warmup, const std::string &schedule)
+{
+    if (schedule == "poly")
+        return warmupPolyFactor(step, total, warmup);
+    if (schedule != "cosine")
+        throw Error("pretrain: unknown schedule \"" + schedule + "\" (cosine or poly)");
+    if (warmup > 0 && step < warmup)
+        return static_cast<double>(step + 1) / static_cast<double>(warmup);
+    const double span = static_cast<double>(std::max<std::int64_t>(1, total - warmup));
+    const double progress = std::clamp(static_cast<double>(step - warmup) / span, 0.0, 1.0);
+    return 0.5 * (1.0 + std::cos(kPi * progress));
+}
+
+torch::Tensor singleItemLoss(const torch::Tensor &logits, const torch::Tensor &classes, double labelSmoothing)
+{
+    return torch::nn::functional::cross_entropy(
+        logits, classes, torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(labelSmoothing));
+}
+
+torch::Tensor multiItemLoss(const torch::Tensor &logits, const torch::Tensor &present)
+{
+    return torch::nn::functional::binary_cross_entropy_with_logits(logits, present);
+}
+
+cv::Mat augmentComposite(const cv::Mat &rgb, const cv::Rect &keep, const PretrainAugment &a, std::mt19937_64 &rng)
+{
+    cv::Mat out = rgb;
+    const int w0 = rgb.cols, h0 = rgb.rows;
+    if (a.cropMinArea < 1.0) {
+        const double area = uniform(rng, std::max(0.05, a.cropMinArea), 1.0) * w0 * h0;
+        const double aspect = std::exp(uniform(rng, std::log(3.0 / 4.0), std::log(4.0 / 3.0)));
+        const int w = std::clamp(int(std::lround(std::sqrt(area * aspect))), 1, w0);
+        const int h = std::clamp(int(std::lround(std::sqrt(area / aspect))), 1, h0);
+        int xLo = 0, xHi = w0 - w, yLo = 0, yHi = h0 - h;
+        if (!keep.empty()) { // keep the item's centre inside the crop, so the label stays true
+            const int cx = keep.x + keep.width / 2, cy = keep.y + keep.height / 2;
+            xLo = std::clamp(cx - w + 1, 0, xHi);
+            xHi = std::clamp(cx, xLo, xHi);
+            yLo = std::clamp(cy - h + 1, 0, yHi);
+            yHi = std::clamp(cy, yLo, yHi);
+        }
+        const int x = std::uniform_int_distribution<int>(xLo, xHi)(rng);
+        const int y = std::uniform_int_distribution<int>(yLo, yHi)(rng);
+        cv::Mat cropped; // a fresh buffer: `out` still shares the input's pixels
+        cv::resize(rgb(cv::Rect(x, y, w, h)), cropped, rgb.size(), 0, 0, cv::INTER_LINEAR);
+        out = cropped;
+    }
+    if (a.flip && uniform(rng, 0, 1) < 0.5) {
+        cv::Mat flipped;
+        cv::flip(out, flipped, 1);
+        out = flipped;
+    }
+    if (a.jitter > 0) {
+        const float brightness = float(uniform(rng, 1 - a.jitter, 1 + a.jitter));
+        const float contrast = float(uniform(rng, 1 - a.jitter, 1 + a.jitter));
+        const float saturation = float(uniform(rng, 1 - a.jitter, 1 + a.jitter));
+        cv::Mat f;
+        out.convertTo(f, CV_32FC3, brightness);
+        const cv::Scalar channelMeans = cv::mean(f);
+        const float mean = float(channelMeans[0] + channelMeans[1] + channelMeans[2]) / 3.0f;
+        cv::Mat jittered(f.size(), CV_8UC3);
+        for (int y = 0; y < f.rows; ++y) {
+            const auto *p = f.ptr<cv::Vec3f>(y);
+            auto *o = jittered.ptr<cv::Vec3b>(y);
+            for (int x = 0; x < f.cols; ++x) {
+                const float grey = 0.299f * p[x][0] + 0.587f * p[x][1] + 0.114f * p[x][2];
+                for (int c = 0; c < 3; ++c) {
+                    const float v = grey + saturation * (p[x][c] - grey);
+                    o[x][c] = cv::saturate_cast<std::uint8_t>(mean + contrast * (v - mean));
+                }
+            }
+        }
+        out = jittered;
+    }
+    return out.data == rgb.data ? rgb.clone() : out;
+}
+
+double singleItemAccuracy(const std::function<torch::Tensor(const torch::Tensor &)> &classify, const FashionMnist &items,
+                          int size, int images, std::uint64_t seed, const vision::Normalization &norm,
+                          const std::string &device)
+{
+    if (images <= 0)
+        throw Error("pretrain: the accuracy needs at least one image (got " + std::to_string(images) + ")");
+    const DemoCompositor compositor(items, size);
+    const auto dev = resolveDevice(device);
+    torch::NoGradGuard noGrad;
+    std::mt19937_64 rng(seed);
+    std::int64_t correct = 0, seen = 0;
+    while (seen < images) {
+        const int n = std::min<int>(64, images - static_cast<int>(seen));
+        auto batch = singleBatch(compositor, rng, n, norm, nullptr);
+        const auto scores = classify(batch.images.to(dev)).to(torch::kCPU);
+        if (scores.dim() != 2 || scores.size(0) != n)
+            throw Error("pretrain: the classifier returned scores of the wrong shape");
+        correct += scores.argmax(1).eq(batch.targets).sum().item<std::int64_t>();
+        seen += n;
+    }
+    return static_cast<double>(correct) / static_cast<double>(seen);
+}
 
 PretrainResult pretrain(const PretrainOptions &o,
                         const std::function<void(std::int64_t, std::int64_t, double)> &onStep)
@@ -65,19 +203,46 @@ PretrainResult pretrain(const PretrainOptions &o,
         throw Error("pretrain: --out is required");
     if (o.iters <= 0 || o.batch <= 0)
         throw Error("pretrain: --iters and --batch must be positive");
+    if (o.emaDecay < 0 || o.emaDecay >= 1)
+        throw Error("pretrain: --ema " + std::to_string(o.emaDecay) + " must be in [0, 1)");
+    if (o.labelSmoothing < 0 || o.labelSmoothing >= 1)
+        throw Error("pretrain: --label-smoothing " + std::to_string(o.labelSmoothing) + " must be in [0, 1)");
+    if (o.multiFraction < 0 || o.multiFraction > 1)
+        throw Error("pretrain: --multi-fraction " + std::to_string(o.multiFraction) + " must be in [0, 1]");
+    if (o.augment.cropMinArea <= 0 || o.augment.cropMinArea > 1 || o.augment.jitter < 0 || o.augment.jitter >= 1)
+        throw Error("pretrain: --crop-min-area must be in (0, 1] and --jitter in [0, 1)");
+    pretrainLrFactor(0, o.iters, o.warmup, o.schedule); // names an unknown schedule before any work
     const auto start = std::chrono::steady_clock::now();
     torch::manual_seed(o.seed);
     const auto device = resolveDevice(o.device);
     const std::string dir = o.fashionMnistDir.empty() ? defaultFashionMnistDir() : o.fashionMnistDir;
+    // Training draws only from the train split; the test split (whose items the demo's val
+    // composites use) is read for the held-out accuracy alone.
     const FashionMnist trainItems = loadFashionMnist(dir, true);
     const FashionMnist testItems = loadFashionMnist(dir, false);
-    DemoCompositor trainCompositor(trainItems, o.size), testCompositor(testItems, o.size);
+    const int classes = static_cast<int>(fashionMnistClassNames().size());
+    DemoCompositor trainCompositor(trainItems, o.size);
+    std::unique_ptr<DemoCompositor> multiCompositor;
+    const int multiImages = std::max(
+        1, int(std::lround(o.batch * double(o.size) * o.size / (double(o.multiSize) * o.multiSize))));
+    if (o.multiFraction > 0)
+        multiCompositor = std::make_unique<DemoCompositor>(trainItems, o.multiSize);
 
-    Classifier model(o.backbone, static_cast<int>(fashionMnistClassNames().size()));
+    Classifier model(o.backbone, classes);
     // A longer schedule can continue from an earlier run's backbone (the head starts afresh).
     if (!o.weights.empty())
         vision::loadVitWeights(*model.vit, o.weights);
     model.to(device);
+    std::shared_ptr<Classifier> ema;
+    if (o.emaDecay > 0) {
+        ema = std::make_shared<Classifier>(o.backbone, classes);
+        ema->to(device);
+        torch::NoGradGuard noGrad;
+        auto target = ema->named_parameters(true);
+        for (const auto &p : model.named_parameters(true))
+            target[p.key()].copy_(p.value());
+        ema->eval();
+    }
     const auto norm = model.vit->config().norm;
     std::vector<torch::Tensor> decay, noDecay;
     for (const auto &p : model.named_parameters(true))
@@ -96,49 +261,61 @@ PretrainResult pretrain(const PretrainOptions &o,
     double smoothed = 0;
     model.train();
     for (std::int64_t step = 0; step < o.iters; ++step) {
-        const double factor = warmupPolyFactor(step, o.iters, o.warmup);
+        const double factor = pretrainLrFactor(step, o.iters, o.warmup, o.schedule);
         for (auto &g : optimizer.param_groups())
             static_cast<torch::optim::AdamWOptions &>(g.options()).lr(o.lr * factor);
-        auto batch = makeBatch(trainCompositor, rng, o.batch, norm);
-        auto loss = torch::nn::functional::cross_entropy(model.forward(batch.images.to(device)), batch.classes.to(device));
+        // Multi-item steps are spread evenly: step s is one when ⌊(s+1)f⌋ passes ⌊sf⌋.
+        const bool multi = multiCompositor &&
+                           std::floor((step + 1) * o.multiFraction) > std::floor(step * o.multiFraction);
+        torch::Tensor loss;
+        if (multi) {
+            auto batch = multiBatch(*multiCompositor, rng, multiImages, norm, o.augment, classes);
+            loss = multiItemLoss(model.forward(batch.images.to(device)), batch.targets.to(device));
+        } else {
+            auto batch = singleBatch(trainCompositor, rng, o.batch, norm, &o.augment);
+            loss = singleItemLoss(model.forward(batch.images.to(device)), batch.targets.to(device), o.labelSmoothing);
+        }
         const double value = loss.item<double>();
         if (!std::isfinite(value))
             throw Error("pretrain: loss is " + std::to_string(value) + " at step " + std::to_string(step));
         optimizer.zero_grad();
         loss.backward();
         optimizer.step();
+        // The EMA's decay ramps up (as TensorFlow's num_updates does), so a short run or a fresh
+        // head is not dominated by the starting weights.
+        if (ema)
+            emaUpdate(*ema, model, std::min(o.emaDecay, (1.0 + step) / (10.0 + step)));
         smoothed = step == 0 ? value : 0.98 * smoothed + 0.02 * value;
         if (onStep)
             onStep(step + 1, o.iters, smoothed);
     }
     result.finalLoss = smoothed;
 
-    // Held-out accuracy on composites of the test split.
+    // Held-out accuracy on single-item composites of the test split.
     model.eval();
-    torch::NoGradGuard noGrad;
-    std::mt19937_64 evalRng(o.seed + 1);
-    std::int64_t correct = 0, seen = 0;
-    while (seen < o.evalImages) {
-        const int n = std::min(64, o.evalImages - static_cast<int>(seen));
-        auto batch = makeBatch(testCompositor, evalRng, n, norm);
-        auto predicted = model.forward(batch.images.to(device)).argmax(1).to(torch::kCPU);
-        correct += predicted.eq(batch.classes).sum().item<std::int64_t>();
-        seen += n;
-    }
-    result.accuracy = static_cast<double>(correct) / std::max<std::int64_t>(1, seen);
+    const auto scorer = [](Classifier &m) { return [&m](const torch::Tensor &x) { return m.forward(x); }; };
+    result.rawAccuracy = singleItemAccuracy(scorer(model), testItems, o.size, o.evalImages, o.evalSeed, norm, o.device);
+    Classifier &saved = ema ? *ema : model;
+    result.accuracy = ema ? singleItemAccuracy(scorer(saved), testItems, o.size, o.evalImages, o.evalSeed, norm, o.device)
+                          : result.rawAccuracy;
     result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
     std::map<std::string, torch::Tensor> tensors;
-    for (auto &[name, t] : vision::stateDict(*model.vit))
+    for (auto &[name, t] : vision::stateDict(*saved.vit))
         tensors[name] = o.half && t.is_floating_point() ? t.to(torch::kHalf) : t;
-    char accuracy[32];
+    char accuracy[32], recipe[256];
     std::snprintf(accuracy, sizeof accuracy, "%.4f", result.accuracy);
+    std::snprintf(recipe, sizeof recipe,
+                  "fashion-mnist train-split composites, single item at %d px, %.0f %% of steps 1-3 items at %d px; "
+                  "crop %.2f, flip %d, jitter %.2f, smoothing %.2f, ema %.4f, %s",
+                  o.size, 100 * (multiCompositor ? o.multiFraction : 0.0), o.multiSize, o.augment.cropMinArea,
+                  o.augment.flip ? 1 : 0, o.augment.jitter, o.labelSmoothing, o.emaDecay, o.schedule.c_str());
     vision::writeSafetensors(o.out, tensors,
                              {{"backbone", o.backbone},
-                              {"pretrain", "fashion-mnist composites, single item, " + std::to_string(o.size) + " px" +
-                                               (o.weights.empty() ? "" : ", continued from an earlier run")},
+                              {"pretrain", std::string(recipe) + (o.weights.empty() ? "" : ", continued from an earlier run")},
                               {"iters", std::to_string(o.iters)},
                               {"batch", std::to_string(o.batch)},
+                              {"lr", std::to_string(o.lr)},
                               {"accuracy", accuracy}});
     return result;
 }
