@@ -6,6 +6,7 @@
 // start does not try it again.
 #include "support/tiny_checkpoint.h"
 #include "training/data/demo_generator.h"
+#include "ui/canvas/canvas_widget.h"
 #include "ui/engine/engine_bridge.h"
 #include "ui/main_window.h"
 #include "ui/widgets/message_banner.h"
@@ -305,7 +306,7 @@ void TestStartFailures::badCheckpointFromMenu()
     QSignalSpy failed(m_window->bridge(), &wsss::ui::EngineBridge::jobFailed);
     onNextModal<QFileDialog>([&](QFileDialog *dialog) {
         dialog->selectFile(checkpoint);
-        dialog->accept();
+        static_cast<QDialog *>(dialog)->accept(); // QDialog's public slot, QFileDialog's override
     });
     open->trigger(); // returns once the dialog is accepted and the load submitted
     QVERIFY2(modelLabel()->text().startsWith(QStringLiteral("Loading")), qPrintable(modelLabel()->text()));
@@ -353,7 +354,7 @@ void TestStartFailures::badDatasetFromMenu()
     QString boxText;
     onNextModal<QFileDialog>([&](QFileDialog *dialog) {
         dialog->selectFile(data);
-        dialog->accept();
+        static_cast<QDialog *>(dialog)->accept(); // QDialog's public slot, QFileDialog's override
         onNextModal<QMessageBox>([&](QMessageBox *box) {
             boxText = box->text();
             box->accept();
