@@ -47,6 +47,24 @@ int deadPid()
             return pid;
 }
 
+// Trains `o` and stops it after step `last` (a cancel, as the studio's Stop): the checkpoint on disk
+// is then the last multiple of saveEvery before it.
+bool stopAfter(const TrainOptions &o, std::int64_t last)
+{
+    CancelToken cancel;
+    TrainCallbacks cb;
+    cb.onStep = [&](const StepLog &log) {
+        if (log.step == last)
+            cancel.cancel();
+    };
+    try {
+        train(o, cb, &cancel);
+    } catch (const Cancelled &) {
+        return true;
+    }
+    return false;
+}
+
 int resumeStateCount(const fs::path &run)
 {
     int n = 0;
@@ -107,13 +125,7 @@ private Q_SLOTS:
 
         // Stopped after step 6: the checkpoint on disk is step 4's, with its optimiser state.
         const auto stopped = options("stopped");
-        CancelToken cancel;
-        TrainCallbacks cb;
-        cb.onStep = [&](const StepLog &log) {
-            if (log.step == 6)
-                cancel.cancel();
-        };
-        QVERIFY_THROWS_EXCEPTION(Cancelled, train(stopped, cb, &cancel));
+        QVERIFY(stopAfter(stopped, 6));
         QCOMPARE(readCheckpointHeader(stopped.out + "/checkpoint.wsss").step, std::int64_t{4});
         QVERIFY(fs::exists(fs::path(stopped.out) / "resume-4.state"));
 
@@ -273,15 +285,8 @@ private Q_SLOTS:
         auto sup = options("swap_supervised");
         sup.method = "supervised";
         sup.sets = {};
-        for (auto *o : {&cam, &sup}) {
-            CancelToken cancel;
-            TrainCallbacks cb;
-            cb.onStep = [&](const StepLog &log) {
-                if (log.step == 5)
-                    cancel.cancel();
-            };
-            QVERIFY_THROWS_EXCEPTION(Cancelled, train(*o, cb, &cancel));
-        }
+        for (auto *o : {&cam, &sup})
+            QVERIFY(stopAfter(*o, 5));
         fs::copy_file(sup.out + "/checkpoint.wsss", cam.out + "/checkpoint.wsss", fs::copy_options::overwrite_existing);
         TrainOptions resume;
         resume.out = cam.out;
@@ -299,13 +304,7 @@ private Q_SLOTS:
     void aMovedDatasetIsGivenAnew()
     {
         auto o = options("moved");
-        CancelToken cancel;
-        TrainCallbacks cb;
-        cb.onStep = [&](const StepLog &log) {
-            if (log.step == 5)
-                cancel.cancel();
-        };
-        QVERIFY_THROWS_EXCEPTION(Cancelled, train(o, cb, &cancel));
+        QVERIFY(stopAfter(o, 5));
         const std::string moved = m_dir.filePath("data_moved").toStdString();
         fs::rename(m_data, moved);
         TrainOptions resume;
@@ -333,13 +332,7 @@ private Q_SLOTS:
         // A good run stopped after its checkpoint of step 4, resumed at a learning rate so large that
         // the first update sends the weights past float range: the loss of step 6 is NaN.
         auto o = options("nan");
-        CancelToken cancel;
-        TrainCallbacks stop;
-        stop.onStep = [&](const StepLog &log) {
-            if (log.step == 5)
-                cancel.cancel();
-        };
-        QVERIFY_THROWS_EXCEPTION(Cancelled, train(o, stop, &cancel));
+        QVERIFY(stopAfter(o, 5));
         TrainOptions resume;
         resume.out = o.out;
         resume.resume = true;
