@@ -1,5 +1,6 @@
 // Resuming a stopped run: the same loss curve as an uninterrupted run, checkpoints with their
 // optimiser state, and a non-finite loss that stops the run but keeps the last good checkpoint.
+#include "support/dead_pid.h"
 #include "training/checkpoint/checkpoint.h"
 #include "training/data/demo_generator.h"
 #include "training/data/fashion_mnist.h"
@@ -12,13 +13,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include <cerrno>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <map>
-
-#include <signal.h>
 
 using namespace wsss;
 using namespace wsss::training;
@@ -39,12 +37,13 @@ std::map<std::int64_t, double> lossCurve(const fs::path &run)
     return curve;
 }
 
-// A pid no process has now, for the name of a temporary left by a killed writer.
-int deadPid()
+// The options of `wsss train --resume --out OUT`.
+TrainOptions resuming(const std::string &out)
 {
-    for (int pid = 4000000;; --pid)
-        if (::kill(pid, 0) != 0 && errno == ESRCH)
-            return pid;
+    TrainOptions o;
+    o.out = out;
+    o.resume = true;
+    return o;
 }
 
 // Trains `o` and stops it after step `last` (a cancel, as the studio's Stop): the checkpoint on disk
@@ -130,9 +129,7 @@ private Q_SLOTS:
         QVERIFY(fs::exists(fs::path(stopped.out) / "resume-4.state"));
 
         // Resume with only the folder given: the stored options are used.
-        TrainOptions resume;
-        resume.out = stopped.out;
-        resume.resume = true;
+        auto resume = resuming(stopped.out);
         resume.device = "cpu";
         std::vector<std::int64_t> steps;
         TrainCallbacks cb2;
@@ -168,9 +165,7 @@ private Q_SLOTS:
         auto shortRun = done;
         shortRun.iters = 2;
         train(shortRun);
-        TrainOptions again;
-        again.out = done.out;
-        again.resume = true;
+        auto again = resuming(done.out);
         try {
             train(again);
             QFAIL("resuming a finished run must fail");
@@ -211,12 +206,10 @@ private Q_SLOTS:
         };
         QVERIFY_THROWS_EXCEPTION(Killed, train(o, cb));
         // A write the kill cut short leaves its temporary behind: the next start removes it.
-        const fs::path torn = fs::path(o.out) / (".checkpoint.wsss.tmp-" + std::to_string(deadPid()) + "-0-1");
+        const fs::path torn = fs::path(o.out) / (".checkpoint.wsss.tmp-" + std::to_string(wsss::test::deadPid()) + "-0-1");
         std::ofstream(torn) << "half a checkpoint";
 
-        TrainOptions resume;
-        resume.out = o.out;
-        resume.resume = true;
+        auto resume = resuming(o.out);
         resume.device = "cpu";
         std::int64_t first = -1;
         TrainCallbacks cb2;
@@ -288,9 +281,7 @@ private Q_SLOTS:
         for (auto *o : {&cam, &sup})
             QVERIFY(stopAfter(*o, 5));
         fs::copy_file(sup.out + "/checkpoint.wsss", cam.out + "/checkpoint.wsss", fs::copy_options::overwrite_existing);
-        TrainOptions resume;
-        resume.out = cam.out;
-        resume.resume = true;
+        auto resume = resuming(cam.out);
         try {
             train(resume);
             QFAIL("a checkpoint of another run must be refused");
@@ -307,9 +298,7 @@ private Q_SLOTS:
         QVERIFY(stopAfter(o, 5));
         const std::string moved = m_dir.filePath("data_moved").toStdString();
         fs::rename(m_data, moved);
-        TrainOptions resume;
-        resume.out = o.out;
-        resume.resume = true;
+        auto resume = resuming(o.out);
         try {
             train(resume);
             fs::rename(moved, m_data);
@@ -333,9 +322,7 @@ private Q_SLOTS:
         // the first update sends the weights past float range: the loss of step 6 is NaN.
         auto o = options("nan");
         QVERIFY(stopAfter(o, 5));
-        TrainOptions resume;
-        resume.out = o.out;
-        resume.resume = true;
+        auto resume = resuming(o.out);
         resume.lr = 1e30;
         try {
             train(resume);

@@ -1,5 +1,6 @@
 // The claim on an output folder: a second claimant is refused with the holder named, a holder
 // that dies (even by SIGKILL) frees the folder, and temporaries of dead writers are cleaned up.
+#include "support/dead_pid.h"
 #include "vision/core/error.h"
 #include "vision/io/atomic_write.h"
 #include "vision/io/folder_lock.h"
@@ -7,7 +8,6 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
-#include <cerrno>
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -30,13 +30,6 @@ std::string refusal(const fs::path &folder, const std::string &purpose)
         return e.what();
     }
     return {};
-}
-
-int deadPid()
-{
-    for (int pid = 4000000;; --pid)
-        if (::kill(pid, 0) != 0 && errno == ESRCH)
-            return pid;
 }
 
 } // namespace
@@ -113,8 +106,8 @@ private Q_SLOTS:
     {
         const fs::path run = path("run");
         fs::create_directories(run / "maps");
-        const fs::path dead = run / (".checkpoint.wsss.tmp-" + std::to_string(deadPid()) + "-3-12345");
-        const fs::path deadNested = run / "maps" / (".a.npy.tmp-" + std::to_string(deadPid()) + "-0-1");
+        const fs::path dead = run / (".checkpoint.wsss.tmp-" + std::to_string(wsss::test::deadPid()) + "-3-12345");
+        const fs::path deadNested = run / "maps" / (".a.npy.tmp-" + std::to_string(wsss::test::deadPid()) + "-0-1");
         const fs::path live = run / (".metrics.tmp-" + std::to_string(::getpid()) + "-0-1");
         const fs::path userFile = run / ".notes.tmp-draft"; // not an AtomicFile name: not ours
         for (const auto &p : {dead, deadNested, live, userFile})

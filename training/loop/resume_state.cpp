@@ -156,18 +156,11 @@ void restoreResumeState(const ResumeState &s, std::mt19937_64 &rng, TrainingSet 
         generatorFor(device).set_state(s.cudaRng);
 }
 
-void removeResumeStates(const fs::path &runDir)
+void removeResumeStates(const fs::path &runDir, std::int64_t keep)
 {
     if (!fs::exists(runDir))
         return;
-    for (const auto &entry : fs::directory_iterator(runDir))
-        if (isResumeState(entry.path()))
-            fs::remove(entry.path());
-}
-
-void removeOtherResumeStates(const fs::path &runDir, std::int64_t keep)
-{
-    const fs::path kept = resumeStatePath(runDir, keep);
+    const fs::path kept = keep >= 0 ? resumeStatePath(runDir, keep) : fs::path();
     for (const auto &entry : fs::directory_iterator(runDir))
         if (isResumeState(entry.path()) && entry.path() != kept)
             fs::remove(entry.path());

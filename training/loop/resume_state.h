@@ -37,7 +37,7 @@ std::filesystem::path resumeStatePath(const std::filesystem::path &runDir, std::
 // Snapshot of the generators and the sampler, with the optimiser written alongside.
 ResumeState captureResumeState(std::int64_t step, double smoothedLoss, const std::mt19937_64 &rng,
                                const TrainingSet &set, const torch::Device &device);
-// Atomic write; the state of other steps stays (removeOtherResumeStates, once the checkpoint of
+// Atomic write; the state of other steps stays (removeResumeStates with keep, once the checkpoint of
 // this step is in place).
 void saveResumeState(const std::filesystem::path &runDir, const ResumeState &state,
                      const torch::optim::Optimizer &optimizer);
@@ -48,9 +48,8 @@ ResumeState loadResumeState(const std::filesystem::path &runDir, std::int64_t st
 // Puts the generators and the sampler back.
 void restoreResumeState(const ResumeState &state, std::mt19937_64 &rng, TrainingSet &set,
                         const torch::Device &device);
-// Removes every resume state of a run (a finished run cannot be resumed).
-void removeResumeStates(const std::filesystem::path &runDir);
-// Removes the resume states of every step but `keep`.
-void removeOtherResumeStates(const std::filesystem::path &runDir, std::int64_t keep);
+// Removes the resume states of every step but `keep` (-1: all of them, as a finished run cannot
+// be resumed).
+void removeResumeStates(const std::filesystem::path &runDir, std::int64_t keep = -1);
 
 } // namespace wsss::training

@@ -376,7 +376,7 @@ TrainResult train(const TrainOptions &given, const TrainCallbacks &callbacks, co
             saveCheckpoint(checkpointPath, header, *method);
             lastSaved = stepsDone;
             notify(SavePoint::CheckpointWritten, stepsDone);
-            removeOtherResumeStates(o.out, stepsDone);
+            removeResumeStates(o.out, stepsDone);
             notify(SavePoint::OldStatesRemoved, stepsDone);
         });
     };
