@@ -242,3 +242,4 @@ private Q_SLOTS:
 
 QTEST_APPLESS_MAIN(TestDenseCrf)
 #include "test_dense_crf.moc"
+#include <wsss/source_paths.h>

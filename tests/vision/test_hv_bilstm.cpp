@@ -198,3 +198,4 @@ private Q_SLOTS:
 
 QTEST_APPLESS_MAIN(TestHvBiLstm)
 #include "test_hv_bilstm.moc"
+#include <wsss/source_paths.h>

@@ -342,3 +342,4 @@ private Q_SLOTS:
 
 QTEST_APPLESS_MAIN(TestMit)
 #include "test_mit.moc"
+#include <wsss/source_paths.h>

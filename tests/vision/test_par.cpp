@@ -180,3 +180,4 @@ private Q_SLOTS:
 
 QTEST_APPLESS_MAIN(TestPar)
 #include "test_par.moc"
+#include <wsss/source_paths.h>

@@ -165,3 +165,4 @@ private Q_SLOTS:
 
 QTEST_APPLESS_MAIN(TestRandomWalk)
 #include "test_random_walk.moc"
+#include <wsss/source_paths.h>

@@ -363,3 +363,4 @@ private Q_SLOTS:
 
 QTEST_APPLESS_MAIN(TestVitFamily)
 #include "test_vit_family.moc"
+#include <wsss/source_paths.h>

@@ -170,3 +170,4 @@ private Q_SLOTS:
 
 QTEST_APPLESS_MAIN(TestWeightsFamily)
 #include "test_weights_family.moc"
+#include <wsss/source_paths.h>

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <map>
 #include <memory>
 #include <string>
 #include <variant>
@@ -64,12 +65,35 @@ struct EvaluationReady { JobId id; std::shared_ptr<const EvaluationResult> resul
 struct RefinementReady { JobId id; std::shared_ptr<const RefinedMaps> refined; };
 // An InferDatasetJob's end (also when cancelled, before JobCancelled): what is on disk.
 struct DatasetInferred { JobId id; std::string out; std::int64_t written; std::int64_t total; bool complete; };
+// A TrainJob's step: its losses by name ("total" among them) and learning rate, the speed over
+// the last steps and the time left at that speed.
+struct TrainingStep {
+    JobId id;
+    std::int64_t step = 0, total = 0;
+    double lr = 0;
+    std::map<std::string, double> losses;
+    double stepsPerSecond = 0;
+    double secondsLeft = 0;
+};
+// A TrainJob's validation of its pseudo-masks on the run's val split: "val_miou", "val_fpr",
+// "val_fnr", "val_images" and, for methods that threshold background, "best_bg_threshold" and
+// "val_miou_best".
+struct TrainingValidated { JobId id; std::int64_t step; std::map<std::string, double> scores; };
+// A checkpoint of a TrainJob is on disk (RUN/checkpoint.wsss, and the step's own copy).
+struct CheckpointSaved { JobId id; std::string path; std::int64_t step; };
+// A TrainJob stopped between two steps (paused) or went on (not paused).
+struct TrainingPaused { JobId id; bool paused; std::int64_t step; };
 struct JobFailed { JobId id; std::string message; };
 struct JobCancelled { JobId id; };
 struct JobFinished { JobId id; };
+// A queued latest-wins job (inspect, refine) that a newer one of its kind took the place of
+// before it started: its end, as final as JobFinished.
+struct JobReplaced { JobId id; JobId by; };
 
+// Every submitted job ends with exactly one of JobFinished, JobFailed, JobCancelled, JobReplaced.
 using Event = std::variant<JobStarted, JobProgress, JobLog, ModelLoaded, InspectionReady,
-                           EvaluationReady, RefinementReady, DatasetInferred, JobFailed, JobCancelled,
-                           JobFinished>;
+                           EvaluationReady, RefinementReady, DatasetInferred, TrainingStep,
+                           TrainingValidated, CheckpointSaved, TrainingPaused, JobFailed,
+                           JobCancelled, JobFinished, JobReplaced>;
 
 } // namespace wsss::training

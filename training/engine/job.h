@@ -1,5 +1,6 @@
 #pragma once
 // Jobs the engine runs on its worker thread.
+#include "training/loop/trainer.h"
 #include "training/methods/inspection.h"
 
 #include <memory>
@@ -53,6 +54,16 @@ struct InferDatasetJob {
     std::string mapKind; // "" = the method's primary map
 };
 
-using Job = std::variant<LoadModelJob, InspectJob, EvaluateJob, RefineJob, InferDatasetJob>;
+// Train (or, with options.resume, continue) a run as `wsss train` does, writing the same run
+// folder. Reports TrainingStep after every step, TrainingValidated at each validation and
+// CheckpointSaved at each save; pause and resume between steps. Load, inspect and refine jobs
+// submitted meanwhile run between two steps (the training's random state is kept across them,
+// so the run's curve is the one it has alone); other jobs wait for the training to end. Cancel
+// saves the step reached, so the run can be resumed from it.
+struct TrainJob {
+    TrainOptions options;
+};
+
+using Job = std::variant<LoadModelJob, InspectJob, EvaluateJob, RefineJob, InferDatasetJob, TrainJob>;
 
 } // namespace wsss::training

@@ -5,6 +5,7 @@
 // std::shared_ptr<const Inspection>: immutable and never copied.
 #include "training/engine/engine.h"
 #include "training/engine/events.h"
+#include "training/loop/trainer.h"
 #include "training/methods/inspection.h"
 
 #include <QMetaType>
@@ -19,6 +20,8 @@ Q_DECLARE_METATYPE(wsss::training::ModelInfo)
 Q_DECLARE_METATYPE(std::shared_ptr<const wsss::training::Inspection>)
 Q_DECLARE_METATYPE(std::shared_ptr<const wsss::training::EvaluationResult>)
 Q_DECLARE_METATYPE(std::shared_ptr<const wsss::training::RefinedMaps>)
+Q_DECLARE_METATYPE(wsss::training::TrainingStep)
+Q_DECLARE_METATYPE(wsss::training::TrainingValidated)
 
 namespace wsss::ui {
 
@@ -43,7 +46,24 @@ public:
     // jobProgress per image, then datasetInferred and jobFinished, jobCancelled or jobFailed.
     quint64 inferDataset(const QString &dataRoot, const QString &split, const QString &outDir,
                          const wsss::training::MaskRule &rule, const QString &mapKind);
+    // Trains a run (training::TrainJob): trainingStep after every step, trainingValidated,
+    // checkpointSaved; then jobFinished, jobCancelled (the step reached is saved) or jobFailed.
+    quint64 train(const wsss::training::TrainOptions &options);
+    // Between two steps of a train job; trainingPaused tells when it took effect.
+    void pause(quint64 jobId);
+    void resume(quint64 jobId);
     void cancel(quint64 jobId);
+
+    // The jobs submitted and not yet ended, in submission order: the queue a user sees.
+    struct JobEntry {
+        quint64 id = 0;
+        QString kind;  // "load", "inspect", "evaluate", "refine", "infer", "train"
+        QString what;  // what it does, from its JobStarted once running ("Queued: …" before)
+        bool running = false;
+        bool paused = false;
+        qint64 done = 0, total = 0; // its last progress
+    };
+    const QVector<JobEntry> &jobs() const { return m_jobs; }
 
     bool isBusy() const { return !m_running.isEmpty(); }
     bool hasModel() const { return m_hasModel; }
@@ -57,8 +77,16 @@ Q_SIGNALS:
     void refinementReady(std::shared_ptr<const wsss::training::RefinedMaps> refined);
     // What an inferDataset job left on disk (before its jobFinished or jobCancelled).
     void datasetInferred(quint64 jobId, const QString &outDir, qint64 written, qint64 total, bool complete);
+    void trainingStep(quint64 jobId, const wsss::training::TrainingStep &step);
+    void trainingValidated(quint64 jobId, const wsss::training::TrainingValidated &validation);
+    void checkpointSaved(quint64 jobId, const QString &path, qint64 step);
+    void trainingPaused(quint64 jobId, bool paused, qint64 step);
     void jobFinished(quint64 jobId);
     void jobCancelled(quint64 jobId);
+    // A queued inspect or refine job that a newer one took the place of.
+    void jobReplaced(quint64 jobId, quint64 by);
+    // jobs() changed: a job was submitted, started, progressed, paused or ended.
+    void jobsChanged();
     void jobFailed(quint64 jobId, const QString &message);
     void jobProgress(quint64 jobId, qint64 done, qint64 total, const QString &message);
     void logMessage(const QString &message);
@@ -73,6 +101,7 @@ private:
 
     std::unique_ptr<wsss::training::Engine> m_engine;
     QSet<quint64> m_running;
+    QVector<JobEntry> m_jobs;
     QSet<quint64> m_inspectJobs;
     quint64 m_latestInspect = 0;
     QSet<quint64> m_refineJobs;

@@ -9,6 +9,7 @@
 #include <map>
 #include <tuple>
 #include <unistd.h>
+#include <wsss/source_paths.h>
 
 namespace wsss::vision {
 
