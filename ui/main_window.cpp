@@ -6,7 +6,11 @@
 #include "ui/docks/class_maps_dock.h"
 #include "ui/docks/dataset_dock.h"
 #include "ui/docks/evaluation_dock.h"
+#include "ui/docks/jobs_dock.h"
+#include "ui/docks/runs_dock.h"
 #include "ui/docks/thresholds_dock.h"
+#include "ui/docks/training_dock.h"
+#include "ui/training/training_controller.h"
 #include "ui/engine/engine_bridge.h"
 #include "ui/widgets/message_banner.h"
 #include "vision/io/voc_reader.h"
@@ -82,6 +86,20 @@ MainWindow::MainWindow(QWidget *parent) : QMainWindow(parent)
     splitDockWidget(m_datasetDock, m_thresholdsDock, Qt::Vertical);
     m_evaluationDock = new EvaluationDock(this);
     addDockWidget(Qt::BottomDockWidgetArea, m_evaluationDock);
+    // Training: the watched run, the runs beside it and the job queue, tabbed under the canvas.
+    m_trainingDock = new TrainingDock(this);
+    addDockWidget(Qt::BottomDockWidgetArea, m_trainingDock);
+    tabifyDockWidget(m_evaluationDock, m_trainingDock);
+    m_runsDock = new RunsDock(this);
+    addDockWidget(Qt::BottomDockWidgetArea, m_runsDock);
+    tabifyDockWidget(m_trainingDock, m_runsDock);
+    m_jobsDock = new JobsDock(m_bridge, this);
+    addDockWidget(Qt::BottomDockWidgetArea, m_jobsDock);
+    tabifyDockWidget(m_runsDock, m_jobsDock);
+    m_evaluationDock->raise();
+    m_training = new TrainingController(m_bridge, m_trainingDock, m_runsDock, this);
+    connect(m_training, &TrainingController::openCheckpointRequested, this,
+            [this](const QString &path) { openCheckpoint(path); });
 
     createMenus();
     createControls();
@@ -202,6 +220,28 @@ void MainWindow::createMenus()
     view->addAction(m_classMapsDock->toggleViewAction());
     view->addAction(m_thresholdsDock->toggleViewAction());
     view->addAction(m_evaluationDock->toggleViewAction());
+    view->addAction(m_trainingDock->toggleViewAction());
+    view->addAction(m_runsDock->toggleViewAction());
+    view->addAction(m_jobsDock->toggleViewAction());
+
+    QMenu *training = menuBar()->addMenu(tr("T&raining"));
+    QAction *newRun = training->addAction(tr("&New training run…"), this, [this] {
+        if (!m_training->newRunDialog(m_datasetRoot, m_datasetSplit) && !m_training->lastProblems().isEmpty())
+            showError(m_training->lastProblems().join(QLatin1Char('\n')));
+    });
+    newRun->setObjectName(QStringLiteral("newTrainingRunAction"));
+    newRun->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_T));
+    newRun->setToolTip(tr("Train a method on a dataset on the worker, watching its losses and validation"));
+    QAction *followRun = training->addAction(tr("&Follow a run folder…"), this, [this] {
+        const QString dir = QFileDialog::getExistingDirectory(this, tr("Run folder written by wsss train"));
+        if (!dir.isEmpty())
+            m_training->follow(dir);
+    });
+    followRun->setObjectName(QStringLiteral("followRunAction"));
+    training->addSeparator();
+    training->addAction(tr("&Pause"), m_training, &TrainingController::pause);
+    training->addAction(tr("&Resume"), m_training, &TrainingController::resume);
+    training->addAction(tr("&Cancel the run"), m_training, &TrainingController::cancel);
 
     QMenu *tools = menuBar()->addMenu(tr("&Tools"));
     QAction *evaluate = tools->addAction(tr("&Evaluate split"), this, &MainWindow::evaluateSplit);

@@ -47,8 +47,12 @@ class ClassMapsDock;
 class DatasetDock;
 class EngineBridge;
 class EvaluationDock;
+class JobsDock;
 class MessageBanner;
+class RunsDock;
 class ThresholdsDock;
+class TrainingController;
+class TrainingDock;
 
 class MainWindow : public QMainWindow {
     Q_OBJECT
@@ -105,6 +109,10 @@ public:
     DatasetDock *datasetDock() const { return m_datasetDock; }
     ThresholdsDock *thresholdsDock() const { return m_thresholdsDock; }
     EvaluationDock *evaluationDock() const { return m_evaluationDock; }
+    TrainingDock *trainingDock() const { return m_trainingDock; }
+    RunsDock *runsDock() const { return m_runsDock; }
+    JobsDock *jobsDock() const { return m_jobsDock; }
+    TrainingController *training() const { return m_training; }
     MessageBanner *messageBanner() const { return m_banner; }
     EngineBridge *bridge() const { return m_bridge; }
     QString currentImageId() const { return m_requestedId; }
@@ -154,6 +162,10 @@ private:
     ClassMapsDock *m_classMapsDock = nullptr;
     ThresholdsDock *m_thresholdsDock = nullptr;
     EvaluationDock *m_evaluationDock = nullptr;
+    TrainingDock *m_trainingDock = nullptr;
+    RunsDock *m_runsDock = nullptr;
+    JobsDock *m_jobsDock = nullptr;
+    TrainingController *m_training = nullptr;
     MessageBanner *m_banner = nullptr;
 
     QComboBox *m_classCombo = nullptr;

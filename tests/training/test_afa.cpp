@@ -191,7 +191,7 @@ private Q_SLOTS:
         // 16×16 grid): the official head on the raw Q·Kᵀ saturates the sigmoid almost everywhere
         // at init, the default (standardized S + Sᵀ) leaves fewer than 20 % of the pairs saturated.
         if (!fs::exists(defaultFashionMnistDir()))
-            QSKIP("Fashion-MNIST (Debian package dataset-fashion-mnist) is not installed");
+            QFAIL("Fashion-MNIST (Debian package dataset-fashion-mnist) is not installed: packaging/install-deps.sh installs it");
         const std::string weights = vision::weightsFileFor("vit_demo_patch8", "");
         QVERIFY2(!weights.empty(), "the bundled vit_demo_patch8 weights are missing");
         DemoDataOptions d;
@@ -426,7 +426,7 @@ private Q_SLOTS:
     void trainsSavesAndInfers()
     {
         if (!fs::exists(defaultFashionMnistDir()))
-            QSKIP("Fashion-MNIST (Debian package dataset-fashion-mnist) is not installed");
+            QFAIL("Fashion-MNIST (Debian package dataset-fashion-mnist) is not installed: packaging/install-deps.sh installs it");
         DemoDataOptions d;
         d.out = m_dir.filePath("data").toStdString();
         d.train = 8;

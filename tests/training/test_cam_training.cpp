@@ -85,7 +85,7 @@ private Q_SLOTS:
     void initTestCase()
     {
         if (!std::filesystem::exists(wsss::training::defaultFashionMnistDir()))
-            QSKIP("Fashion-MNIST (Debian package dataset-fashion-mnist) is not installed");
+            QFAIL("Fashion-MNIST (Debian package dataset-fashion-mnist) is not installed: packaging/install-deps.sh installs it");
         DemoDataOptions d;
         d.out = m_data = m_dir.filePath("data").toStdString();
         d.train = 64;
@@ -150,7 +150,7 @@ private Q_SLOTS:
     {
         const std::string checkpoint = m_dir.filePath("run_cam/checkpoint.wsss").toStdString();
         if (!std::filesystem::exists(checkpoint))
-            QSKIP("needs camLossFalls' checkpoint");
+            QFAIL("camLossFalls did not leave its checkpoint");
         auto dataset = vision::loadVocDataset(m_data, "val");
         QVERIFY(!dataset.items.empty());
         const auto &item = dataset.items.front();

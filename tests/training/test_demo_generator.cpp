@@ -111,7 +111,7 @@ private:
 void TestDemoGenerator::initTestCase()
 {
     if (!fashionMnistPresent())
-        QSKIP(qPrintable(QString("Fashion-MNIST not found in %1 (install the dataset-fashion-mnist package or "
+        QFAIL(qPrintable(QString("Fashion-MNIST not found in %1 (install the dataset-fashion-mnist package or "
                                  "set WSSS_FASHION_MNIST_DIR)")
                              .arg(QString::fromStdString(wsss::training::defaultFashionMnistDir()))));
     QVERIFY(m_tmp.isValid());

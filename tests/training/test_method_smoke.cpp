@@ -63,7 +63,7 @@ private Q_SLOTS:
     void initTestCase()
     {
         if (!fs::exists(defaultFashionMnistDir()))
-            QSKIP("Fashion-MNIST (Debian package dataset-fashion-mnist) is not installed");
+            QFAIL("Fashion-MNIST (Debian package dataset-fashion-mnist) is not installed: packaging/install-deps.sh installs it");
         QVERIFY(m_dir.isValid());
         DemoDataOptions d;
         d.out = m_data = m_dir.filePath("data").toStdString();

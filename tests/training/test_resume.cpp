@@ -104,7 +104,7 @@ private Q_SLOTS:
     void initTestCase()
     {
         if (!fs::exists(defaultFashionMnistDir()))
-            QSKIP("Fashion-MNIST (Debian package dataset-fashion-mnist) is not installed");
+            QFAIL("Fashion-MNIST (Debian package dataset-fashion-mnist) is not installed: packaging/install-deps.sh installs it");
         DemoDataOptions d;
         d.out = m_data = m_dir.filePath("data").toStdString();
         d.train = 10; // not a multiple of the batch: the resumed sampler is mid-epoch

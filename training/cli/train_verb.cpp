@@ -35,6 +35,10 @@ void addTrainVerb(CLI::App &app)
     verb->add_option("--warmup", o->warmup, "Linear warm-up steps (default: the method's)");
     verb->add_option("--save-every", o->saveEvery, "Steps between checkpoints (a stopped run resumes from the last)")
         ->capture_default_str();
+    verb->add_option("--val-every", o->valEvery, "Steps between validations on --val-split, written to metrics.jsonl "
+                                                  "(0: only at the end)")->capture_default_str();
+    verb->add_flag("--keep-checkpoints", o->keepCheckpoints, "Keep each save's checkpoint as RUN/checkpoint-step<N>.wsss "
+                                                             "(a hard link: no extra space until the next save)");
     verb->add_flag("--resume", o->resume, "Continue the run in --out from RUN/checkpoint.wsss with its stored options "
                                           "(--data, --lr and --device may be given anew)");
     verb->add_flag("--force", o->force, "Start over in an --out that already holds a run, overwriting it");

@@ -3,6 +3,7 @@
 #include "training/checkpoint/checkpoint.h"
 #include "training/engine/cancel_token.h"
 #include "training/export/dataset_inference.h"
+#include "training/loop/trainer.h"
 #include "training/loop/validation.h"
 #include "training/methods/inference.h"
 #include "vision/core/error.h"
@@ -12,8 +13,15 @@
 
 #include <c10/util/Exception.h>
 
+#include <ATen/Parallel.h>
+#include <ATen/core/Generator.h>
+#include <ATen/CPUGeneratorImpl.h>
+
 #include <algorithm>
+#include <chrono>
 #include <condition_variable>
+#include <filesystem>
+#include <map>
 #include <deque>
 #include <mutex>
 #include <optional>
@@ -22,15 +30,59 @@
 
 namespace wsss::training {
 
+namespace {
+
+// Jobs cheap enough to run between two training steps, on the inspection model (not the one
+// training): the studio stays usable while a run trains.
+bool interleavesWithTraining(const Job &job)
+{
+    return std::holds_alternative<LoadModelJob>(job) || std::holds_alternative<InspectJob>(job) ||
+           std::holds_alternative<RefineJob>(job);
+}
+
+bool latestWins(const Job &job)
+{
+    return std::holds_alternative<InspectJob>(job) || std::holds_alternative<RefineJob>(job);
+}
+
+// While a train job runs, LibTorch's intra-op threads on this thread number one fewer than the
+// cores, so the GUI thread keeps a core for painting and input.
+class TrainingThreads {
+public:
+    TrainingThreads() : m_before(at::get_num_threads())
+    {
+        const int cores = static_cast<int>(std::thread::hardware_concurrency());
+        at::set_num_threads(std::max(1, std::min(m_before, cores - 1)));
+    }
+    ~TrainingThreads() { at::set_num_threads(m_before); }
+    TrainingThreads(const TrainingThreads &) = delete;
+    TrainingThreads &operator=(const TrainingThreads &) = delete;
+
+private:
+    int m_before;
+};
+
+} // namespace
+
 struct Engine::State {
+    struct Popped {
+        JobId id = 0;
+        Job job;
+        std::shared_ptr<CancelToken> token;
+        JobId replacedBy = 0;
+    };
+
     Sink sink;
     std::mutex mutex;
     std::condition_variable wake;
     std::deque<std::pair<JobId, Job>> queue;
     JobId nextId = 1;
-    JobId runningId = 0;
-    std::shared_ptr<CancelToken> runningToken;
-    std::set<JobId> cancelledQueued; // cancelled before they started
+    // The job the worker runs, and the one it runs between two of a train job's steps.
+    JobId runningId = 0, nestedId = 0;
+    std::shared_ptr<CancelToken> runningToken, nestedToken;
+    std::set<JobId> cancelledQueued;       // cancelled before they started
+    std::map<JobId, JobId> replacedQueued; // latest-wins jobs a newer one replaced → that one
+    std::set<JobId> pausedJobs;
     bool stop = false;
     std::thread worker;
 
@@ -40,9 +92,13 @@ struct Engine::State {
     torch::Device device{torch::kCPU};
 
     void run();
+    Popped take(std::deque<std::pair<JobId, Job>>::iterator it); // under the mutex
+    void finish(const Popped &job);
     void execute(JobId id, const Job &job, const CancelToken &token);
     void evaluate(JobId id, const EvaluateJob &job, const CancelToken &token);
     void inferDataset(JobId id, const InferDatasetJob &job, const CancelToken &token);
+    void trainRun(JobId id, const TrainJob &job, const CancelToken &token);
+    void betweenSteps(JobId id, std::int64_t step, const CancelToken &token);
 };
 
 Engine::Engine(Sink sink) : m_state(std::make_unique<State>())
@@ -57,8 +113,9 @@ Engine::~Engine()
         std::lock_guard lock(m_state->mutex);
         m_state->stop = true;
         m_state->queue.clear();
-        if (m_state->runningToken)
-            m_state->runningToken->cancel();
+        for (const auto &token : {m_state->runningToken, m_state->nestedToken})
+            if (token)
+                token->cancel();
     }
     m_state->wake.notify_all();
     m_state->worker.join();
@@ -68,12 +125,12 @@ JobId Engine::submit(Job job)
 {
     std::lock_guard lock(m_state->mutex);
     const JobId id = m_state->nextId++;
-    if (std::holds_alternative<InspectJob>(job) || std::holds_alternative<RefineJob>(job)) {
-        // Latest wins: a pending inspection or refinement the user has moved on from is dropped.
-        const auto index = job.index();
-        auto &q = m_state->queue;
-        for (auto it = q.begin(); it != q.end();)
-            it = it->second.index() == index ? q.erase(it) : it + 1;
+    if (latestWins(job)) {
+        // Latest wins: a pending inspection or refinement the user has moved on from is replaced by
+        // this newest one; the worker reports its JobReplaced when it reaches it.
+        for (const auto &[queuedId, queued] : m_state->queue)
+            if (queued.index() == job.index())
+                m_state->replacedQueued[queuedId] = id;
     }
     m_state->queue.emplace_back(id, std::move(job));
     m_state->wake.notify_all();
@@ -82,53 +139,179 @@ JobId Engine::submit(Job job)
 
 void Engine::cancel(JobId id)
 {
-    std::lock_guard lock(m_state->mutex);
-    // A queued job is only marked: the worker reports its JobCancelled when it reaches it, so
-    // every submitted job ends with an event, and the sink stays on the worker thread.
-    for (const auto &queued : m_state->queue)
-        if (queued.first == id) {
+    {
+        std::lock_guard lock(m_state->mutex);
+        // A queued job is only marked: the worker reports its JobCancelled when it reaches it, so
+        // every submitted job ends with an event, and the sink stays on the worker thread.
+        bool queued = false;
+        for (const auto &entry : m_state->queue)
+            queued = queued || entry.first == id;
+        if (queued)
             m_state->cancelledQueued.insert(id);
-            return;
-        }
-    if (m_state->runningId == id && m_state->runningToken)
-        m_state->runningToken->cancel();
+        else if (m_state->runningId == id && m_state->runningToken)
+            m_state->runningToken->cancel();
+        else if (m_state->nestedId == id && m_state->nestedToken)
+            m_state->nestedToken->cancel();
+    }
+    m_state->wake.notify_all(); // a paused train job wakes to stop
+}
+
+void Engine::pause(JobId id)
+{
+    std::lock_guard lock(m_state->mutex);
+    m_state->pausedJobs.insert(id);
+}
+
+void Engine::resume(JobId id)
+{
+    {
+        std::lock_guard lock(m_state->mutex);
+        m_state->pausedJobs.erase(id);
+    }
+    m_state->wake.notify_all();
+}
+
+Engine::State::Popped Engine::State::take(std::deque<std::pair<JobId, Job>>::iterator it)
+{
+    Popped popped{it->first, std::move(it->second), std::make_shared<CancelToken>(), 0};
+    queue.erase(it);
+    if (cancelledQueued.erase(popped.id) > 0)
+        popped.token->cancel();
+    if (const auto r = replacedQueued.find(popped.id); r != replacedQueued.end()) {
+        popped.replacedBy = r->second;
+        replacedQueued.erase(r);
+    }
+    return popped;
+}
+
+// Runs a popped job to its one ending event.
+void Engine::State::finish(const Popped &job)
+{
+    if (job.replacedBy != 0) {
+        sink(JobReplaced{job.id, job.replacedBy});
+        return;
+    }
+    try {
+        if (job.token->cancelled())
+            throw Cancelled{};
+        execute(job.id, job.job, *job.token);
+        sink(JobFinished{job.id});
+    } catch (const Cancelled &) {
+        sink(JobCancelled{job.id});
+    } catch (const c10::Error &e) {
+        sink(JobFailed{job.id, e.what_without_backtrace()});
+    } catch (const std::exception &e) {
+        sink(JobFailed{job.id, e.what()});
+    }
 }
 
 void Engine::State::run()
 {
     for (;;) {
-        std::pair<JobId, Job> next;
-        std::shared_ptr<CancelToken> token;
+        Popped next;
         {
             std::unique_lock lock(mutex);
             wake.wait(lock, [&] { return stop || !queue.empty(); });
             if (stop)
                 return;
-            next = std::move(queue.front());
-            queue.pop_front();
-            token = std::make_shared<CancelToken>();
-            runningId = next.first;
-            runningToken = token;
-            if (cancelledQueued.erase(next.first) > 0)
-                token->cancel();
+            next = take(queue.begin());
+            runningId = next.id;
+            runningToken = next.token;
         }
-        const JobId id = next.first;
-        try {
-            if (token->cancelled())
-                throw Cancelled{};
-            execute(id, next.second, *token);
-            sink(JobFinished{id});
-        } catch (const Cancelled &) {
-            sink(JobCancelled{id});
-        } catch (const c10::Error &e) {
-            sink(JobFailed{id, e.what_without_backtrace()});
-        } catch (const std::exception &e) {
-            sink(JobFailed{id, e.what()});
-        }
+        finish(next);
         std::lock_guard lock(mutex);
+        pausedJobs.erase(runningId);
         runningId = 0;
         runningToken.reset();
     }
+}
+
+// Called by a train job after each step: runs the interleavable jobs that are queued, and waits
+// here while the job is paused (still running those). The CPU generator's state is put back
+// after each, so a model built for an inspection does not change the run's random draws.
+void Engine::State::betweenSteps(JobId id, std::int64_t step, const CancelToken &token)
+{
+    bool reportedPaused = false;
+    for (;;) {
+        std::optional<Popped> nested;
+        bool paused = false;
+        {
+            std::unique_lock lock(mutex);
+            paused = pausedJobs.count(id) > 0 && !token.cancelled() && !stop;
+            const auto it = std::find_if(queue.begin(), queue.end(),
+                                         [](const auto &entry) { return interleavesWithTraining(entry.second); });
+            if (it != queue.end()) {
+                nested = take(it);
+                nestedId = nested->id;
+                nestedToken = nested->token;
+            } else if (paused && reportedPaused) {
+                wake.wait(lock, [&] {
+                    return stop || token.cancelled() || !pausedJobs.count(id) ||
+                           std::any_of(queue.begin(), queue.end(),
+                                       [](const auto &entry) { return interleavesWithTraining(entry.second); });
+                });
+                continue;
+            }
+        }
+        if (paused != reportedPaused) {
+            sink(TrainingPaused{id, paused, step});
+            reportedPaused = paused;
+        }
+        if (nested) {
+            auto generator = at::detail::getDefaultCPUGenerator();
+            at::Tensor randomState;
+            {
+                std::lock_guard<std::mutex> lockGenerator(generator.mutex());
+                randomState = generator.get_state();
+            }
+            finish(*nested);
+            {
+                std::lock_guard<std::mutex> lockGenerator(generator.mutex());
+                generator.set_state(randomState);
+            }
+            std::lock_guard lock(mutex);
+            nestedId = 0;
+            nestedToken.reset();
+            continue;
+        }
+        if (!paused)
+            return;
+    }
+}
+
+void Engine::State::trainRun(JobId id, const TrainJob &job, const CancelToken &token)
+{
+    const auto &o = job.options;
+    sink(JobStarted{id, (o.resume ? "Resuming the run in " : "Training " + o.method + " in ") + o.out});
+    const TrainingThreads threads;
+    using Clock = std::chrono::steady_clock;
+    auto stepStart = Clock::now();
+    double secondsPerStep = 0; // smoothed, over the steps' own time (not pauses or interleaved jobs)
+    int timed = 0;
+
+    TrainCallbacks callbacks;
+    callbacks.onWarning = [&](const std::string &message) { sink(JobLog{id, message}); };
+    callbacks.onStep = [&](const StepLog &log) {
+        const double seconds = std::chrono::duration<double>(Clock::now() - stepStart).count();
+        secondsPerStep = timed == 0 ? seconds : 0.9 * secondsPerStep + 0.1 * seconds;
+        ++timed;
+        TrainingStep event{id, log.step, log.total, log.lr, log.losses, 0, 0};
+        event.stepsPerSecond = secondsPerStep > 0 ? 1.0 / secondsPerStep : 0;
+        event.secondsLeft = secondsPerStep * static_cast<double>(log.total - log.step);
+        sink(event);
+        betweenSteps(id, log.step, token);
+        stepStart = Clock::now();
+    };
+    callbacks.onCheckpoint = [&](std::int64_t step, const std::string &kept) {
+        sink(CheckpointSaved{id, kept.empty() ? (std::filesystem::path(o.out) / "checkpoint.wsss").string() : kept, step});
+    };
+    callbacks.onValidation = [&](std::int64_t step, const std::map<std::string, double> &scores) {
+        sink(TrainingValidated{id, step, scores});
+        stepStart = Clock::now();
+    };
+    TrainOptions options = o;
+    options.saveOnCancel = true; // the studio's Cancel keeps the steps done
+    train(options, callbacks, &token);
 }
 
 void Engine::State::execute(JobId id, const Job &job, const CancelToken &token)
@@ -182,6 +365,10 @@ void Engine::State::execute(JobId id, const Job &job, const CancelToken &token)
     }
     if (const auto *infer = std::get_if<InferDatasetJob>(&job)) {
         inferDataset(id, *infer, token);
+        return;
+    }
+    if (const auto *trainJob = std::get_if<TrainJob>(&job)) {
+        trainRun(id, *trainJob, token);
         return;
     }
 }

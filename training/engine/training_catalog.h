@@ -33,8 +33,8 @@ std::vector<DeviceDescription> availableDevices(); // the CPU first
 // or unreadable weights file, a dataset folder that is not one or whose split has no labelled
 // image (or, for a method that needs masks, none with a mask), a batch larger than the split, a
 // crop size the backbone cannot take, an unknown config field, a run folder that holds a run
-// (unless resume or force), a CUDA device that does not exist or lacks the memory the batch
-// needs by a rough estimate. Empty when the run can start.
+// (unless resume or force) or that another process trains in, a CUDA device LibTorch does not
+// see. Empty when the run can start.
 std::vector<std::string> checkTrainOptions(const TrainOptions &options);
 
 } // namespace wsss::training

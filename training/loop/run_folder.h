@@ -53,6 +53,7 @@ struct RunDescription {
     std::optional<double> bestValMiou;  // the best val_miou of the metrics and the checkpoint
     // checkpoint.wsss (the latest) and the copies kept per save (checkpoint-step<N>.wsss), by step.
     std::vector<RunCheckpoint> checkpoints;
+    std::string problem; // why checkpoint.wsss could not be read (cut short, being replaced), else ""
 };
 
 // Throws wsss::Error naming the folder when it holds neither checkpoint.wsss nor metrics.jsonl.

@@ -28,6 +28,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <optional>
 #include <random>
 
 namespace wsss::training {
@@ -42,7 +43,8 @@ nlohmann::json optionsToJson(const TrainOptions &o, const TrainRecipe &recipe)
     return {{"method", o.method}, {"data", fs::absolute(o.data).string()}, {"split", o.split}, {"val_split", o.valSplit},
             {"backbone", o.backbone}, {"weights", o.weights}, {"iters", o.iters}, {"batch", o.batch},
             {"size", o.size},       {"seed", o.seed},     {"config_file", o.configFile}, {"set", o.sets},
-            {"log_every", o.logEvery}, {"save_every", o.saveEvery}, {"recipe", recipe.toJson()},
+            {"log_every", o.logEvery}, {"save_every", o.saveEvery}, {"val_every", o.valEvery},
+            {"keep_checkpoints", o.keepCheckpoints}, {"recipe", recipe.toJson()},
             // The recipe as resolved, also as the flags that set it, so the run can be repeated.
             {"lr", recipe.lr},      {"backbone_lr_scale", recipe.backboneLrScale},
             {"weight_decay", recipe.weightDecay}, {"warmup", recipe.warmup}};
@@ -73,6 +75,8 @@ TrainOptions storedOptions(const TrainOptions &given, const CheckpointHeader &he
         o.sets = j.value("set", o.sets);
         o.logEvery = j.value("log_every", o.logEvery);
         o.saveEvery = j.value("save_every", o.saveEvery);
+        o.valEvery = j.value("val_every", o.valEvery);
+        o.keepCheckpoints = j.value("keep_checkpoints", o.keepCheckpoints);
     } catch (const nlohmann::json::exception &e) {
         throw Error("train --resume: \"" + path + "\" does not record its training options (" + e.what() + ")");
     }
@@ -98,22 +102,8 @@ TrainOptions storedOptions(const TrainOptions &given, const CheckpointHeader &he
 
 void validate(const TrainOptions &o)
 {
-    if (o.out.empty())
-        throw Error("train: --out is required");
-    if (o.method.empty())
-        throw Error("train: --method is required (unless --resume)");
-    if (o.data.empty())
-        throw Error("train: --data is required (unless --resume)");
-    if (o.iters <= 0)
-        throw Error("train: --iters " + std::to_string(o.iters) + " must be positive");
-    if (o.batch <= 0)
-        throw Error("train: --batch " + std::to_string(o.batch) + " must be positive");
-    if (o.saveEvery <= 0)
-        throw Error("train: --save-every " + std::to_string(o.saveEvery) + " must be positive");
-    const int multiple = vision::inputSizeMultiple(o.backbone);
-    if (o.size <= 0 || o.size % multiple != 0)
-        throw Error("train: --size " + std::to_string(o.size) + " must be a positive multiple of " +
-                    std::to_string(multiple) + " for " + o.backbone);
+    if (const auto problems = optionProblems(o); !problems.empty())
+        throw Error(problems.front());
 }
 
 TrainRecipe resolveRecipe(TrainRecipe recipe, const TrainOptions &o)
@@ -233,6 +223,36 @@ std::string describeLosses(const StepResult &r)
 }
 
 } // namespace
+
+std::vector<std::string> optionProblems(const TrainOptions &o)
+{
+    std::vector<std::string> problems;
+    if (o.out.empty())
+        problems.push_back("train: --out (the run folder) is required");
+    if (o.method.empty() && !o.resume)
+        problems.push_back("train: --method is required (unless --resume)");
+    if (o.data.empty() && !o.resume)
+        problems.push_back("train: --data (the dataset folder) is required (unless --resume)");
+    if (o.iters <= 0)
+        problems.push_back("train: --iters " + std::to_string(o.iters) + " must be positive");
+    if (o.batch <= 0)
+        problems.push_back("train: --batch " + std::to_string(o.batch) + " must be positive");
+    if (o.saveEvery <= 0)
+        problems.push_back("train: --save-every " + std::to_string(o.saveEvery) + " must be positive");
+    if (o.valEvery < 0)
+        problems.push_back("train: --val-every " + std::to_string(o.valEvery) + " must be 0 (only at the end) or positive");
+    if (o.lr && !(*o.lr > 0))
+        problems.push_back("train: --lr " + lrText(*o.lr) + " must be positive");
+    try {
+        const int multiple = vision::inputSizeMultiple(o.backbone);
+        if (o.size <= 0 || o.size % multiple != 0)
+            problems.push_back("train: --size " + std::to_string(o.size) + " must be a positive multiple of " +
+                               std::to_string(multiple) + " for " + o.backbone);
+    } catch (const Error &e) {
+        problems.push_back(std::string("train: --backbone: ") + e.what());
+    }
+    return problems;
+}
 
 TrainResult train(const TrainOptions &given, const TrainCallbacks &callbacks, const CancelToken *cancel)
 {
@@ -364,6 +384,46 @@ TrainResult train(const TrainOptions &given, const TrainCallbacks &callbacks, co
             if (!torch::isfinite(p).all().item<bool>())
                 throw Error(diverged("the weights are not finite after step " + std::to_string(stepsDone)));
     };
+    // The step's own copy (a hard link: the next save replaces checkpoint.wsss by a rename, so the
+    // linked file stays this step's), then the callback.
+    auto checkpointDone = [&](std::int64_t stepsDone) {
+        std::string kept;
+        if (o.keepCheckpoints) {
+            char name[48];
+            std::snprintf(name, sizeof name, "checkpoint-step%06lld.wsss", static_cast<long long>(stepsDone));
+            const fs::path copy = fs::path(o.out) / name;
+            std::error_code ec;
+            fs::remove(copy, ec);
+            fs::create_hard_link(checkpointPath, copy, ec);
+            if (ec) // a file system without hard links
+                fs::copy_file(checkpointPath, copy, fs::copy_options::overwrite_existing, ec);
+            if (ec && callbacks.onWarning)
+                callbacks.onWarning("cannot keep \"" + copy.string() + "\" (" + ec.message() + ")");
+            if (!ec)
+                kept = copy.string();
+        }
+        if (callbacks.onCheckpoint)
+            callbacks.onCheckpoint(stepsDone, kept);
+    };
+    // Scores the pseudo-masks on the val split, records them in metrics.jsonl and reports them.
+    const bool hasVal =
+        o.valSplit != "none" && fs::exists(fs::path(o.data) / "ImageSets" / "Segmentation" / (o.valSplit + ".txt"));
+    std::optional<vision::VocDataset> valSet;
+    auto validateNow = [&](std::int64_t stepsDone) {
+        if (!valSet)
+            valSet = vision::loadVocDataset(o.data, o.valSplit);
+        method->eval();
+        LoadedModel current{header, method};
+        const auto scores = validateModel(current, *valSet, device, 0.45f, callbacks.onWarning);
+        method->train();
+        std::map<std::string, double> values;
+        for (const auto &[key, value] : scores.items())
+            values[key] = value.get<double>();
+        metrics << nlohmann::json{{"step", stepsDone}, {"val", scores}}.dump() << "\n" << std::flush;
+        if (callbacks.onValidation)
+            callbacks.onValidation(stepsDone, values);
+        return scores;
+    };
     auto saveProgress = [&](std::int64_t stepsDone) {
         requireFiniteWeights(stepsDone);
         guardedSave(stepsDone, [&] {
@@ -376,6 +436,7 @@ TrainResult train(const TrainOptions &given, const TrainCallbacks &callbacks, co
             saveCheckpoint(checkpointPath, header, *method);
             lastSaved = stepsDone;
             notify(SavePoint::CheckpointWritten, stepsDone);
+            checkpointDone(stepsDone);
             removeResumeStates(o.out, stepsDone);
             notify(SavePoint::OldStatesRemoved, stepsDone);
         });
@@ -384,8 +445,11 @@ TrainResult train(const TrainOptions &given, const TrainCallbacks &callbacks, co
     TrainResult result;
     result.checkpointPath = checkpointPath;
     for (std::int64_t step = firstStep; step < o.iters; ++step) {
-        if (cancel && cancel->cancelled())
+        if (cancel && cancel->cancelled()) {
+            if (given.saveOnCancel && step > lastSaved && step > 0) // the steps done are kept: --resume continues from here
+                saveProgress(step);
             throw Cancelled{};
+        }
         const double factor = polyWarmupFactor(step, o.iters, recipe.warmup, recipe.warmupRatio, recipe.polyPower);
         for (std::size_t g = 0; g < optimizer->param_groups().size(); ++g)
             optimizer->param_groups()[g].options().set_lr(baseLr[g] * factor);
@@ -426,6 +490,8 @@ TrainResult train(const TrainOptions &given, const TrainCallbacks &callbacks, co
         result.finalLoss = smoothed;
         if (log.step % o.saveEvery == 0 && log.step < o.iters)
             saveProgress(log.step);
+        if (hasVal && o.valEvery > 0 && log.step % o.valEvery == 0 && log.step < o.iters)
+            validateNow(log.step);
         if (callbacks.onStep)
             callbacks.onStep(log);
     }
@@ -433,10 +499,9 @@ TrainResult train(const TrainOptions &given, const TrainCallbacks &callbacks, co
     method->eval();
     header.step = o.iters;
     header.metrics = {{"final_loss", smoothed}};
-    if (o.valSplit != "none" && fs::exists(fs::path(o.data) / "ImageSets" / "Segmentation" / (o.valSplit + ".txt"))) {
-        LoadedModel trained{header, method};
-        const auto val = vision::loadVocDataset(o.data, o.valSplit);
-        const auto scores = validateModel(trained, val, device, 0.45f, callbacks.onWarning);
+    if (hasVal) {
+        const auto scores = validateNow(o.iters);
+        method->eval();
         for (const auto &[key, value] : scores.items()) {
             header.metrics[key] = value;
             result.metrics[key] = value.get<double>();
@@ -444,6 +509,7 @@ TrainResult train(const TrainOptions &given, const TrainCallbacks &callbacks, co
     }
     requireFiniteWeights(o.iters);
     guardedSave(o.iters, [&] { saveCheckpoint(checkpointPath, header, *method); });
+    checkpointDone(o.iters);
     removeResumeStates(o.out);
     result.steps = o.iters;
     result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -34,8 +34,11 @@ struct TrainOptions {
     std::vector<std::string> sets;         // key=value overrides (--set), applied last
     int logEvery = 10;                     // steps between metrics.jsonl lines
     int saveEvery = 1000;                  // steps between checkpoints (and resume states)
+    int valEvery = 0;                      // steps between validations on valSplit (0: only at the end)
+    bool keepCheckpoints = false;          // keep each save's checkpoint as RUN/checkpoint-step<N>.wsss
     bool resume = false;                   // continue the run in `out` with its stored options
     bool force = false;                    // start over in an `out` that holds a run
+    bool saveOnCancel = false;             // a cancel saves the step reached first (the studio's Cancel); not stored
 };
 
 struct StepLog {
@@ -56,6 +59,12 @@ struct TrainCallbacks {
     std::function<void(const StepLog &)> onStep;          // after every step
     std::function<void(const std::string &)> onWarning;   // skipped files and the like
     std::function<void(SavePoint, std::int64_t step)> onSave; // after each write of a save
+    // RUN/checkpoint.wsss now holds `step` (every save, the last one and a cancelled run's too);
+    // `keptPath` is the step's own copy, "" unless keepCheckpoints.
+    std::function<void(std::int64_t step, const std::string &keptPath)> onCheckpoint;
+    // Validation scores of the pseudo-masks on valSplit (see validation.h), every valEvery steps
+    // and at the end; also written to metrics.jsonl as {"step": N, "val": {…}}.
+    std::function<void(std::int64_t step, const std::map<std::string, double> &scores)> onValidation;
 };
 
 struct TrainResult {
@@ -66,13 +75,18 @@ struct TrainResult {
     std::map<std::string, double> metrics; // validation figures stored in the checkpoint
 };
 
+// The options' own problems (a missing --out, a non-positive count, a size the backbone cannot
+// take), each saying what to change; train() refuses with the first. Files are not looked at.
+std::vector<std::string> optionProblems(const TrainOptions &options);
+
 // Trains and writes RUN/checkpoint.wsss and RUN/metrics.jsonl, saving every saveEvery steps
 // (with RUN/resume-<step>.state, removed when the run ends). With `resume`, continues the run in
 // `out` from its checkpoint with the options stored there (the device, the dataset folder and the
 // learning rate may be given anew); the loss curve is the one an uninterrupted run gives. The run
 // folder is locked while it trains; a folder holding a run is refused unless `resume` or `force`.
 // Throws wsss::Error on bad input, a non-finite loss or a failed save (the last good checkpoint
-// stays on disk with its resume state).
+// stays on disk with its resume state). A set `cancel` is seen between steps and throws Cancelled,
+// after saving the step reached (checkpoint and resume state) when saveOnCancel.
 TrainResult train(const TrainOptions &options, const TrainCallbacks &callbacks = {},
                   const CancelToken *cancel = nullptr);
 

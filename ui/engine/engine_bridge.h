@@ -90,21 +90,24 @@ Q_SIGNALS:
     void jobFailed(quint64 jobId, const QString &message);
     void jobProgress(quint64 jobId, qint64 done, qint64 total, const QString &message);
     void logMessage(const QString &message);
+    // The same line with the job it came from (a train job's warnings go to its log view).
+    void jobLogged(quint64 jobId, const QString &message);
     // True while at least one submitted job has not finished, failed or been cancelled.
     void busyChanged(bool busy);
 
 private:
     void dispatch(const wsss::training::Event &event); // GUI thread
-    quint64 submit(wsss::training::Job job);
-    void jobEnded(quint64 jobId);
+    quint64 submit(wsss::training::Job job, const QString &kind, const QString &what);
+    JobEntry *findJob(quint64 jobId);
+    void jobEnded(quint64 jobId); // every job's one ending event: finished, failed, cancelled or replaced
     void setRunning(const QSet<quint64> &running);
 
     std::unique_ptr<wsss::training::Engine> m_engine;
     QSet<quint64> m_running;
     QVector<JobEntry> m_jobs;
-    QSet<quint64> m_inspectJobs;
+    // Newer results retire older ones: an inspection that was already running when a newer one was
+    // asked for still reports, and is not shown.
     quint64 m_latestInspect = 0;
-    QSet<quint64> m_refineJobs;
     quint64 m_latestRefine = 0;
     bool m_hasModel = false;
     wsss::training::ModelInfo m_modelInfo;

@@ -85,6 +85,23 @@ FolderLock::FolderLock(const std::filesystem::path &folder, const std::string &p
     throw Error("cannot lock " + quoted(folder) + ": its lock file keeps changing");
 }
 
+std::string FolderLock::holder(const std::filesystem::path &folder)
+{
+    const std::filesystem::path path = folder / kFileName;
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return {};
+    std::string text;
+    // flock() locks belong to the open file, so this probe conflicts with a holder in this process too.
+    if (::flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK) {
+        text = readHolder(fd);
+        if (text.empty())
+            text = "starting";
+    }
+    ::close(fd);
+    return text;
+}
+
 FolderLock::~FolderLock()
 {
     if (m_fd < 0)

@@ -21,6 +21,10 @@ public:
 
     const std::filesystem::path &folder() const { return m_folder; }
 
+    // Who holds `folder` now ("pid 4242, wsss train, since …"), or "" when nobody does. Takes no
+    // claim and creates nothing; a holder in this process counts too.
+    static std::string holder(const std::filesystem::path &folder);
+
     static constexpr const char *kFileName = ".wsss.lock";
 
 private:
