@@ -5,6 +5,9 @@
 #include "ui/docks/affinity_dock.h"
 #include "ui/docks/attention_dock.h"
 #include "ui/docks/class_maps_dock.h"
+#include "ui/docks/training_dock.h"
+#include "ui/training/run_curves.h"
+#include "ui/training/training_controller.h"
 #include "ui/engine/engine_bridge.h"
 #include "ui/main_window.h"
 #include "vision/core/process_setup.h"
@@ -42,6 +45,7 @@ struct StudioArgs {
     int par = 0;           // PAR iterations
     bool crf = false;
     QString panel;         // the right-hand tab to raise
+    QString follow;        // a run folder to watch (wsss train writes it)
 };
 
 void printError(const QString &message)
@@ -112,8 +116,13 @@ int main(int argc, char *argv[])
     const QCommandLineOption panelOpt(QStringLiteral("panel"),
                                       QStringLiteral("Right-hand panel to show: attention, affinity or class-maps."),
                                       QStringLiteral("NAME"));
+    const QCommandLineOption followOpt(QStringLiteral("follow"),
+                                       QStringLiteral("Watch a run folder that wsss train writes: its losses, validation "
+                                                      "and checkpoints, live (with --screenshot: grab once its curves "
+                                                      "are drawn)."),
+                                       QStringLiteral("RUN_DIR"));
     parser.addOptions({dataOpt, ckptOpt, splitOpt, imageOpt, queryOpt, classOpt, shotOpt, deviceOpt, evaluateOpt, hudOpt,
-                       maskOpt, bandOpt, parOpt, crfOpt, panelOpt});
+                       maskOpt, bandOpt, parOpt, crfOpt, panelOpt, followOpt});
     parser.process(app);
 
     StudioArgs args;
@@ -140,6 +149,11 @@ int main(int argc, char *argv[])
     args.band = parser.value(bandOpt);
     args.crf = parser.isSet(crfOpt);
     args.panel = parser.value(panelOpt);
+    args.follow = parser.value(followOpt);
+    if (!args.follow.isEmpty() && !QFileInfo(args.follow).isDir()) {
+        printError(QStringLiteral("--follow \"%1\" is not a folder (give a run folder of wsss train)").arg(args.follow));
+        return 1;
+    }
     if (parser.isSet(parOpt)) {
         bool ok = false;
         args.par = parser.value(parOpt).toInt(&ok);
@@ -178,8 +192,11 @@ int main(int argc, char *argv[])
         args.hasQuery = true;
     }
     const bool screenshotMode = !args.screenshot.isEmpty();
-    if (screenshotMode && (args.data.isEmpty() || args.checkpoint.isEmpty())) {
-        printError(QStringLiteral("--screenshot needs a dataset and a checkpoint (a project, or --data and --checkpoint)"));
+    // With --follow, the screenshot shows the run's curves; otherwise an inspection.
+    const bool followShot = screenshotMode && !args.follow.isEmpty() && args.checkpoint.isEmpty();
+    if (screenshotMode && !followShot && (args.data.isEmpty() || args.checkpoint.isEmpty())) {
+        printError(QStringLiteral("--screenshot needs a dataset and a checkpoint (a project, or --data and --checkpoint), "
+                                  "or a run to --follow"));
         return 1;
     }
 
@@ -301,8 +318,21 @@ int main(int argc, char *argv[])
     }
     if (!args.checkpoint.isEmpty())
         window.openCheckpoint(args.checkpoint, args.device);
+    if (!args.follow.isEmpty()) {
+        window.training()->follow(args.follow);
+        if (followShot) { // grab once the run's curves are read and drawn
+            auto *poll = new QTimer(&app);
+            QObject::connect(poll, &QTimer::timeout, &app, [&, poll] {
+                if (window.trainingDock()->curves().lastStep() <= 0)
+                    return;
+                poll->stop();
+                grab();
+            });
+            poll->start(200);
+        }
+    }
     // Started with nothing to open: carry on where the last session stopped.
-    if (positional.isEmpty() && args.data.isEmpty() && args.checkpoint.isEmpty())
+    if (positional.isEmpty() && args.data.isEmpty() && args.checkpoint.isEmpty() && args.follow.isEmpty())
         window.restoreLastSession(args.device);
     return app.exec();
 }
