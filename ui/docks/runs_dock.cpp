@@ -84,8 +84,11 @@ RunsDock::RunsDock(QWidget *parent) : QDockWidget(tr("Runs"), parent)
     m_message->hide();
     layout->addWidget(m_message);
 
-    auto *split = new QSplitter(Qt::Vertical, body);
-    m_table = new QTableWidget(0, ColumnCount, split);
+    // The table with the current run's checkpoints under it on the left, the curves on the right:
+    // the dock usually shares a wide, low bottom area with the other panels.
+    auto *split = new QSplitter(Qt::Horizontal, body);
+    auto *left = new QSplitter(Qt::Vertical, split);
+    m_table = new QTableWidget(0, ColumnCount, left);
     m_table->setObjectName(QStringLiteral("runsTable"));
     m_table->setHorizontalHeaderLabels({tr("Run"), tr("Method"), tr("Backbone"), tr("Steps"), tr("Best val mIoU"), tr("State")});
     m_table->horizontalHeader()->setSectionResizeMode(NameColumn, QHeaderView::Stretch);
@@ -96,36 +99,36 @@ RunsDock::RunsDock(QWidget *parent) : QDockWidget(tr("Runs"), parent)
     m_table->setSelectionBehavior(QAbstractItemView::SelectRows);
     m_table->setSelectionMode(QAbstractItemView::ExtendedSelection);
     m_table->setContextMenuPolicy(Qt::CustomContextMenu);
+    m_table->setMinimumHeight(60);
     m_table->setToolTip(tr("Select runs to compare their curves; double-click one to open its latest checkpoint"));
+    auto *checkpointBox = new QWidget(left);
+    auto *checkpointLayout = new QVBoxLayout(checkpointBox);
+    checkpointLayout->setContentsMargins(0, 0, 0, 0);
+    checkpointLayout->setSpacing(2);
+    m_checkpointTitle = new QLabel(tr("Checkpoints"), checkpointBox);
+    m_checkpoints = new QListWidget(checkpointBox);
+    m_checkpoints->setObjectName(QStringLiteral("runsCheckpointList"));
+    m_checkpoints->setToolTip(tr("Double-click to open a checkpoint in the studio"));
+    m_checkpoints->setMinimumHeight(40);
+    checkpointLayout->addWidget(m_checkpointTitle);
+    checkpointLayout->addWidget(m_checkpoints, 1);
+    left->addWidget(m_table);
+    left->addWidget(checkpointBox);
+    left->setSizes({300, 120});
 
-    auto *lower = new QSplitter(Qt::Horizontal, split);
-    m_plot = makeThemedPlot(lower, QStringLiteral("runsPlot"));
-    m_plot->setMinimumSize(260, 160);
+    m_plot = makeThemedPlot(split, QStringLiteral("runsPlot"));
+    m_plot->setMinimumSize(260, 110);
     m_plot->xAxis->setLabel(tr("step"));
     m_plot->yAxis->setLabel(tr("total loss"));
     m_plot->yAxis2->setLabel(tr("val mIoU % (dots)"));
     m_plot->yAxis2->setRange(0, 100);
     m_plot->legend->setFont(QFont(font().family(), std::max(7, font().pointSize() - 1)));
     m_plot->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
-    auto *checkpointBox = new QWidget(lower);
-    auto *checkpointLayout = new QVBoxLayout(checkpointBox);
-    checkpointLayout->setContentsMargins(0, 0, 0, 0);
-    m_checkpointTitle = new QLabel(tr("Checkpoints"), checkpointBox);
-    m_checkpoints = new QListWidget(checkpointBox);
-    m_checkpoints->setObjectName(QStringLiteral("runsCheckpointList"));
-    m_checkpoints->setToolTip(tr("Double-click to open a checkpoint in the studio"));
-    checkpointLayout->addWidget(m_checkpointTitle);
-    checkpointLayout->addWidget(m_checkpoints, 1);
-    lower->addWidget(m_plot);
-    lower->addWidget(checkpointBox);
-    lower->setStretchFactor(0, 3);
-    lower->setStretchFactor(1, 1);
-    lower->setSizes({750, 250}); // scaled to the dock's width: the plot takes most of it
-    split->addWidget(m_table);
-    split->addWidget(lower);
+    split->addWidget(left);
+    split->addWidget(m_plot);
     split->setStretchFactor(0, 1);
-    split->setStretchFactor(1, 2);
-    split->setSizes({200, 400});
+    split->setStretchFactor(1, 1);
+    split->setSizes({500, 500});
     layout->addWidget(split, 1);
     setWidget(body);
 

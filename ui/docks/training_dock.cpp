@@ -95,13 +95,16 @@ TrainingDock::TrainingDock(QWidget *parent) : QDockWidget(tr("Training"), parent
     m_progress->setTextVisible(true);
     layout->addWidget(m_progress);
 
-    auto *split = new QSplitter(Qt::Vertical, body);
+    // Plots on the left, checkpoints and log on the right: the dock usually sits in a wide, low
+    // bottom area beside the evaluation panel, so it must not need much height.
+    auto *split = new QSplitter(Qt::Horizontal, body);
     auto *plots = new QWidget(split);
-    auto *plotLayout = new QVBoxLayout(plots);
+    // Side by side rather than stacked: each plot keeps the dock's full height.
+    auto *plotLayout = new QHBoxLayout(plots);
     plotLayout->setContentsMargins(0, 0, 0, 0);
     plotLayout->setSpacing(2);
     m_lossPlot = makeThemedPlot(plots, QStringLiteral("lossPlot"));
-    m_lossPlot->setMinimumSize(260, 170);
+    m_lossPlot->setMinimumSize(260, 70);
     m_lossPlot->xAxis->setLabel(tr("step"));
     m_lossPlot->yAxis->setLabel(tr("loss"));
     m_lossPlot->yAxis2->setVisible(true);
@@ -111,6 +114,9 @@ TrainingDock::TrainingDock(QWidget *parent) : QDockWidget(tr("Training"), parent
     m_lossPlot->legend->setVisible(true);
     m_lossPlot->legend->setFont(QFont(font().family(), std::max(7, font().pointSize() - 1)));
     m_lossPlot->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
+    // Three entries a row: a method's five or six curves fit a low plot.
+    m_lossPlot->legend->setFillOrder(QCPLayoutGrid::foColumnsFirst);
+    m_lossPlot->legend->setWrap(3);
     // The learning rate is context, not a loss: grey and dashed, listed last in the legend.
     m_lrGraph = m_lossPlot->addGraph(m_lossPlot->xAxis, m_lossPlot->yAxis2);
     m_lrGraph->setName(tr("learning rate"));
@@ -131,13 +137,15 @@ TrainingDock::TrainingDock(QWidget *parent) : QDockWidget(tr("Training"), parent
     });
 
     m_valPlot = makeThemedPlot(plots, QStringLiteral("validationPlot"));
-    m_valPlot->setMinimumSize(260, 90);
+    m_valPlot->setMinimumSize(160, 70);
     m_valPlot->xAxis->setLabel(tr("step"));
     m_valPlot->yAxis->setLabel(tr("val mIoU %"));
     m_valPlot->yAxis->setRange(0, 100);
-    // A short axis: three labels that do not collide.
-    m_valPlot->yAxis->ticker()->setTickCount(3);
-    m_valPlot->yAxis->ticker()->setTickStepStrategy(QCPAxisTicker::tssMeetTickCount);
+    // A small plot: three labels an axis, that do not collide.
+    for (QCPAxis *axis : {m_valPlot->xAxis, m_valPlot->yAxis}) {
+        axis->ticker()->setTickCount(3);
+        axis->ticker()->setTickStepStrategy(QCPAxisTicker::tssMeetTickCount);
+    }
     m_valGraph = m_valPlot->addGraph();
     m_valGraph->setName(tr("val mIoU"));
     m_valGraph->setPen(QPen(seriesColor(2), 1.5));
@@ -145,46 +153,35 @@ TrainingDock::TrainingDock(QWidget *parent) : QDockWidget(tr("Training"), parent
     m_valPlot->setToolTip(tr("mIoU of the pseudo-masks on the run's val split at each validation"));
     plotLayout->addWidget(m_lossPlot, 3);
     plotLayout->addWidget(m_valPlot, 1);
-    // The two plots share the step axis: keep their left and right edges in line with the loss
-    // plot's, whose margins follow its (wider) tick labels.
-    m_valPlot->axisRect()->setAutoMargins(QCP::msTop | QCP::msBottom);
-    connect(m_lossPlot, &QCustomPlot::afterReplot, this, [this] {
-        const QMargins loss = m_lossPlot->axisRect()->margins();
-        QMargins val = m_valPlot->axisRect()->margins();
-        if (val.left() != loss.left() || val.right() != loss.right()) {
-            val.setLeft(loss.left());
-            val.setRight(loss.right());
-            m_valPlot->axisRect()->setMargins(val);
-            m_valPlot->replot(QCustomPlot::rpQueuedReplot);
-        }
-    });
 
-    auto *bottom = new QSplitter(Qt::Horizontal, split);
-    auto *checkpointBox = new QWidget(bottom);
+    auto *side = new QSplitter(Qt::Vertical, split);
+    auto *checkpointBox = new QWidget(side);
     auto *checkpointLayout = new QVBoxLayout(checkpointBox);
     checkpointLayout->setContentsMargins(0, 0, 0, 0);
+    checkpointLayout->setSpacing(2);
     checkpointLayout->addWidget(new QLabel(tr("Checkpoints"), checkpointBox));
     m_checkpoints = new QListWidget(checkpointBox);
     m_checkpoints->setObjectName(QStringLiteral("trainingCheckpointList"));
     m_checkpoints->setToolTip(tr("Double-click to open a checkpoint in the studio"));
+    m_checkpoints->setMinimumHeight(40);
     m_open = new QPushButton(tr("Open"), checkpointBox);
     m_open->setObjectName(QStringLiteral("trainingOpenCheckpointButton"));
     m_open->setEnabled(false);
     checkpointLayout->addWidget(m_checkpoints, 1);
     checkpointLayout->addWidget(m_open);
-    m_log = new QPlainTextEdit(bottom);
+    m_log = new QPlainTextEdit(side);
     m_log->setObjectName(QStringLiteral("trainingLog"));
     m_log->setReadOnly(true);
     m_log->setMaximumBlockCount(kLogLines);
-    m_log->setLineWrapMode(QPlainTextEdit::NoWrap);
-    bottom->addWidget(checkpointBox);
-    bottom->addWidget(m_log);
-    bottom->setStretchFactor(0, 1);
-    bottom->setStretchFactor(1, 3);
+    m_log->setMinimumHeight(40);
+    side->addWidget(checkpointBox);
+    side->addWidget(m_log);
+    side->setSizes({150, 250});
     split->addWidget(plots);
-    split->addWidget(bottom);
-    split->setStretchFactor(0, 4);
+    split->addWidget(side);
+    split->setStretchFactor(0, 3);
     split->setStretchFactor(1, 1);
+    split->setSizes({800, 260});
     layout->addWidget(split, 1);
     setWidget(body);
 
