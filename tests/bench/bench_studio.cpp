@@ -4,22 +4,29 @@
 // (255 hatched) on a band slider step, same target as the threshold's; the class maps strip rebuilt
 // for a new inspection or map kind (3 classes at 512 px). Offscreen Qt; each
 // step renders the widget with grab(), which paints whether or not a window is exposed.
-// Usage: bench_studio [REPEATS]; one JSON line per case.
+// Each case runs idle, then while the engine trains a run on its worker (issue: Studio II, the GUI
+// as fast while training), with the worker's default threads and with every core.
+// Usage: bench_studio [REPEATS]; one JSON line per case and load.
 #include "training/methods/inspection.h"
 #include "ui/canvas/canvas_widget.h"
 #include "ui/docks/attention_dock.h"
 #include "ui/docks/class_maps_dock.h"
+#include "ui/engine/engine_bridge.h"
 #include "ui/project/threshold_rule.h"
 #include "vision/core/process_setup.h"
 
 #include <QApplication>
 #include <QElapsedTimer>
+#include <QTemporaryDir>
+
+#include <wsss/source_paths.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <memory>
 #include <random>
+#include <thread>
 #include <vector>
 
 using wsss::training::Inspection;
@@ -68,15 +75,9 @@ std::shared_ptr<Inspection> inspection(int side, int grid, int layers, int heads
     return ins;
 }
 
-} // namespace
-
-int main(int argc, char **argv)
+// Every case once; `load` names what else runs ("idle", or a training job on the worker).
+void runCases(const char *load, int repeats)
 {
-    wsss::vision::prepareProcess(argv); // as every program of the project: may start it again
-    qputenv("QT_QPA_PLATFORM", "offscreen");
-    QApplication app(argc, argv);
-    const int repeats = argc > 1 ? std::max(3, std::atoi(argv[1])) : 21;
-
     // Threshold change → pseudo-mask rebuilt and the canvas repainted, 512 × 512, 3 classes.
     {
         CanvasWidget canvas;
@@ -96,7 +97,7 @@ int main(int argc, char **argv)
             (void)canvas.grab(); // renders now, exposed or not
             ms.push_back(timer.nsecsElapsed() / 1e6);
         }
-        std::printf("{\"case\":\"mask_redraw\",\"size\":512,\"median_ms\":%.3f,\"target_ms\":16}\n", median(ms));
+        std::printf("{\"load\":\"%s\",\"case\":\"mask_redraw\",\"size\":512,\"median_ms\":%.3f,\"target_ms\":16}\n", load, median(ms));
     }
     // Band slider step → the band's mask (ignored pixels hatched) rebuilt and repainted, 512 × 512.
     {
@@ -119,7 +120,7 @@ int main(int argc, char **argv)
             (void)canvas.grab();
             ms.push_back(timer.nsecsElapsed() / 1e6);
         }
-        std::printf("{\"case\":\"band_mask_redraw\",\"size\":512,\"median_ms\":%.3f,\"target_ms\":16}\n", median(ms));
+        std::printf("{\"load\":\"%s\",\"case\":\"band_mask_redraw\",\"size\":512,\"median_ms\":%.3f,\"target_ms\":16}\n", load, median(ms));
     }
     // New inspection or map kind → the class maps strip (one tile per labelled class) rebuilt and painted.
     {
@@ -137,8 +138,8 @@ int main(int argc, char **argv)
             (void)dock.grab();
             ms.push_back(timer.nsecsElapsed() / 1e6);
         }
-        std::printf("{\"case\":\"class_strip_rebuild\",\"size\":512,\"classes\":3,\"median_ms\":%.3f,"
-                    "\"target_ms\":16}\n", median(ms));
+        std::printf("{\"load\":\"%s\",\"case\":\"class_strip_rebuild\",\"size\":512,\"classes\":3,\"median_ms\":%.3f,"
+                    "\"target_ms\":16}\n", load, median(ms));
     }
     // Query change → the attention grid (12 × (6 + mean)) and the big view repainted, ViT-S/16 at 448.
     {
@@ -156,8 +157,61 @@ int main(int argc, char **argv)
             (void)dock.grab();
             ms.push_back(timer.nsecsElapsed() / 1e6);
         }
-        std::printf("{\"case\":\"attention_redraw\",\"model\":\"vit_small_patch16\",\"size\":448,\"median_ms\":%.3f,"
-                    "\"target_ms\":50}\n", median(ms));
+        std::printf("{\"load\":\"%s\",\"case\":\"attention_redraw\",\"model\":\"vit_small_patch16\",\"size\":448,\"median_ms\":%.3f,"
+                    "\"target_ms\":50}\n", load, median(ms));
     }
+}
+
+// Runs the cases while the engine trains a run of `cam` on the demo backbone (batch 16 at 128 px)
+// on its worker thread, as the studio's Training does; cancelled after.
+void runCasesWhileTraining(const char *load, int repeats)
+{
+    QTemporaryDir dir;
+    wsss::ui::EngineBridge bridge;
+    wsss::training::TrainOptions o;
+    o.method = "cam";
+    o.data = std::string(WSSS_SOURCE_DIR) + "/tests/fixtures/tiny_voc";
+    o.out = dir.filePath(QStringLiteral("run")).toStdString();
+    o.iters = 1000000;
+    o.batch = 16;
+    o.size = 128;
+    o.saveEvery = 1000000;
+    o.valSplit = "none";
+    const quint64 job = bridge.train(o);
+    bool stepped = false, ended = false;
+    QObject::connect(&bridge, &wsss::ui::EngineBridge::trainingStep, [&] { stepped = true; });
+    QObject::connect(&bridge, &wsss::ui::EngineBridge::jobFailed, [&](quint64, const QString &message) {
+        std::fprintf(stderr, "bench_studio: the training job failed: %s\n", qPrintable(message));
+        ended = true;
+    });
+    for (auto end : {&wsss::ui::EngineBridge::jobFinished, &wsss::ui::EngineBridge::jobCancelled})
+        QObject::connect(&bridge, end, [&] { ended = true; });
+    QElapsedTimer wait;
+    wait.start();
+    while (!stepped && !ended && wait.elapsed() < 120000)
+        QCoreApplication::processEvents(QEventLoop::AllEvents, 50);
+    if (stepped)
+        runCases(load, repeats);
+    bridge.cancel(job);
+    while (!ended)
+        QCoreApplication::processEvents(QEventLoop::AllEvents, 50);
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+    wsss::vision::prepareProcess(argv); // as every program of the project: may start it again
+    qputenv("QT_QPA_PLATFORM", "offscreen");
+    QApplication app(argc, argv);
+    const int repeats = argc > 1 ? std::max(3, std::atoi(argv[1])) : 21;
+
+    runCases("idle", repeats);
+    // Under load: the worker training with its default threads (one core left to the GUI), then
+    // with every core, the way it ran before.
+    runCasesWhileTraining("training", repeats);
+    const QByteArray cores = QByteArray::number(static_cast<int>(std::thread::hardware_concurrency()));
+    qputenv("WSSS_THREADS", cores);
+    runCasesWhileTraining("training_all_cores", repeats);
     return 0;
 }

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
+#include <wsss/source_paths.h>
 
 using namespace wsss;
 
@@ -242,4 +243,3 @@ private Q_SLOTS:
 
 QTEST_APPLESS_MAIN(TestDenseCrf)
 #include "test_dense_crf.moc"
-#include <wsss/source_paths.h>

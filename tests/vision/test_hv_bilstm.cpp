@@ -7,6 +7,7 @@
 #include "vision/weights/safetensors.h"
 
 #include <torch/torch.h>
+#include <wsss/source_paths.h>
 
 using namespace wsss;
 
@@ -198,4 +199,3 @@ private Q_SLOTS:
 
 QTEST_APPLESS_MAIN(TestHvBiLstm)
 #include "test_hv_bilstm.moc"
-#include <wsss/source_paths.h>

@@ -11,6 +11,7 @@
 #include <torch/torch.h>
 
 #include <cmath>
+#include <wsss/source_paths.h>
 
 using namespace wsss;
 
@@ -342,4 +343,3 @@ private Q_SLOTS:
 
 QTEST_APPLESS_MAIN(TestMit)
 #include "test_mit.moc"
-#include <wsss/source_paths.h>

@@ -10,6 +10,7 @@
 #include <torch/torch.h>
 
 #include <cmath>
+#include <wsss/source_paths.h>
 
 using namespace wsss::vision;
 
@@ -180,4 +181,3 @@ private Q_SLOTS:
 
 QTEST_APPLESS_MAIN(TestPar)
 #include "test_par.moc"
-#include <wsss/source_paths.h>

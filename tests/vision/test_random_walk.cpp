@@ -9,6 +9,7 @@
 
 #include <torch/cuda.h>
 #include <torch/torch.h>
+#include <wsss/source_paths.h>
 
 using namespace wsss::vision;
 
@@ -165,4 +166,3 @@ private Q_SLOTS:
 
 QTEST_APPLESS_MAIN(TestRandomWalk)
 #include "test_random_walk.moc"
-#include <wsss/source_paths.h>

@@ -13,6 +13,7 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <wsss/source_paths.h>
 
 using namespace wsss;
 
@@ -363,4 +364,3 @@ private Q_SLOTS:
 
 QTEST_APPLESS_MAIN(TestVitFamily)
 #include "test_vit_family.moc"
-#include <wsss/source_paths.h>

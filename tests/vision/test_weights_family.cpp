@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <wsss/source_paths.h>
 
 using namespace wsss;
 
@@ -170,4 +171,3 @@ private Q_SLOTS:
 
 QTEST_APPLESS_MAIN(TestWeightsFamily)
 #include "test_weights_family.moc"
-#include <wsss/source_paths.h>

@@ -18,6 +18,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
@@ -46,13 +47,15 @@ bool latestWins(const Job &job)
 }
 
 // While a train job runs, LibTorch's intra-op threads on this thread number one fewer than the
-// cores, so the GUI thread keeps a core for painting and input.
+// cores (or $WSSS_THREADS), so the GUI thread keeps a core for painting and input.
 class TrainingThreads {
 public:
     TrainingThreads() : m_before(at::get_num_threads())
     {
-        const int cores = static_cast<int>(std::thread::hardware_concurrency());
-        at::set_num_threads(std::max(1, std::min(m_before, cores - 1)));
+        int threads = static_cast<int>(std::thread::hardware_concurrency()) - 1;
+        if (const char *env = std::getenv("WSSS_THREADS"); env && std::atoi(env) > 0)
+            threads = std::atoi(env);
+        at::set_num_threads(std::max(1, threads));
     }
     ~TrainingThreads() { at::set_num_threads(m_before); }
     TrainingThreads(const TrainingThreads &) = delete;
