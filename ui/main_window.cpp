@@ -97,6 +97,10 @@ MainWindow::MainWindow(QWidget *parent) : QMainWindow(parent)
     addDockWidget(Qt::BottomDockWidgetArea, m_jobsDock);
     tabifyDockWidget(m_runsDock, m_jobsDock);
     m_evaluationDock->raise();
+    // Shown when a run starts or is followed (or from View): until then the canvas keeps its room.
+    for (QDockWidget *dock : {static_cast<QDockWidget *>(m_trainingDock), static_cast<QDockWidget *>(m_runsDock),
+                              static_cast<QDockWidget *>(m_jobsDock)})
+        dock->hide();
     m_training = new TrainingController(m_bridge, m_trainingDock, m_runsDock, this);
     connect(m_training, &TrainingController::openCheckpointRequested, this,
             [this](const QString &path) { openCheckpoint(path); });

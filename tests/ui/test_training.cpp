@@ -24,7 +24,7 @@
 #include <QTest>
 #include <QTimer>
 
-#include <qcustomplot.h>
+#include "ui/plot/qcustomplot_wrapper.h"
 #include <wsss/source_paths.h>
 
 #include <filesystem>
