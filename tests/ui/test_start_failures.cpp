@@ -18,6 +18,7 @@
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QLabel>
+#include <QLineEdit>
 #include <QMessageBox>
 #include <QSettings>
 #include <QSignalSpy>
@@ -75,6 +76,8 @@ void TestStartFailures::initTestCase()
 {
     QVERIFY(m_dir.isValid());
     QStandardPaths::setTestModeEnabled(true);
+    // Qt's own file dialog, which the test drives; a platform one (a desktop portal) is not a widget.
+    QCoreApplication::setAttribute(Qt::AA_DontUseNativeDialogs);
     QSettings::setPath(QSettings::NativeFormat, QSettings::UserScope, m_dir.filePath(QStringLiteral("settings")));
     QCoreApplication::setOrganizationName(QStringLiteral("WSSS Studio tests"));
     QCoreApplication::setApplicationName(QStringLiteral("test_start_failures"));
@@ -302,10 +305,19 @@ void TestStartFailures::badCheckpointFromMenu()
     const QString name = QFileInfo(checkpoint).fileName();
     auto *open = m_window->findChild<QAction *>(QStringLiteral("openCheckpointAction"));
     QVERIFY(open);
+    // The dialog opens in the test's folder, not the working directory (whose listing can stall it).
+    QSettings().setValue(QStringLiteral("paths/checkpoint"), m_dir.path());
 
     QSignalSpy failed(m_window->bridge(), &wsss::ui::EngineBridge::jobFailed);
     onNextModal<QFileDialog>([&](QFileDialog *dialog) {
-        dialog->selectFile(checkpoint);
+        // Typed into the file name field, as a user would: selectFile() leaves the field empty
+        // once the field has focus, and accept() then does nothing.
+        auto *field = dialog->findChild<QLineEdit *>(QStringLiteral("fileNameEdit"));
+        if (!field) { // Qt renamed it: fail below rather than hang in the dialog
+            dialog->reject();
+            return;
+        }
+        field->setText(checkpoint);
         static_cast<QDialog *>(dialog)->accept(); // QDialog's public slot, QFileDialog's override
     });
     open->trigger(); // returns once the dialog is accepted and the load submitted
@@ -352,6 +364,7 @@ void TestStartFailures::badDatasetFromMenu()
     startGood();
     const QString data = badDataset(QStringLiteral("not a dataset"));
     auto *open = m_window->findChild<QAction *>(QStringLiteral("openDatasetAction"));
+    QSettings().setValue(QStringLiteral("paths/dataset"), m_dir.path());
     QVERIFY(open);
 
     QString boxText;

@@ -8,6 +8,7 @@
 #include "training/checkpoint/checkpoint.h"
 #include "training/loop/trainer.h"
 #include "ui/dialogs/new_training_dialog.h"
+#include "ui/docks/runs_dock.h"
 #include "ui/docks/training_dock.h"
 #include "ui/engine/engine_bridge.h"
 #include "ui/main_window.h"
@@ -17,6 +18,7 @@
 #include <QAction>
 #include <QApplication>
 #include <QFile>
+#include <QFileInfo>
 #include <QSettings>
 #include <QSignalSpy>
 #include <QStandardPaths>
@@ -268,6 +270,21 @@ void TestTraining::followsARunTheCliWrites()
                               5, 10000);
     QTRY_COMPARE_WITH_TIMEOUT(dock()->progressPercent(), 100, 10000);
     QVERIFY(!dock()->pauseButton()->isEnabled()); // not our job: nothing to pause
+
+    // The runs panel lists it beside a second run; "Watch" on that one moves the dock to it.
+    auto second = tinyRun(QStringLiteral("run_cli_2"), 3);
+    wsss::training::train(second);
+    wsss::ui::RunsDock *runs = m_window->runsDock();
+    runs->refresh();
+    QStringList listed; // the earlier tests' runs share the folder
+    for (const auto &run : runs->runs())
+        listed << QFileInfo(QString::fromStdString(run.dir)).fileName();
+    QVERIFY2(listed.contains(QStringLiteral("run_cli")) && listed.contains(QStringLiteral("run_cli_2")),
+             qPrintable(listed.join(u',')));
+    Q_EMIT runs->followRequested(QString::fromStdString(second.out));
+    QVERIFY(dock()->isFollowing());
+    QTRY_COMPARE_WITH_TIMEOUT(dock()->lossGraph(QStringLiteral("total")) ? dock()->lossGraph(QStringLiteral("total"))->dataCount() : 0,
+                              3, 10000);
 }
 
 QTEST_MAIN(TestTraining)

@@ -8,6 +8,7 @@
 
 #include <QDir>
 #include <QFileInfo>
+#include <QMessageBox>
 
 namespace wsss::ui {
 
@@ -63,6 +64,21 @@ TrainingController::TrainingController(EngineBridge *bridge, TrainingDock *dock,
     connect(m_dock, &TrainingDock::cancelRequested, this, &TrainingController::cancel);
     connect(m_dock, &TrainingDock::openCheckpointRequested, this, &TrainingController::openCheckpointRequested);
     connect(m_runs, &RunsDock::openCheckpointRequested, this, &TrainingController::openCheckpointRequested);
+    connect(m_runs, &RunsDock::followRequested, this, [this](const QString &runDir) {
+        if (m_job == 0) {
+            follow(runDir);
+        } else if (QFileInfo(runDir) == QFileInfo(m_runDir)) {
+            m_dock->show(); // the run the studio trains: its dock already shows it
+            m_dock->raise();
+        } else {
+            // The dock shows one run; the studio's own would vanish from view while it trains.
+            QMessageBox::information(m_dialogParent, tr("Watch run"),
+                                     tr("The training panel shows the run the studio is training (%1). Select "
+                                        "runs in the runs panel to overlay their curves, or watch %2 once it "
+                                        "ends.")
+                                         .arg(QFileInfo(m_runDir).fileName(), QFileInfo(runDir).fileName()));
+        }
+    });
 }
 
 quint64 TrainingController::startRun(const core::TrainOptions &options)
