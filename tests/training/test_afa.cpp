@@ -4,6 +4,7 @@
 #include "training/checkpoint/checkpoint.h"
 #include "training/data/demo_generator.h"
 #include "training/data/fashion_mnist.h"
+#include "training/loop/run_folder.h"
 #include "training/loop/schedule.h"
 #include "training/loop/trainer.h"
 #include "training/methods/afa/afa_losses.h"
@@ -454,6 +455,16 @@ private Q_SLOTS:
         QVERIFY(!logs[0].losses.count("seg"));
         for (const char *term : {"cls", "seg", "aff"})
             QVERIFY2(logs.back().losses.count(term) && std::isfinite(logs.back().losses.at(term)), term);
+        // The share of ignored pixels is a figure, not a loss: plotted as one it looked like a fourth term.
+        QVERIFY(!logs.back().losses.count("ignored"));
+        QVERIFY(logs.back().logs.count("ignored"));
+        const auto written = readMetrics(o.out + "/metrics.jsonl");
+        const auto last = std::find_if(written.lines.rbegin(), written.lines.rend(),
+                                       [](const MetricsLine &m) { return !m.losses.empty(); });
+        QVERIFY(last != written.lines.rend());
+        QCOMPARE(last->step, std::int64_t{10});
+        QVERIFY(last->logs.count("ignored") && !last->losses.count("ignored"));
+        QCOMPARE(last->logs.at("ignored"), logs.back().logs.at("ignored"));
         QVERIFY(result.metrics.count("val_miou"));
 
         auto model = loadCheckpoint(result.checkpointPath);

@@ -56,6 +56,28 @@ private Q_SLOTS:
         QCOMPARE(curves.learningRate().steps, (QVector<double>{10, 15, 20, 30}));
     }
 
+    void figuresAreNotCurves()
+    {
+        RunCurves curves;
+        auto first = line(10, 3);
+        first.logs = {{"ignored", 0.4}};
+        auto second = line(20, 2);
+        second.logs = {{"ignored", 0.3}};
+        curves.addLines({first, second});
+        QVERIFY(curves.loss(QStringLiteral("ignored")).isEmpty());
+        QCOMPARE(curves.losses().size(), std::size_t{2}); // total and cls
+        QCOMPARE(curves.figures().at(QStringLiteral("ignored")), 0.3);
+        QCOMPARE(curves.figuresStep(), 20);
+        tr_::TrainingStep step;
+        step.step = 30;
+        step.losses = {{"total", 1.0}};
+        step.logs = {{"ignored", 0.2}};
+        curves.addStep(step);
+        QCOMPARE(curves.figures().at(QStringLiteral("ignored")), 0.2);
+        curves.clear();
+        QVERIFY(curves.figures().empty());
+    }
+
     void validationLinesAreSeparate()
     {
         RunCurves curves;

@@ -301,6 +301,7 @@ void Engine::State::trainRun(JobId id, const TrainJob &job, const CancelToken &t
         TrainingStep event{id, log.step, log.total, log.lr, log.losses, 0, 0};
         event.stepsPerSecond = secondsPerStep > 0 ? 1.0 / secondsPerStep : 0;
         event.secondsLeft = secondsPerStep * static_cast<double>(log.total - log.step);
+        event.logs = log.logs;
         sink(event);
         betweenSteps(id, log.step, token);
         stepStart = Clock::now();

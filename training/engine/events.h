@@ -71,9 +71,10 @@ struct TrainingStep {
     JobId id;
     std::int64_t step = 0, total = 0;
     double lr = 0;
-    std::map<std::string, double> losses;
+    std::map<std::string, double> losses; // the loss terms, "total" among them
     double stepsPerSecond = 0;
     double secondsLeft = 0;
+    std::map<std::string, double> logs; // figures that are not losses (AFA's "ignored" share)
 };
 // A TrainJob's validation of its pseudo-masks on the run's val split: "val_miou", "val_fpr",
 // "val_fnr", "val_images" and, for methods that threshold background, "best_bg_threshold" and

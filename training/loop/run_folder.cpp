@@ -57,6 +57,8 @@ MetricsChunk readMetrics(const std::string &metricsPath, std::uint64_t offset)
                 m.lr = j["lr"].get<double>();
             if (j.contains("loss"))
                 m.losses = numbers(j["loss"]);
+            if (j.contains("logs"))
+                m.logs = numbers(j["logs"]);
             if (j.contains("val"))
                 m.val = numbers(j["val"]);
             chunk.lines.push_back(std::move(m));

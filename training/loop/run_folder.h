@@ -17,6 +17,7 @@ struct MetricsLine {
     std::int64_t step = 0;
     std::optional<double> lr;
     std::map<std::string, double> losses; // by name, "total" among them
+    std::map<std::string, double> logs;   // figures that are not losses ("logs": AFA's "ignored")
     std::map<std::string, double> val;    // empty unless the line is a validation
 };
 

@@ -477,11 +477,12 @@ TrainResult train(const TrainOptions &given, const TrainCallbacks &callbacks, co
         log.lr = baseLr.front() * factor;
         for (const auto &[name, l] : r.losses)
             log.losses[name] = l.item<double>();
-        for (const auto &[name, v] : r.logs)
-            log.losses[name] = v;
+        log.logs = r.logs;
         log.losses["total"] = value;
         if (log.step % o.logEvery == 0 || log.step == o.iters) {
             nlohmann::json line = {{"step", log.step}, {"lr", log.lr}, {"loss", log.losses}};
+            if (!log.logs.empty())
+                line["logs"] = log.logs;
             metrics << line.dump() << "\n" << std::flush;
             if (!metrics)
                 throw Error(saveFailure("cannot write \"" + metricsPath + "\"", log.step, lastSaved, o.out,

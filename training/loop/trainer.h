@@ -45,7 +45,8 @@ struct StepLog {
     std::int64_t step = 0;
     std::int64_t total = 0;
     double lr = 0;
-    std::map<std::string, double> losses;
+    std::map<std::string, double> losses; // the terms of the loss, "total" among them
+    std::map<std::string, double> logs;   // figures that are not losses (AFA's share of ignored pixels)
 };
 
 // The writes of one save, in order; a run killed between two of them resumes all the same.

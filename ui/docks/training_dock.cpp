@@ -507,6 +507,8 @@ void TrainingDock::setProgress(qint64 step, qint64 total, double stepsPerSecond,
             if (secondsLeft > 0 && std::isfinite(secondsLeft))
                 parts << tr("%1 left").arg(formatDuration(secondsLeft));
         }
+        for (const auto &[name, value] : m_curves.figures()) // not losses: text, not curves
+            parts << QStringLiteral("%1 %2").arg(name).arg(value, 0, 'g', 3);
         text = parts.join(QStringLiteral(" · "));
     } else if (step > 0) {
         text = tr("step %1").arg(step);

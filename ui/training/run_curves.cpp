@@ -37,8 +37,19 @@ bool RunCurves::addLosses(std::int64_t step, const std::map<std::string, double>
     return appended;
 }
 
+void RunCurves::setFigures(std::int64_t step, const std::map<std::string, double> &logs)
+{
+    if (logs.empty())
+        return; // lines and events come in the order written: the last one is the newest
+    m_figuresStep = step;
+    m_figures.clear();
+    for (const auto &[name, value] : logs)
+        m_figures[QString::fromStdString(name)] = value;
+}
+
 bool RunCurves::addStep(const wsss::training::TrainingStep &step)
 {
+    setFigures(step.step, step.logs);
     bool appended = addLosses(step.step, step.losses);
     appended &= m_lr.set(static_cast<double>(step.step), step.lr);
     return appended;
@@ -58,6 +69,7 @@ bool RunCurves::addLines(const std::vector<wsss::training::MetricsLine> &lines)
     bool appended = true;
     for (const auto &line : lines) {
         appended &= addLosses(line.step, line.losses);
+        setFigures(line.step, line.logs);
         if (line.lr)
             appended &= m_lr.set(static_cast<double>(line.step), *line.lr);
         if (!line.val.empty())
@@ -72,6 +84,8 @@ void RunCurves::clear()
     m_lr = {};
     m_validation.clear();
     m_lastStep = 0;
+    m_figures.clear();
+    m_figuresStep = -1;
 }
 
 const RunCurves::Series &RunCurves::loss(const QString &name) const

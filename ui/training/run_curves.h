@@ -45,6 +45,10 @@ public:
     const Series &validationScore(const QString &name) const;
     // The newest step any series holds (0 when empty).
     std::int64_t lastStep() const { return m_lastStep; }
+    // The newest step's figures that are not losses (AFA's "ignored" share), shown as text, and
+    // that step (-1 when none).
+    const std::map<QString, double> &figures() const { return m_figures; }
+    std::int64_t figuresStep() const { return m_figuresStep; }
 
 private:
     bool addLosses(std::int64_t step, const std::map<std::string, double> &losses);
@@ -53,6 +57,9 @@ private:
     Series m_lr;
     std::map<QString, Series> m_validation;
     std::int64_t m_lastStep = 0;
+    std::map<QString, double> m_figures;
+    std::int64_t m_figuresStep = -1;
+    void setFigures(std::int64_t step, const std::map<std::string, double> &logs);
 };
 
 } // namespace wsss::ui
