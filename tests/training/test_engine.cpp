@@ -389,6 +389,25 @@ private Q_SLOTS:
 
     // A train job that cannot start (a folder that holds a run) fails with the reason, and the
     // worker takes the next job.
+    // A step that cannot allocate (here a 4096-px input: its attention matrix would take
+    // hundreds of GB) fails the job with the cause and what to change; the engine goes on.
+    void trainJobOutOfMemorySaysWhatToChange()
+    {
+        Recorder rec;
+        Engine engine(std::ref(rec));
+        TrainOptions o = tinyRun(m_dir.path().toStdString() + "/train_oom", 2);
+        o.size = 4096;
+        const JobId id = engine.submit(TrainJob{o});
+        const auto end = rec.waitEnd(id, 300);
+        QVERIFY(end && std::holds_alternative<JobFailed>(*end));
+        const std::string message = std::get<JobFailed>(*end).message;
+        for (const char *part : {"out of memory on cpu at step 1", "batch 2 at 4096 px", "--batch or --size"})
+            QVERIFY2(message.find(part) != std::string::npos, message.c_str());
+        QVERIFY(rec.all<TrainingStep>(id).empty());
+        const JobId load = engine.submit(LoadModelJob{m_checkpoint, "cpu"});
+        QVERIFY(std::holds_alternative<JobFinished>(*rec.waitEnd(load)));
+    }
+
     void trainJobThatCannotStartFails()
     {
         Recorder rec;

@@ -187,6 +187,15 @@ Engine::State::Popped Engine::State::take(std::deque<std::pair<JobId, Job>>::ite
     return popped;
 }
 
+// An allocation failure outside a training step (which says it itself) gets what to change.
+static std::string withMemoryAdvice(const std::exception &e, const std::string &message)
+{
+    if (!isOutOfMemory(e) || message.rfind("train: out of memory", 0) == 0)
+        return message;
+    return message + " (the device ran out of memory: close other programs or runs that use it, or choose a "
+                     "smaller input size)";
+}
+
 // Runs a popped job to its one ending event.
 void Engine::State::finish(const Popped &job)
 {
@@ -202,9 +211,9 @@ void Engine::State::finish(const Popped &job)
     } catch (const Cancelled &) {
         sink(JobCancelled{job.id});
     } catch (const c10::Error &e) {
-        sink(JobFailed{job.id, e.what_without_backtrace()});
+        sink(JobFailed{job.id, withMemoryAdvice(e, e.what_without_backtrace())});
     } catch (const std::exception &e) {
-        sink(JobFailed{job.id, e.what()});
+        sink(JobFailed{job.id, withMemoryAdvice(e, e.what())});
     }
 }
 
@@ -298,10 +307,9 @@ void Engine::State::trainRun(JobId id, const TrainJob &job, const CancelToken &t
         const double seconds = std::chrono::duration<double>(Clock::now() - stepStart).count();
         secondsPerStep = timed == 0 ? seconds : 0.9 * secondsPerStep + 0.1 * seconds;
         ++timed;
-        TrainingStep event{id, log.step, log.total, log.lr, log.losses, 0, 0};
+        TrainingStep event{id, log.step, log.total, log.lr, log.losses, 0, 0, log.logs};
         event.stepsPerSecond = secondsPerStep > 0 ? 1.0 / secondsPerStep : 0;
         event.secondsLeft = secondsPerStep * static_cast<double>(log.total - log.step);
-        event.logs = log.logs;
         sink(event);
         betweenSteps(id, log.step, token);
         stepStart = Clock::now();

@@ -206,6 +206,19 @@ std::string saveFailure(const std::string &cause, std::int64_t step, std::int64_
                                  " on the disk of \"" + out + "\" and start again");
 }
 
+// What running out of memory in a step says: where, with what batch and size, and what to change.
+std::string outOfMemory(const std::string &cause, const std::string &device, std::int64_t step, const TrainOptions &o,
+                        std::int64_t lastSaved)
+{
+    return "train: out of memory on " + device + " at step " + std::to_string(step) + " (batch " +
+           std::to_string(o.batch) + " at " + std::to_string(o.size) + " px): " + cause + ". " +
+           (lastSaved >= 0 ? "The checkpoint of step " + std::to_string(lastSaved) + " in \"" + o.out + "\" is kept. "
+                           : std::string("No checkpoint had been saved yet. ")) +
+           "Start again with a smaller --batch or --size" +
+           (lastSaved >= 0 ? std::string(", or free memory on the device (other programs, other runs) and --resume")
+                           : std::string(", or free memory on the device (other programs, other runs)"));
+}
+
 std::uint64_t fileSize(const fs::path &path)
 {
     std::error_code ec;
@@ -223,6 +236,18 @@ std::string describeLosses(const StepResult &r)
 }
 
 } // namespace
+
+bool isOutOfMemory(const std::exception &e)
+{
+    if (dynamic_cast<const c10::OutOfMemoryError *>(&e))
+        return true;
+    const auto *torchError = dynamic_cast<const c10::Error *>(&e);
+    const std::string what = torchError ? torchError->what_without_backtrace() : e.what();
+    for (const char *phrase : {"not enough memory", "can't allocate memory", "out of memory", "out of CPU memory"})
+        if (what.find(phrase) != std::string::npos)
+            return true;
+    return false;
+}
 
 std::vector<std::string> optionProblems(const TrainOptions &o)
 {
@@ -461,14 +486,23 @@ TrainResult train(const TrainOptions &given, const TrainCallbacks &callbacks, co
             batch.masks = batch.masks.to(device);
         batch.step = step;
         batch.totalSteps = o.iters;
-        StepResult r = method->trainStep(batch);
-        auto loss = r.total();
-        const double value = loss.item<double>();
-        if (!std::isfinite(value))
-            throw Error(diverged("the loss is not finite at step " + std::to_string(step + 1) + " (" + describeLosses(r) + ")"));
-        optimizer->zero_grad();
-        loss.backward();
-        optimizer->step();
+        StepResult r;
+        double value = 0;
+        try {
+            r = method->trainStep(batch);
+            auto loss = r.total();
+            value = loss.item<double>();
+            if (!std::isfinite(value))
+                throw Error(diverged("the loss is not finite at step " + std::to_string(step + 1) + " (" +
+                                     describeLosses(r) + ")"));
+            optimizer->zero_grad();
+            loss.backward();
+            optimizer->step();
+        } catch (const c10::Error &e) {
+            if (!isOutOfMemory(e))
+                throw;
+            throw Error(outOfMemory(e.what_without_backtrace(), device.str(), step + 1, o, lastSaved));
+        }
 
         smoothed = step == 0 ? value : 0.95 * smoothed + 0.05 * value;
         StepLog log;

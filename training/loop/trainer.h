@@ -41,6 +41,10 @@ struct TrainOptions {
     bool saveOnCancel = false;             // a cancel saves the step reached first (the studio's Cancel); not stored
 };
 
+// An allocation failure of LibTorch: CUDA's OutOfMemoryError, the studio's CPU allocator's, or
+// LibTorch's default CPU allocator's ("can't allocate memory", "not enough memory").
+bool isOutOfMemory(const std::exception &e);
+
 struct StepLog {
     std::int64_t step = 0;
     std::int64_t total = 0;

@@ -34,7 +34,7 @@ public:
         const bool huge = bytes >= kHugePage;
         void *p = nullptr;
         if (posix_memalign(&p, huge ? kHugePage : kAlignment, bytes) != 0 || !p)
-            TORCH_CHECK(false, "out of CPU memory: could not allocate ", bytes, " bytes");
+            TORCH_CHECK_WITH(OutOfMemoryError, false, "out of CPU memory: could not allocate ", bytes, " bytes");
         if (huge)
             madvise(p, bytes, MADV_HUGEPAGE); // a hint: without THP the pages are just small
         return {p, p, &release, c10::Device(c10::DeviceType::CPU)};
