@@ -1,5 +1,7 @@
 #include "ui/docks/evaluation_dock.h"
 
+#include "ui/plot/plot_style.h"
+
 #include "ui/plot/qcustomplot_wrapper.h"
 
 #include <QHBoxLayout>
@@ -22,20 +24,8 @@ namespace {
 
 QCustomPlot *makePlot(QWidget *parent, const QString &name)
 {
-    auto *plot = new QCustomPlot(parent);
-    plot->setObjectName(name);
+    QCustomPlot *plot = makeThemedPlot(parent, name);
     plot->setMinimumSize(220, 160);
-    plot->setBackground(parent->palette().base());
-    plot->axisRect()->setBackground(parent->palette().base());
-    const QColor text = parent->palette().color(QPalette::Text);
-    for (QCPAxis *axis : {plot->xAxis, plot->yAxis}) {
-        axis->setBasePen(QPen(text));
-        axis->setTickPen(QPen(text));
-        axis->setSubTickPen(QPen(text));
-        axis->setTickLabelColor(text);
-        axis->setLabelColor(text);
-        axis->grid()->setPen(QPen(QColor(128, 128, 128, 70), 0, Qt::DotLine));
-    }
     return plot;
 }
 
