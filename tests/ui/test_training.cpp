@@ -6,6 +6,8 @@
 // CLI writes is followed from its metrics file. Data: the checked-in tests/fixtures/tiny_voc.
 #include "support/tiny_checkpoint.h"
 #include "training/checkpoint/checkpoint.h"
+#include "training/engine/cancel_token.h"
+#include "training/loop/run_folder.h"
 #include "training/loop/trainer.h"
 #include "ui/dialogs/new_training_dialog.h"
 #include "ui/docks/runs_dock.h"
@@ -58,6 +60,7 @@ private Q_SLOTS:
     void cancelLeavesALoadableCheckpoint();
     void inspectionDuringTrainingReturns();
     void followsARunTheCliWrites();
+    void resumesAStoppedRunFromTheRunsPanel();
 
 private:
     wsss::training::TrainOptions tinyRun(const QString &name, int iters) const;
@@ -285,6 +288,38 @@ void TestTraining::followsARunTheCliWrites()
     QVERIFY(dock()->isFollowing());
     QTRY_COMPARE_WITH_TIMEOUT(dock()->lossGraph(QStringLiteral("total")) ? dock()->lossGraph(QStringLiteral("total"))->dataCount() : 0,
                               3, 10000);
+}
+
+void TestTraining::resumesAStoppedRunFromTheRunsPanel()
+{
+    // A run stopped at step 3 of 6 (as a cancel or a kill leaves it), then "Resume training".
+    auto options = tinyRun(QStringLiteral("run_stopped"), 6);
+    options.saveOnCancel = true;
+    wsss::training::CancelToken stop;
+    wsss::training::TrainCallbacks callbacks;
+    callbacks.onStep = [&](const wsss::training::StepLog &log) {
+        if (log.step == 3)
+            stop.cancel();
+    };
+    QVERIFY_THROWS_EXCEPTION(wsss::training::Cancelled, wsss::training::train(options, callbacks, &stop));
+    const QString dir = QString::fromStdString(options.out);
+    QCOMPARE(wsss::training::describeRun(options.out).state, wsss::training::RunState::Stopped);
+
+    Q_EMIT m_window->runsDock()->resumeRequested(dir);
+    QVERIFY(m_window->training()->isTraining());
+    QTRY_VERIFY_WITH_TIMEOUT(!m_window->training()->isTraining(), kRunTimeoutMs);
+    QVERIFY2(dock()->statusText().startsWith(QStringLiteral("Finished")), qPrintable(dock()->statusText()));
+    QCOMPARE(dock()->progressPercent(), 100);
+    const QCPGraph *total = dock()->lossGraph(QStringLiteral("total"));
+    QVERIFY(total);
+    QCOMPARE(total->dataCount(), 3); // steps 4 to 6, the ones this job trained
+    QCOMPARE(wsss::training::readCheckpointHeader(options.out + "/checkpoint.wsss").step, std::int64_t{6});
+    QCOMPARE(wsss::training::describeRun(options.out).state, wsss::training::RunState::Finished);
+
+    // A finished run is not resumed again: the panel says why.
+    QVERIFY(m_window->training()->resumeRun(dir) == 0);
+    QVERIFY2(m_window->training()->lastProblems().join(u' ').contains(QStringLiteral("finished")),
+             qPrintable(m_window->training()->lastProblems().join(u' ')));
 }
 
 QTEST_MAIN(TestTraining)

@@ -381,6 +381,10 @@ void RunsDock::showContextMenu(const QPoint &pos)
         const QString dir = QString::fromStdString(r->dir);
         QAction *watch = menu.addAction(tr("Watch in the Training panel"));
         connect(watch, &QAction::triggered, this, [this, dir] { Q_EMIT followRequested(dir); });
+        QAction *resume = menu.addAction(tr("Resume training"));
+        resume->setEnabled(r->state == wsss::training::RunState::Stopped);
+        resume->setToolTip(tr("Continues the run from its last checkpoint with its stored options"));
+        connect(resume, &QAction::triggered, this, [this, dir] { Q_EMIT resumeRequested(dir); });
         menu.addSeparator();
     }
     menu.addAction(tr("Refresh"), this, &RunsDock::refresh);

@@ -55,6 +55,7 @@ public:
 Q_SIGNALS:
     void openCheckpointRequested(const QString &path);
     void followRequested(const QString &runDir); // "Watch" in the context menu: the training dock follows it
+    void resumeRequested(const QString &runDir); // "Resume training" of a stopped run (as `wsss train --resume`)
 
 protected:
     void showEvent(QShowEvent *event) override; // a dock shown again lists what changed meanwhile

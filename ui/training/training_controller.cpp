@@ -1,6 +1,7 @@
 #include "ui/training/training_controller.h"
 
 #include "training/engine/training_catalog.h"
+#include "training/loop/run_folder.h"
 #include "ui/dialogs/new_training_dialog.h"
 #include "ui/docks/runs_dock.h"
 #include "ui/docks/training_dock.h"
@@ -64,6 +65,10 @@ TrainingController::TrainingController(EngineBridge *bridge, TrainingDock *dock,
     connect(m_dock, &TrainingDock::cancelRequested, this, &TrainingController::cancel);
     connect(m_dock, &TrainingDock::openCheckpointRequested, this, &TrainingController::openCheckpointRequested);
     connect(m_runs, &RunsDock::openCheckpointRequested, this, &TrainingController::openCheckpointRequested);
+    connect(m_runs, &RunsDock::resumeRequested, this, [this](const QString &runDir) {
+        if (resumeRun(runDir) == 0)
+            QMessageBox::warning(m_dialogParent, tr("Resume training"), m_problems.join(QLatin1Char('\n')));
+    });
     connect(m_runs, &RunsDock::followRequested, this, [this](const QString &runDir) {
         if (m_job == 0) {
             follow(runDir);
@@ -103,6 +108,37 @@ quint64 TrainingController::startRun(const core::TrainOptions &options)
     const QString parent = QFileInfo(m_runDir).absoluteDir().absolutePath();
     m_runs->setFolder(parent);
     return m_job;
+}
+
+quint64 TrainingController::resumeRun(const QString &runDir)
+{
+    core::TrainOptions options;
+    options.out = runDir.toStdString();
+    options.resume = true;
+    core::RunDescription run;
+    try {
+        run = core::describeRun(options.out);
+    } catch (const std::exception &e) {
+        m_problems = QStringList{QString::fromStdString(e.what())};
+        return 0;
+    }
+    const QString name = QFileInfo(runDir).fileName();
+    if (run.state == core::RunState::Finished) {
+        m_problems = QStringList{tr("%1 is finished (%2 steps): there is nothing to resume; start a new run to train "
+                                    "longer")
+                                     .arg(name)
+                                     .arg(run.step)};
+        return 0;
+    }
+    if (run.state == core::RunState::Training) {
+        m_problems = QStringList{tr("%1 is training (%2); watch it instead").arg(name, QString::fromStdString(run.holder))};
+        return 0;
+    }
+    // Replaced by the run's stored options when it starts; read here for the progress bar.
+    options.iters = static_cast<int>(run.total);
+    if (options.iters <= 0)
+        options.iters = core::TrainOptions{}.iters;
+    return startRun(options);
 }
 
 bool TrainingController::newRunDialog(const QString &dataRoot, const QString &split)

@@ -28,6 +28,9 @@ public:
     quint64 startRun(const wsss::training::TrainOptions &options);
     // The New training run dialog, prefilled with the open dataset; true when a run started.
     bool newRunDialog(const QString &dataRoot = {}, const QString &split = {});
+    // Continues a stopped run from its last checkpoint with its stored options (`wsss train
+    // --resume --out RUN`); 0 when refused, with the reasons in lastProblems().
+    quint64 resumeRun(const QString &runDir);
     // Watches RUN/metrics.jsonl and the run's checkpoints as another process writes them.
     void follow(const QString &runDir);
 
