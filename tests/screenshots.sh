@@ -24,4 +24,11 @@ fi
 if [[ -f "$runs/run_acr/checkpoint.wsss" ]]; then
   shot acr "$runs/run_acr/checkpoint.wsss" val_000003 64,40 pullover --panel class-maps
 fi
+# The training panel under the inspection, following a short afa run the CLI writes (loss curves
+# with the learning rate, val mIoU every 40 steps, the kept checkpoints).
+train_dir=.bench/screenshots/afa # relative: the panel's log shows it
+rm -rf "$train_dir"
+"$build/bin/wsss" train --method afa --data "$demo/data" --out "$train_dir" --iters 120 --batch 8 \
+  --val-every 40 --save-every 40 --keep-checkpoints
+shot training "$train_dir/checkpoint.wsss" val_000003 64,40 pullover --follow "$train_dir" --mask
 echo "screenshots in $out"
