@@ -387,8 +387,6 @@ private Q_SLOTS:
         QCOMPARE(steps.back().step, std::int64_t{8});
     }
 
-    // A train job that cannot start (a folder that holds a run) fails with the reason, and the
-    // worker takes the next job.
     // A step that cannot allocate (here a 4096-px input: its attention matrix would take
     // hundreds of GB) fails the job with the cause and what to change; the engine goes on.
     void trainJobOutOfMemorySaysWhatToChange()
@@ -408,6 +406,8 @@ private Q_SLOTS:
         QVERIFY(std::holds_alternative<JobFinished>(*rec.waitEnd(load)));
     }
 
+    // A train job that cannot start (a folder that holds a run) fails with the reason, and the
+    // worker takes the next job.
     void trainJobThatCannotStartFails()
     {
         Recorder rec;

@@ -214,9 +214,8 @@ std::string outOfMemory(const std::string &cause, const std::string &device, std
            std::to_string(o.batch) + " at " + std::to_string(o.size) + " px): " + cause + ". " +
            (lastSaved >= 0 ? "The checkpoint of step " + std::to_string(lastSaved) + " in \"" + o.out + "\" is kept. "
                            : std::string("No checkpoint had been saved yet. ")) +
-           "Start again with a smaller --batch or --size" +
-           (lastSaved >= 0 ? std::string(", or free memory on the device (other programs, other runs) and --resume")
-                           : std::string(", or free memory on the device (other programs, other runs)"));
+           "Start again with a smaller --batch or --size, or free memory on the device (other programs, other runs)" +
+           (lastSaved >= 0 ? " and --resume" : "");
 }
 
 std::uint64_t fileSize(const fs::path &path)

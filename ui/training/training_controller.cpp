@@ -135,9 +135,8 @@ quint64 TrainingController::resumeRun(const QString &runDir)
         return 0;
     }
     // Replaced by the run's stored options when it starts; read here for the progress bar.
-    options.iters = static_cast<int>(run.total);
-    if (options.iters <= 0)
-        options.iters = core::TrainOptions{}.iters;
+    if (run.total > 0)
+        options.iters = static_cast<int>(run.total);
     return startRun(options);
 }
 
