@@ -9,6 +9,8 @@
 #include "ui/training/run_curves.h"
 #include "ui/training/training_controller.h"
 #include "ui/engine/engine_bridge.h"
+#include "training/project/studio_project.h"
+#include "ui/correction/correction_controller.h"
 #include "ui/main_window.h"
 #include "vision/core/process_setup.h"
 
@@ -18,8 +20,6 @@
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
-#include <QJsonDocument>
-#include <QJsonObject>
 #include <QPointF>
 #include <QSettings>
 #include <QTemporaryDir>
@@ -46,6 +46,8 @@ struct StudioArgs {
     bool crf = false;
     QString panel;         // the right-hand tab to raise
     QString follow;        // a run folder to watch (wsss train writes it)
+    QString project;       // a .wsssproj to open
+    QString projectImage;  // the image it last showed
 };
 
 void printError(const QString &message)
@@ -53,27 +55,21 @@ void printError(const QString &message)
     std::fprintf(stderr, "wsss-studio: %s\n", qPrintable(message));
 }
 
-// A .wsssproj is JSON: {"data": DIR, "checkpoint": FILE, "split": S}, paths relative to itself.
+// The sources a project names (readStudioProject: paths resolved against the project file), so
+// the flags below can check and override them; the window opens the project itself.
 bool readProject(const QString &path, StudioArgs &args, QString *error)
 {
-    QFile file(path);
-    if (!file.open(QIODevice::ReadOnly)) {
-        *error = QStringLiteral("cannot open project \"%1\": %2").arg(path, file.errorString());
+    try {
+        const auto project = wsss::training::readStudioProject(path.toStdString());
+        args.data = QString::fromStdString(project.data.string());
+        args.checkpoint = QString::fromStdString(project.checkpoint.string());
+        args.split = QString::fromStdString(project.split);
+        args.projectImage = QString::fromStdString(project.image);
+        return true;
+    } catch (const std::exception &e) {
+        *error = QString::fromUtf8(e.what());
         return false;
     }
-    QJsonParseError parseError;
-    const QJsonDocument doc = QJsonDocument::fromJson(file.readAll(), &parseError);
-    if (!doc.isObject()) {
-        *error = QStringLiteral("project \"%1\" is not a JSON object: %2").arg(path, parseError.errorString());
-        return false;
-    }
-    const QJsonObject project = doc.object();
-    const QDir base = QFileInfo(path).absoluteDir();
-    auto resolve = [&base](const QString &p) { return p.isEmpty() ? p : QDir::cleanPath(base.absoluteFilePath(p)); };
-    args.data = resolve(project.value(QStringLiteral("data")).toString());
-    args.checkpoint = resolve(project.value(QStringLiteral("checkpoint")).toString());
-    args.split = project.value(QStringLiteral("split")).toString(args.split);
-    return true;
 }
 
 } // namespace
@@ -132,9 +128,12 @@ int main(int argc, char *argv[])
         printError(QStringLiteral("expected at most one project file, got %1").arg(positional.size()));
         return 1;
     }
-    if (!positional.isEmpty() && !readProject(positional.front(), args, &error)) {
-        printError(error);
-        return 1;
+    if (!positional.isEmpty()) {
+        args.project = positional.front();
+        if (!readProject(args.project, args, &error)) {
+            printError(error);
+            return 1;
+        }
     }
     if (parser.isSet(dataOpt)) args.data = parser.value(dataOpt);
     if (parser.isSet(ckptOpt)) args.checkpoint = parser.value(ckptOpt);
@@ -162,7 +161,7 @@ int main(int argc, char *argv[])
             return 1;
         }
     }
-    wsss::ui::ThresholdRule bandRule;
+    wsss::vision::PseudoLabelRule bandRule;
     if (!args.band.isEmpty()) {
         const QStringList lh = args.band.split(QLatin1Char(','));
         bool okL = false, okH = false;
@@ -266,9 +265,9 @@ int main(int argc, char *argv[])
         if (args.mask)
             window.findChild<QCheckBox *>(QStringLiteral("showMaskCheck"))->setChecked(true);
         if (!args.band.isEmpty() || args.par > 0 || args.crf) {
-            wsss::ui::ThresholdRule rule = window.rule();
+            wsss::vision::PseudoLabelRule rule = window.rule();
             if (!args.band.isEmpty()) {
-                rule.background = wsss::ui::BackgroundMode::Band;
+                rule.background = wsss::vision::BackgroundRule::Band;
                 rule.bandLow = bandRule.bandLow;
                 rule.bandHigh = bandRule.bandHigh;
             }
@@ -306,6 +305,20 @@ int main(int argc, char *argv[])
         grab();
     });
 
+    if (!args.project.isEmpty() && !parser.isSet(dataOpt) && !parser.isSet(ckptOpt)) {
+        if (screenshotMode) // no dialog asks where a moved file went: the run fails with the reason
+            window.correction()->setLocator([](const QString &, const QString &) { return QString(); });
+        if (!window.openProject(args.project)) {
+            printError(window.lastError());
+            if (screenshotMode)
+                return 1;
+        } else if (!args.image.isEmpty() && !window.selectImage(args.image)) {
+            printError(QStringLiteral("image \"%1\" is not in the project's split").arg(args.image));
+            if (screenshotMode)
+                return 1;
+        }
+        return app.exec();
+    }
     const bool dataOpened = args.data.isEmpty() || window.openDataset(args.data, args.split);
     if (!dataOpened && screenshotMode) {
         fail(window.lastError()); // nothing to inspect: the window with the cause, then exit 1

@@ -21,6 +21,8 @@ int main(int argc, char **argv)
     wsss::training::addInspectVerb(app);
     wsss::training::addRefineVerb(app);
     wsss::training::addInfoVerb(app);
+    wsss::training::addProjectVerb(app);
+    wsss::training::addExportVerb(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError &e) {

@@ -10,7 +10,7 @@ packages=(
   libtorch-dev libopenblas0-openmp
   libopencv-dev libpng-dev libjpeg-dev zlib1g-dev
   libimgui-dev libqcustomplot-dev
-  nlohmann-json3-dev libcli11-dev
+  nlohmann-json3-dev libcli11-dev libssl-dev
   xvfb xauth libgl1-mesa-dri libglx-mesa0 python3
   dataset-fashion-mnist
 )

@@ -12,7 +12,8 @@ if [[ ! -f "$checkpoint" ]]; then
     "$build/bin/wsss" train --method cam --data "$demo/data" --out "$demo/run_cam" --iters 400 --batch 16 --size 64 --set pooling=gap
   fi
 fi
-cat > "$demo/demo.wsssproj" <<JSON
-{"data": "data", "checkpoint": "$(realpath --relative-to="$demo" "$checkpoint")", "split": "val"}
-JSON
+# The project keeps the user's review states and corrected masks: made once, never overwritten.
+if [[ ! -f "$demo/demo.wsssproj" ]]; then
+  "$build/bin/wsss" project new --data "$demo/data" --split val --checkpoint "$checkpoint" --out "$demo/demo.wsssproj"
+fi
 exec "$build/bin/wsss-studio" "$demo/demo.wsssproj"

@@ -1,6 +1,7 @@
 #include "ui/main_window.h"
 
 #include "ui/canvas/canvas_widget.h"
+#include "ui/correction/correction_controller.h"
 #include "ui/docks/affinity_dock.h"
 #include "ui/docks/attention_dock.h"
 #include "ui/docks/class_maps_dock.h"
@@ -105,9 +106,36 @@ MainWindow::MainWindow(QWidget *parent) : QMainWindow(parent)
     connect(m_training, &TrainingController::openCheckpointRequested, this,
             [this](const QString &path) { openCheckpoint(path); });
 
+    m_correction = new CorrectionController(this, m_canvas, m_datasetDock, m_bridge);
+    m_correction->setSourcesProvider([this] {
+        return CorrectionController::Sources{m_datasetRoot, m_datasetSplit, m_checkpointPath, m_rule};
+    });
+
     createMenus();
     createControls();
+    addToolBarBreak();
+    addToolBar(m_correction->toolBar());
     createStatusBar();
+
+    connect(m_correction, &CorrectionController::projectOpened, this,
+            [this](const QString &data, const QString &split, const QString &checkpoint,
+                   const wsss::vision::PseudoLabelRule &rule, const QString &mapKind, const QString &image) {
+                m_banner->clearMessage(QStringLiteral("project"));
+                m_projectMapKind = mapKind;
+                if (!checkpoint.isEmpty())
+                    openCheckpoint(checkpoint);
+                m_thresholdFromModel = false; // the project's rule, not the checkpoint's threshold
+                setRule(rule);
+                if (openDataset(data, split) && !image.isEmpty())
+                    selectImage(image);
+            });
+    connect(m_correction, &CorrectionController::message, this,
+            [this](const QString &text) { statusBar()->showMessage(text, 8000); });
+    connect(m_correction, &CorrectionController::failed, this, &MainWindow::showError);
+    connect(m_canvas, &CanvasWidget::showMaskChanged, this, [this](bool shown) {
+        const QSignalBlocker block(m_showMask);
+        m_showMask->setChecked(shown);
+    });
 
     connect(m_datasetDock, &DatasetDock::imageSelected, this, &MainWindow::requestInspection);
     connect(m_canvas, &CanvasWidget::queryChanged, m_attentionDock, &AttentionDock::setQueryToken);
@@ -117,9 +145,9 @@ MainWindow::MainWindow(QWidget *parent) : QMainWindow(parent)
     connect(m_thresholdsDock, &ThresholdsDock::ruleChanged, this, &MainWindow::setRule);
     connect(m_canvas, &CanvasWidget::ruleEdited, this, &MainWindow::setRule); // the HUD's sliders
     // PAR and the CRF run on the worker; the canvas shows the latest result when it lands.
-    connect(m_canvas, &CanvasWidget::refinementRequested, this, [this](const QString &kind, const ThresholdRule &rule) {
+    connect(m_canvas, &CanvasWidget::refinementRequested, this, [this](const QString &kind, const wsss::vision::PseudoLabelRule &rule) {
         if (m_canvas->inspection())
-            m_refineJob = m_bridge->refine(m_canvas->inspection(), kind, rule.toMaskRule());
+            m_refineJob = m_bridge->refine(m_canvas->inspection(), kind, rule);
     });
     connect(m_bridge, &EngineBridge::refinementReady, m_canvas, &CanvasWidget::setRefinement);
     connect(m_classMapsDock, &ClassMapsDock::classActivated, this, [this](int classIndex) {
@@ -203,9 +231,12 @@ void MainWindow::createMenus()
     openData->setObjectName(QStringLiteral("openDatasetAction"));
     openData->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_O));
     file->addSeparator();
+    m_correction->addFileActions(file);
+    file->addSeparator();
     QAction *quit = file->addAction(tr("&Quit"), this, &QWidget::close);
     quit->setShortcut(QKeySequence::Quit);
 
+    m_correction->addEditActions(menuBar()->addMenu(tr("&Edit")));
     QMenu *view = menuBar()->addMenu(tr("&View"));
     QAction *fit = view->addAction(tr("&Fit image"), m_canvas, &CanvasWidget::fitToWindow);
     fit->setShortcut(Qt::Key_F);
@@ -228,6 +259,7 @@ void MainWindow::createMenus()
     view->addAction(m_runsDock->toggleViewAction());
     view->addAction(m_jobsDock->toggleViewAction());
 
+    m_correction->addReviewActions(menuBar()->addMenu(tr("Re&view")));
     QMenu *training = menuBar()->addMenu(tr("T&raining"));
     QAction *newRun = training->addAction(tr("&New training run…"), this, [this] {
         if (!m_training->newRunDialog(m_datasetRoot, m_datasetSplit) && !m_training->lastProblems().isEmpty())
@@ -294,6 +326,7 @@ void MainWindow::createControls()
     bar->addWidget(m_kindCombo);
     connect(m_kindCombo, &QComboBox::currentTextChanged, m_canvas, &CanvasWidget::setMapKind);
     connect(m_kindCombo, &QComboBox::currentTextChanged, m_classMapsDock, &ClassMapsDock::setMapKind);
+    connect(m_kindCombo, &QComboBox::currentTextChanged, m_correction, &CorrectionController::setMapKind);
 
     label(tr("Opacity"));
     m_opacitySlider = new QSlider(Qt::Horizontal, bar);
@@ -396,9 +429,9 @@ void MainWindow::restoreSettings()
     if (ok)
         m_opacitySlider->setValue(qRound(std::clamp(opacity, 0.0, 1.0) * kSliderSteps));
     // The rule as it was left; a checkpoint's first inspection still sets its best threshold.
-    ThresholdRule rule = m_rule;
+    wsss::vision::PseudoLabelRule rule = m_rule;
     rule.bgThreshold = settings.value(QStringLiteral("rule/bgThreshold"), rule.bgThreshold).toFloat();
-    rule.background = backgroundModeFromName(settings.value(QStringLiteral("rule/background")).toString(), rule.background);
+    rule.background = backgroundRuleFromKey(settings.value(QStringLiteral("rule/background")).toString(), rule.background);
     rule.bandLow = settings.value(QStringLiteral("rule/bandLow"), rule.bandLow).toFloat();
     rule.bandHigh = settings.value(QStringLiteral("rule/bandHigh"), rule.bandHigh).toFloat();
     rule.parIterations = settings.value(QStringLiteral("rule/parIterations"), rule.parIterations).toInt();
@@ -414,7 +447,7 @@ void MainWindow::saveSettings() const
     settings.setValue(QStringLiteral("display/colorMap"), colorMapName(m_colorMap));
     settings.setValue(QStringLiteral("display/opacity"), double(m_opacitySlider->value()) / kSliderSteps);
     settings.setValue(QStringLiteral("rule/bgThreshold"), m_rule.bgThreshold);
-    settings.setValue(QStringLiteral("rule/background"), backgroundModeName(m_rule.background));
+    settings.setValue(QStringLiteral("rule/background"), backgroundRuleKey(m_rule.background));
     settings.setValue(QStringLiteral("rule/bandLow"), m_rule.bandLow);
     settings.setValue(QStringLiteral("rule/bandHigh"), m_rule.bandHigh);
     settings.setValue(QStringLiteral("rule/parIterations"), m_rule.parIterations);
@@ -457,11 +490,12 @@ bool MainWindow::restoreLastSession(const QString &device)
     return opened;
 }
 
-void MainWindow::setRule(const ThresholdRule &rule)
+void MainWindow::setRule(const wsss::vision::PseudoLabelRule &rule)
 {
-    m_rule = rule.clamped();
+    m_rule = clampedRule(rule);
     showRule();
     m_canvas->setRule(m_rule);
+    m_correction->setRule(m_rule);
 }
 
 void MainWindow::showRule()
@@ -471,7 +505,7 @@ void MainWindow::showRule()
     m_thresholdSlider->setValue(qRound(m_rule.bgThreshold * kSliderSteps));
     m_thresholdSpin->setValue(m_rule.bgThreshold);
     // In band mode (without the CRF) the threshold does not decide anything: the dock's band rows do.
-    const bool thresholdApplies = thresholdRuleField(QStringLiteral("bgThreshold"))->appliesTo(m_rule);
+    const bool thresholdApplies = ruleField(QStringLiteral("bgThreshold"))->appliesTo(m_rule);
     m_thresholdSlider->setEnabled(thresholdApplies);
     m_thresholdSpin->setEnabled(thresholdApplies);
     m_thresholdsDock->setRule(m_rule);
@@ -539,7 +573,7 @@ quint64 MainWindow::applyRuleToDataset(const QString &outDir)
     }
     m_applyOut = QDir::toNativeSeparators(outDir);
     m_applyWritten = m_applyTotal = 0;
-    m_applyJob = m_bridge->inferDataset(m_datasetRoot, m_datasetSplit, outDir, m_rule.toMaskRule(), m_canvas->mapKind());
+    m_applyJob = m_bridge->inferDataset(m_datasetRoot, m_datasetSplit, outDir, m_rule, m_canvas->mapKind());
     m_cancelButton->setVisible(true);
     return m_applyJob;
 }
@@ -575,6 +609,17 @@ void MainWindow::endApply(quint64 jobId, bool finished, const QString &outcome)
     Q_EMIT applyEnded(jobId, finished, m_applyWritten);
 }
 
+bool MainWindow::openProject(const QString &path)
+{
+    QString error;
+    if (m_correction->openProject(path, &error))
+        return true;
+    m_lastError = error;
+    m_banner->setMessage(QStringLiteral("project"), tr("Cannot open the project: %1").arg(error));
+    statusBar()->showMessage(tr("Error: %1").arg(error));
+    return false;
+}
+
 void MainWindow::closeEvent(QCloseEvent *event)
 {
     saveSettings();
@@ -594,6 +639,7 @@ bool MainWindow::openDataset(const QString &root, const QString &split)
     m_datasetDock->setDataset(dataset);
     m_datasetRoot = root;
     m_datasetSplit = split;
+    m_correction->datasetOpened();
     if (m_classNames.empty())
         populateClasses(dataset.labelMap.names());
 
@@ -723,6 +769,7 @@ void MainWindow::showInspection(std::shared_ptr<const tr::Inspection> inspection
     m_affinityDock->setInspection(inspection);
     m_classMapsDock->setInspection(inspection);
     m_canvas->setInspection(inspection);
+    m_correction->inspectionShown(inspection);
     m_attentionDock->setQueryToken(m_canvas->queryToken());
     m_affinityDock->setQueryToken(m_canvas->queryToken());
     m_datasetDock->setImageScores(ins.imageId, ins.classScores);
@@ -822,6 +869,7 @@ void MainWindow::populateClasses(const std::vector<std::string> &names)
     if (names == m_classNames)
         return;
     m_classNames = names;
+    m_correction->setClassNames(names);
     const int previous = m_classCombo->currentIndex() < 0 ? -1 : m_classCombo->currentData().toInt();
     const QSignalBlocker block(m_classCombo);
     m_classCombo->clear();
@@ -851,7 +899,10 @@ void MainWindow::populateKinds(const tr::Inspection &inspection)
         const QSignalBlocker block(m_kindCombo);
         m_kindCombo->clear();
         m_kindCombo->addItems(kinds);
-        m_kindCombo->setCurrentIndex(std::max<int>(0, kinds.indexOf(previous)));
+        // An opened project's kind first, then the one shown before.
+        const int wanted = kinds.indexOf(m_projectMapKind.isEmpty() ? previous : m_projectMapKind);
+        m_kindCombo->setCurrentIndex(std::max<int>(0, wanted));
+        m_projectMapKind.clear();
     }
     m_kindCombo->setEnabled(kinds.size() > 1);
     m_canvas->setMapKind(m_kindCombo->currentText());
@@ -859,7 +910,7 @@ void MainWindow::populateKinds(const tr::Inspection &inspection)
 
 void MainWindow::setBgThreshold(double threshold)
 {
-    ThresholdRule rule = m_rule;
+    wsss::vision::PseudoLabelRule rule = m_rule;
     rule.bgThreshold = static_cast<float>(std::clamp(threshold, 0.0, 1.0));
     setRule(rule);
 }

@@ -3,7 +3,7 @@
 // on the left, the attention view on the right, the evaluation plots below, display controls in
 // a toolbar, engine messages in the status bar. Selecting an image submits an inspect job; the
 // result replaces what is shown only when it arrives, and inspectionShown() tells when it is on
-// screen. The window owns the one ThresholdRule (toolbar, dock and HUD edit it through
+// screen. The window owns the one wsss::vision::PseudoLabelRule (toolbar, dock and HUD edit it through
 // setRule()); when the rule refines (PAR, CRF) the canvas's requests go to the engine's worker.
 // "Apply to the whole dataset" writes the split's pseudo-masks under the rule through the engine,
 // with progress and Cancel in the status bar. Layout, colour map, the rule and the last dataset
@@ -14,7 +14,7 @@
 #include "training/engine/events.h"
 #include "training/methods/inspection.h"
 #include "ui/canvas/color_map.h"
-#include "ui/project/threshold_rule.h"
+#include "ui/project/rule_fields.h"
 
 #include <QMainWindow>
 #include <QPointF>
@@ -44,6 +44,7 @@ class AttentionDock;
 class CanvasWidget;
 class AffinityDock;
 class ClassMapsDock;
+class CorrectionController;
 class DatasetDock;
 class EngineBridge;
 class EvaluationDock;
@@ -66,6 +67,9 @@ public:
     // Asynchronous: the model is loaded by the engine; failures arrive as EngineBridge::jobFailed
     // and stay in the banner.
     void openCheckpoint(const QString &path, const QString &device = QStringLiteral("auto"));
+    // Opens a .wsssproj: its dataset, checkpoint, rule and image, its review states and corrected
+    // masks (a moved dataset or checkpoint is asked for). False with the reason in the banner.
+    bool openProject(const QString &path);
     // Makes an image of the open dataset current and inspects it; false if the id is unknown.
     bool selectImage(const QString &id);
     // Moves the query to the patch under an image pixel of the shown inspection.
@@ -75,8 +79,8 @@ public:
     bool saveScreenshot(const QString &png);
 
     // The pseudo-label rule: toolbar, thresholds dock and canvas follow it.
-    void setRule(const ThresholdRule &rule);
-    const ThresholdRule &rule() const { return m_rule; }
+    void setRule(const wsss::vision::PseudoLabelRule &rule);
+    const wsss::vision::PseudoLabelRule &rule() const { return m_rule; }
     void setBgThreshold(double threshold); // the rule with this background threshold
     void setColorMap(ColorMap map);
     ColorMap colorMap() const { return m_colorMap; }
@@ -113,6 +117,7 @@ public:
     RunsDock *runsDock() const { return m_runsDock; }
     JobsDock *jobsDock() const { return m_jobsDock; }
     TrainingController *training() const { return m_training; }
+    CorrectionController *correction() const { return m_correction; }
     MessageBanner *messageBanner() const { return m_banner; }
     EngineBridge *bridge() const { return m_bridge; }
     QString currentImageId() const { return m_requestedId; }
@@ -166,6 +171,8 @@ private:
     RunsDock *m_runsDock = nullptr;
     JobsDock *m_jobsDock = nullptr;
     TrainingController *m_training = nullptr;
+    CorrectionController *m_correction = nullptr;
+    QString m_projectMapKind; // the opened project's map kind, chosen once the model lists its kinds
     MessageBanner *m_banner = nullptr;
 
     QComboBox *m_classCombo = nullptr;
@@ -181,7 +188,7 @@ private:
     QProgressBar *m_progress = nullptr;
     QToolButton *m_cancelButton = nullptr;
 
-    ThresholdRule m_rule;
+    wsss::vision::PseudoLabelRule m_rule;
     ColorMap m_colorMap = ColorMap::Jet;
     quint64 m_evaluateJob = 0;
     quint64 m_applyJob = 0;

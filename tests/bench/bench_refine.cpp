@@ -2,7 +2,7 @@
 // slider costs), PAR at full 512² resolution, and AFA's random walk on token grids. Prints one
 // JSON object per line; tests/bench/run.sh sets it beside refine_peer.py (python3-torch).
 // Usage: bench_refine REPEATS [CASE ...] (default: every case)
-#include "vision/labels/pseudo_label_rule.h"
+#include "vision/labels/pseudo_label_maps.h"
 #include "vision/refine/par.h"
 #include "vision/refine/random_walk.h"
 #include "vision/core/process_setup.h"

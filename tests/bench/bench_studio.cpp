@@ -12,7 +12,7 @@
 #include "ui/docks/attention_dock.h"
 #include "ui/docks/class_maps_dock.h"
 #include "ui/engine/engine_bridge.h"
-#include "ui/project/threshold_rule.h"
+#include "ui/project/rule_fields.h"
 #include "vision/core/process_setup.h"
 
 #include <QApplication>
@@ -89,7 +89,7 @@ void runCases(const char *load, int repeats)
         (void)canvas.grab();
         std::vector<double> ms;
         for (int i = 0; i < repeats; ++i) {
-            wsss::ui::ThresholdRule rule;
+            wsss::vision::PseudoLabelRule rule;
             rule.bgThreshold = 0.2f + 0.6f * i / repeats;
             QElapsedTimer timer;
             timer.start();
@@ -110,8 +110,8 @@ void runCases(const char *load, int repeats)
         (void)canvas.grab();
         std::vector<double> ms;
         for (int i = 0; i < repeats; ++i) {
-            wsss::ui::ThresholdRule rule;
-            rule.background = wsss::ui::BackgroundMode::Band;
+            wsss::vision::PseudoLabelRule rule;
+            rule.background = wsss::vision::BackgroundRule::Band;
             rule.bandLow = 0.2f + 0.4f * i / repeats;
             rule.bandHigh = rule.bandLow + 0.2f;
             QElapsedTimer timer;

@@ -20,7 +20,7 @@
 #include <QtTest>
 
 using wsss::ui::MainWindow;
-using wsss::ui::ThresholdRule;
+using wsss::vision::PseudoLabelRule;
 
 namespace {
 
@@ -71,8 +71,8 @@ private Q_SLOTS:
 
     void writesOneMaskPerImage()
     {
-        ThresholdRule rule;
-        rule.background = wsss::ui::BackgroundMode::Band;
+        wsss::vision::PseudoLabelRule rule;
+        rule.background = wsss::vision::BackgroundRule::Band;
         rule.bandLow = 0.3f;
         rule.bandHigh = 0.6f;
         m_window->setRule(rule);
@@ -86,7 +86,7 @@ private Q_SLOTS:
         QVERIFY(m_window->applyRuleToDataset(out) == 0); // one at a time
         QVERIFY2(ended.wait(120000), qPrintable(m_window->lastError()));
         QCOMPARE(ended.front().at(0).toULongLong(), job);
-        QVERIFY(ended.front().at(1).toBool());
+        QVERIFY2(ended.front().at(1).toBool(), qPrintable(m_window->lastError()));
         QCOMPARE(ended.front().at(2).toLongLong(), qint64(kImages));
         QVERIFY(!m_window->isApplying());
         QVERIFY(progress.count() >= kImages);
@@ -101,14 +101,14 @@ private Q_SLOTS:
         QVERIFY(m.value(QStringLiteral("complete")).toBool());
         const QJsonObject r = m.value(QStringLiteral("rule")).toObject();
         QCOMPARE(r.value(QStringLiteral("background")).toString(), QStringLiteral("band"));
-        QCOMPARE(r.value(QStringLiteral("band_low")).toDouble(), 0.3f);
+        QCOMPARE(r.value(QStringLiteral("band_low")).toDouble(), 0.3); // as the user set it, not the float 0.300000011921
         QVERIFY(QFile::exists(out + QStringLiteral("/ImageSets/Segmentation/val.txt")));
         QVERIFY(m_window->statusBar()->currentMessage().contains(QStringLiteral("Wrote %1 of %1").arg(kImages)));
     }
 
     void cancelKeepsWhatWasWritten()
     {
-        ThresholdRule rule;
+        wsss::vision::PseudoLabelRule rule;
         rule.parIterations = 50; // a slower image, so Cancel lands mid-split
         m_window->setRule(rule);
         const QString out = m_dir.filePath(QStringLiteral("cancelled"));

@@ -379,7 +379,7 @@ void TestPanels::maskFollowsEveryRuleChangeAt512()
     QImage previous = canvas.maskImage();
     int changes = 0;
     for (int i = 0; i <= 40; ++i) {
-        wsss::ui::ThresholdRule rule;
+        wsss::vision::PseudoLabelRule rule;
         rule.bgThreshold = 0.2f + 0.6f * i / 40.0f;
         canvas.setRule(rule);
         canvas.repaint();
@@ -473,7 +473,7 @@ void TestPanels::evaluationSweep()
 
 void TestPanels::statePersists()
 {
-    QSize size(1111, 777);
+    QSize size(1111, 877); // room for both toolbar rows and the docks' minimum sizes
     {
         MainWindow first;
         first.show();

@@ -24,10 +24,10 @@
 #include <cmath>
 #include <memory>
 
-using wsss::ui::BackgroundMode;
+using wsss::vision::BackgroundRule;
 using wsss::ui::CanvasWidget;
 using wsss::ui::MainWindow;
-using wsss::ui::ThresholdRule;
+using wsss::vision::PseudoLabelRule;
 
 class TestRuleControls : public QObject {
     Q_OBJECT
@@ -85,7 +85,7 @@ private Q_SLOTS:
 
     void cleanupTestCase() { m_window.reset(); }
 
-    void init() { m_window->setRule(ThresholdRule{}); }
+    void init() { m_window->setRule(wsss::vision::PseudoLabelRule{}); }
 
     void bandModeIgnoresPixelsBetweenTheThresholds()
     {
@@ -100,7 +100,7 @@ private Q_SLOTS:
 
         auto *mode = dockChild<QComboBox>(QStringLiteral("backgroundModeCombo"));
         mode->setCurrentIndex(mode->findData(QStringLiteral("band")));
-        QCOMPARE(m_window->rule().background, BackgroundMode::Band);
+        QCOMPARE(m_window->rule().background, wsss::vision::BackgroundRule::Band);
         // The threshold's row does not apply to the band; the band's rows do.
         QVERIFY(!dockChild<QSlider>(QStringLiteral("bgThresholdRuleSlider"))->isEnabled());
         QVERIFY(dockChild<QSlider>(QStringLiteral("bandLowRuleSlider"))->isEnabled());
@@ -150,8 +150,8 @@ private Q_SLOTS:
         QTRY_VERIFY(hud->frameCount() > 0);
         QTRY_VERIFY(!hud->sliderRect(QStringLiteral("bgThreshold")).isEmpty());
         QVERIFY(hud->sliderRect(QStringLiteral("bandLow")).isEmpty());
-        ThresholdRule band;
-        band.background = BackgroundMode::Band;
+        wsss::vision::PseudoLabelRule band;
+        band.background = wsss::vision::BackgroundRule::Band;
         m_window->setRule(band);
         QTRY_VERIFY(!hud->sliderRect(QStringLiteral("bandLow")).isEmpty());
         QVERIFY(!hud->sliderRect(QStringLiteral("bandHigh")).isEmpty());
@@ -184,13 +184,13 @@ private Q_SLOTS:
         for (const auto &m : refined->maps)
             maps.push_back(&m);
         const size_t n = raw.front()->values.size();
-        QCOMPARE(canvas()->maskLabels(), wsss::training::applyMaskRule(m_window->rule().toMaskRule(), maps, n));
+        QCOMPARE(canvas()->maskLabels(), wsss::training::applyMaskRule(m_window->rule(), maps, n));
 
         // Thresholds apply live to the refined maps: no new request.
         asked.clear();
         m_window->setBgThreshold(0.2);
         QCOMPARE(asked.count(), 0);
-        QCOMPARE(canvas()->maskLabels(), wsss::training::applyMaskRule(m_window->rule().toMaskRule(), maps, n));
+        QCOMPARE(canvas()->maskLabels(), wsss::training::applyMaskRule(m_window->rule(), maps, n));
     }
 
     void crfIsRefinedByTheWorker()
@@ -217,7 +217,7 @@ private Q_SLOTS:
     {
         // The CRF needs a positive background score: at 0 the worker reports an error.
         QSignalSpy failed(m_window->bridge(), &wsss::ui::EngineBridge::jobFailed);
-        ThresholdRule rule;
+        wsss::vision::PseudoLabelRule rule;
         rule.bgThreshold = 0.0f;
         rule.crf = true;
         m_window->setRule(rule);
@@ -235,9 +235,9 @@ private Q_SLOTS:
 
     void paperDefaultsResetEveryField()
     {
-        ThresholdRule edited;
+        wsss::vision::PseudoLabelRule edited;
         edited.bgThreshold = 0.8f;
-        edited.background = BackgroundMode::Band;
+        edited.background = wsss::vision::BackgroundRule::Band;
         edited.bandLow = 0.1f;
         edited.bandHigh = 0.9f;
         edited.parIterations = 3;
@@ -247,33 +247,17 @@ private Q_SLOTS:
         QCOMPARE(dockChild<QComboBox>(QStringLiteral("backgroundModeCombo"))->currentData().toString(), QStringLiteral("band"));
         QVERIFY(dockChild<QCheckBox>(QStringLiteral("crfCheck"))->isChecked());
         dockChild<QPushButton>(QStringLiteral("resetPaperButton"))->click();
-        QCOMPARE(m_window->rule(), ThresholdRule{});
-        QCOMPARE(canvas()->rule(), ThresholdRule{});
+        QCOMPARE(m_window->rule(), wsss::vision::PseudoLabelRule{});
+        QCOMPARE(canvas()->rule(), wsss::vision::PseudoLabelRule{});
         QVERIFY(!dockChild<QCheckBox>(QStringLiteral("crfCheck"))->isChecked());
         QCOMPARE(dockChild<QDoubleSpinBox>(QStringLiteral("parIterationsRuleSpin"))->value(), 0.0);
         QVERIFY(!canvas()->refinementPending());
     }
 
-    void ruleConvertsToTheCoreRule()
-    {
-        ThresholdRule r;
-        r.background = BackgroundMode::Band;
-        r.bandLow = 0.2f;
-        r.bandHigh = 0.7f;
-        r.parIterations = 5;
-        r.crf = true;
-        const auto m = r.toMaskRule();
-        QVERIFY(m.band);
-        QCOMPARE(m.bandLow, 0.2f);
-        QCOMPARE(m.bandHigh, 0.7f);
-        QCOMPARE(m.parIterations, 5);
-        QVERIFY(m.crf && m.refines());
-    }
-
     void rulePersists()
     {
-        ThresholdRule edited;
-        edited.background = BackgroundMode::Band;
+        wsss::vision::PseudoLabelRule edited;
+        edited.background = wsss::vision::BackgroundRule::Band;
         edited.bandLow = 0.25f;
         edited.bandHigh = 0.6f;
         edited.parIterations = 4;

@@ -2,7 +2,7 @@
 // classes, the refinements and the JSON that travels with every export.
 #include "support/tensor_compare.h"
 #include "vision/core/labels.h"
-#include "vision/labels/pseudo_label_rule.h"
+#include "vision/labels/pseudo_label_maps.h"
 
 #include <QtTest/QtTest>
 

@@ -17,7 +17,7 @@ namespace {
 
 struct InferOptions {
     std::string checkpoint, data, split = "val", out, device = "auto";
-    float bgThreshold = -1; // < 0: the checkpoint's, else 0.45
+    float bgThreshold = -1; // < 0: the checkpoint's, else the default 0.45
     bool saveMaps = false;
     int size = 0; // 0: the checkpoint's input size
     bool half = false;
@@ -43,7 +43,7 @@ void runInfer(const InferOptions &o)
         model.header.inputSize = o.size; // the position embedding follows any grid
     }
     const auto rule = pseudoLabelRuleFromFlags(
-        o.bgThreshold >= 0 ? o.bgThreshold : model.header.metrics.value("best_bg_threshold", 0.45f), o.band, o.par,
+        o.bgThreshold >= 0 ? o.bgThreshold : model.header.metrics.value("best_bg_threshold", vision::kDefaultBgThreshold), o.band, o.par,
         o.parIterations, o.crf);
     DatasetInferenceOptions options;
     options.checkpoint = o.checkpoint;
@@ -72,7 +72,7 @@ void addInferVerb(CLI::App &app)
     verb->add_option("--data", o->data, "VOC-layout dataset folder")->required();
     verb->add_option("--split", o->split, "Image list")->capture_default_str();
     verb->add_option("--out", o->out, "Output folder")->required();
-    verb->add_option("--bg-threshold", o->bgThreshold, "Background score threshold (default: the checkpoint's, else 0.45)")
+    verb->add_option("--bg-threshold", o->bgThreshold, "Background score threshold (default: the checkpoint's, else the default 0.45)")
         ->check(CLI::Range(0.0f, 1.0f));
     verb->add_option("--size", o->size, "Side images are resized to (default: the checkpoint's training size)");
     verb->add_flag("--half", o->half, "Float16 inference (CUDA only)");

@@ -9,7 +9,7 @@
 #include "vision/io/labelmap_file.h"
 #include "vision/io/npy.h"
 #include "vision/io/palette_png.h"
-#include "vision/labels/pseudo_label_rule.h"
+#include "vision/labels/pseudo_label_maps.h"
 #include "vision/maps/cam.h"
 
 #include <CLI/CLI.hpp>

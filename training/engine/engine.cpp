@@ -3,6 +3,7 @@
 #include "training/checkpoint/checkpoint.h"
 #include "training/engine/cancel_token.h"
 #include "training/export/dataset_inference.h"
+#include "training/export/project_export.h"
 #include "training/loop/trainer.h"
 #include "training/loop/validation.h"
 #include "training/methods/inference.h"
@@ -100,6 +101,7 @@ struct Engine::State {
     void execute(JobId id, const Job &job, const CancelToken &token);
     void evaluate(JobId id, const EvaluateJob &job, const CancelToken &token);
     void inferDataset(JobId id, const InferDatasetJob &job, const CancelToken &token);
+    void exportProject(JobId id, const ExportProjectJob &job, const CancelToken &token);
     void trainRun(JobId id, const TrainJob &job, const CancelToken &token);
     void betweenSteps(JobId id, std::int64_t step, const CancelToken &token);
 };
@@ -383,6 +385,32 @@ void Engine::State::execute(JobId id, const Job &job, const CancelToken &token)
         trainRun(id, *trainJob, token);
         return;
     }
+    if (const auto *exportJob = std::get_if<ExportProjectJob>(&job)) {
+        exportProject(id, *exportJob, token);
+        return;
+    }
+}
+
+void Engine::State::exportProject(JobId id, const ExportProjectJob &job, const CancelToken &token)
+{
+    ProjectExportOptions options;
+    options.out = job.out;
+    options.format = exportFormatFromName(job.format);
+    options.force = job.force;
+    options.projectFile = job.projectFile;
+    sink(JobStarted{id, "Exporting the project's masks to " + job.out.string()});
+    DatasetInferenceCallbacks callbacks;
+    callbacks.warning = [&](const std::string &message) { sink(JobLog{id, message}); };
+    callbacks.progress = [&](std::int64_t done, std::int64_t total, const std::string &imageId) {
+        sink(JobProgress{id, done, total, "Export " + std::to_string(done) + "/" + std::to_string(total) + ": " + imageId});
+    };
+    callbacks.stopRequested = [&] { return token.cancelled(); };
+    // Its own model: the studio's may be another checkpoint, and must stay loaded.
+    const auto result = wsss::training::exportProject(job.project, options, device.str(), callbacks);
+    if (!result.complete)
+        throw Cancelled{};
+    sink(ProjectExported{id, result.out.string(), result.images, static_cast<std::int64_t>(result.corrected.size()),
+                         static_cast<std::int64_t>(result.rejected.size())});
 }
 
 void Engine::State::inferDataset(JobId id, const InferDatasetJob &job, const CancelToken &token)
@@ -397,7 +425,7 @@ void Engine::State::inferDataset(JobId id, const InferDatasetJob &job, const Can
     options.data = job.dataRoot;
     options.split = job.split;
     options.out = job.out;
-    options.rule = toPseudoLabelRule(job.rule);
+    options.rule = job.rule;
     options.map = job.mapKind;
     DatasetInferenceCallbacks callbacks;
     callbacks.warning = [&](const std::string &message) { sink(JobLog{id, message}); };

@@ -43,7 +43,7 @@ struct EvaluationResult {
     std::vector<double> sweepMiou;
     int bestIndex = -1;
     // At `threshold` (the job's bgThreshold).
-    float threshold = 0.45f;
+    float threshold = vision::kDefaultBgThreshold;
     double miou = 0, meanFpr = 0, meanFnr = 0;
     std::vector<double> iou, fpr, fnr;
     struct ImageScore {
@@ -65,6 +65,8 @@ struct EvaluationReady { JobId id; std::shared_ptr<const EvaluationResult> resul
 struct RefinementReady { JobId id; std::shared_ptr<const RefinedMaps> refined; };
 // An InferDatasetJob's end (also when cancelled, before JobCancelled): what is on disk.
 struct DatasetInferred { JobId id; std::string out; std::int64_t written; std::int64_t total; bool complete; };
+// An ExportProjectJob's success: the dataset is in place at `out`.
+struct ProjectExported { JobId id; std::string out; std::int64_t images; std::int64_t corrected; std::int64_t rejected; };
 // A TrainJob's step: its losses by name ("total" among them) and learning rate, the speed over
 // the last steps and the time left at that speed.
 struct TrainingStep {
@@ -93,7 +95,7 @@ struct JobReplaced { JobId id; JobId by; };
 
 // Every submitted job ends with exactly one of JobFinished, JobFailed, JobCancelled, JobReplaced.
 using Event = std::variant<JobStarted, JobProgress, JobLog, ModelLoaded, InspectionReady,
-                           EvaluationReady, RefinementReady, DatasetInferred, TrainingStep,
+                           EvaluationReady, RefinementReady, DatasetInferred, ProjectExported, TrainingStep,
                            TrainingValidated, CheckpointSaved, TrainingPaused, JobFailed,
                            JobCancelled, JobFinished, JobReplaced>;
 

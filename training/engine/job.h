@@ -1,6 +1,7 @@
 #pragma once
 // Jobs the engine runs on its worker thread.
 #include "training/loop/trainer.h"
+#include "training/project/studio_project.h"
 #include "training/methods/inspection.h"
 
 #include <memory>
@@ -31,7 +32,7 @@ struct InspectJob {
 struct EvaluateJob {
     std::string dataRoot; // VOC-layout folder
     std::string split = "val";
-    float bgThreshold = 0.45f; // where the per-class and per-image scores are taken, in [0, 1]
+    float bgThreshold = vision::kDefaultBgThreshold; // where the per-class and per-image scores are taken, in [0, 1]
     int steps = 100;           // sweep thresholds t = i / steps, i = 0..steps-1
 };
 
@@ -40,7 +41,7 @@ struct EvaluateJob {
 struct RefineJob {
     std::shared_ptr<const Inspection> inspection;
     std::string mapKind;
-    MaskRule rule;
+    vision::PseudoLabelRule rule;
 };
 
 // The loaded model over every image of a split, each pseudo-mask under `rule` written to `out`
@@ -50,7 +51,7 @@ struct InferDatasetJob {
     std::string dataRoot; // VOC-layout folder
     std::string split = "val";
     std::string out;
-    MaskRule rule;
+    vision::PseudoLabelRule rule;
     std::string mapKind; // "" = the method's primary map
 };
 
@@ -64,6 +65,18 @@ struct TrainJob {
     TrainOptions options;
 };
 
-using Job = std::variant<LoadModelJob, InspectJob, EvaluateJob, RefineJob, InferDatasetJob, TrainJob>;
+// A project's pseudo-label dataset (training::exportProject, the same code as `wsss export`): the
+// project's checkpoint is loaded for it on the engine's device, beside the studio's model. Reports
+// JobProgress per image; cancellable between images, leaving nothing at the output; ends with
+// ProjectExported.
+struct ExportProjectJob {
+    StudioProject project;
+    std::filesystem::path projectFile; // recorded in the manifest
+    std::filesystem::path out;
+    std::string format = "voc"; // voc | coco
+    bool force = false;         // replace a non-empty `out` (the user confirmed)
+};
+
+using Job = std::variant<LoadModelJob, InspectJob, EvaluateJob, RefineJob, InferDatasetJob, TrainJob, ExportProjectJob>;
 
 } // namespace wsss::training

@@ -1,5 +1,6 @@
 #include "training/export/dataset_inference.h"
 
+#include "training/checkpoint/file_hash.h"
 #include "training/methods/inference.h"
 #include "vision/core/error.h"
 #include "vision/io/atomic_write.h"
@@ -70,6 +71,42 @@ void checkOutputFolder(const fs::path &out, const fs::path &data)
                 "); pseudo-masks go to a new or empty folder, or to an earlier output of `wsss infer`");
 }
 
+// A hand-corrected mask, checked against its image: the export writes it as the image's label, so
+// another size or a class index the label map lacks would be a wrong dataset, not a warning.
+cv::Mat readCorrectedMask(const fs::path &path, const cv::Mat &rgb, const vision::LabelMap &labelMap)
+{
+    cv::Mat mask = vision::readLabelPng(path.string());
+    if (mask.rows != rgb.rows || mask.cols != rgb.cols)
+        throw Error("corrected mask \"" + path.string() + "\" is " + std::to_string(mask.cols) + "×" +
+                    std::to_string(mask.rows) + ", its image " + std::to_string(rgb.cols) + "×" +
+                    std::to_string(rgb.rows));
+    for (int y = 0; y < mask.rows; ++y) {
+        const auto *row = mask.ptr<std::uint8_t>(y);
+        for (int x = 0; x < mask.cols; ++x)
+            if (row[x] >= labelMap.size() && row[x] != vision::kIgnoreLabel)
+                throw Error("corrected mask \"" + path.string() + "\" has class " + std::to_string(row[x]) +
+                            " at pixel (" + std::to_string(x) + ", " + std::to_string(y) + "); the label map has 0.." +
+                            std::to_string(labelMap.size() - 1) + " and 255 (ignore)");
+    }
+    return mask;
+}
+
+// The checkpoint's SHA-256 for the manifest; a checkpoint that cannot be read any more (the
+// model was loaded before it moved) is a warning and a null hash, not a failed run.
+nlohmann::json checkpointHash(const DatasetInferenceOptions &o, const std::function<void(const std::string &)> &warn)
+{
+    if (!o.checkpointSha256.empty())
+        return o.checkpointSha256;
+    if (o.checkpoint.empty())
+        return nullptr;
+    try {
+        return fileSha256(o.checkpoint);
+    } catch (const std::exception &e) {
+        warn(std::string(e.what()) + " (the manifest records no checkpoint_sha256)");
+        return nullptr;
+    }
+}
+
 } // namespace
 
 DatasetInferenceResult inferDataset(LoadedModel &model, const torch::Device &device,
@@ -101,10 +138,12 @@ DatasetInferenceResult inferDataset(LoadedModel &model, const torch::Device &dev
 
     DatasetInferenceResult result;
     result.total = static_cast<std::int64_t>(dataset.items.size());
+    const nlohmann::json sha256 = checkpointHash(o, warn);
     auto manifest = [&] {
         nlohmann::json m = {{"method", model.header.method},
                             {"backbone", model.header.backbone},
                             {"checkpoint", o.checkpoint.empty() ? std::string() : fs::absolute(o.checkpoint).string()},
+                            {"checkpoint_sha256", sha256},
                             {"checkpoint_step", model.header.step},
                             {"data", fs::absolute(o.data).string()},
                             {"split", o.split},
@@ -114,7 +153,8 @@ DatasetInferenceResult inferDataset(LoadedModel &model, const torch::Device &dev
                             {"skipped", result.skipped},
                             {"complete", result.complete},
                             {"maps_saved", o.saveMaps},
-                            {"corrected", nlohmann::json::array()}};
+                            {"corrected", result.corrected},
+                            {"rejected", result.leftOut}};
         if (!result.error.empty())
             m["error"] = result.error;
         return m.dump(2) + "\n";
@@ -134,22 +174,39 @@ DatasetInferenceResult inferDataset(LoadedModel &model, const torch::Device &dev
             result.complete = false;
             break;
         }
+        if (o.leaveOut.count(item.id)) {
+            result.leftOut.push_back(item.id);
+            if (callbacks.progress)
+                callbacks.progress(++done, result.total, item.id);
+            continue;
+        }
+        const fs::path correctedPath =
+            o.correctedMasks.empty() ? fs::path() : fs::path(o.correctedMasks) / (item.id + ".png");
+        std::error_code statError;
+        const bool corrected = !correctedPath.empty() && fs::is_regular_file(correctedPath, statError);
         // A bad image is skipped; a failed write (full disk, no permission) stops the run, since
         // every later image would fail the same way and the output would lie about what it holds.
-        cv::Mat mask;
+        cv::Mat rgb, mask;
         torch::Tensor maps;
         try {
-            const cv::Mat rgb = vision::readImageRgb(item.imagePath);
-            auto output = inferImage(model, rgb, false, device, item.labels);
-            mask = pseudoMask(model, output, item.labels, o.rule, rgb, o.map);
-            if (o.saveMaps)
-                maps = methodMap(model, output, o.map);
+            rgb = vision::readImageRgb(item.imagePath);
+            // A corrected image needs the model only for its maps.
+            if (!corrected || o.saveMaps) {
+                auto output = inferImage(model, rgb, false, device, item.labels);
+                if (!corrected)
+                    mask = pseudoMask(model, output, item.labels, o.rule, rgb, o.map);
+                if (o.saveMaps)
+                    maps = methodMap(model, output, o.map);
+            }
         } catch (const UnknownMapError &) {
             throw; // the map names no map of this method: every image would fail
         } catch (const std::exception &e) {
             warn(std::string(e.what()) + " (skipped)");
             result.skipped.push_back(item.id);
+            rgb.release();
         }
+        if (corrected && !rgb.empty())
+            mask = readCorrectedMask(correctedPath, rgb, model.header.labelMap);
         if (!mask.empty()) {
             const fs::path maskPath = out / "SegmentationClass" / (item.id + ".png");
             try {
@@ -166,11 +223,16 @@ DatasetInferenceResult inferDataset(LoadedModel &model, const torch::Device &dev
             }
             ids += item.id + "\n";
             ++result.written;
+            if (corrected)
+                result.corrected.push_back(item.id);
         }
         if (callbacks.progress)
             callbacks.progress(++done, result.total, item.id);
     }
     const fs::path list = out / "ImageSets" / "Segmentation" / (o.split + ".txt");
+    if (!result.error.empty() && o.discardOnFailure)
+        throw Error(result.error + "; stopped after " + std::to_string(result.written) + " of " +
+                    std::to_string(result.total) + " images");
     if (result.error.empty()) {
         vision::atomicWriteText(list, ids);
         vision::atomicWriteText(out / "manifest.json", manifest()); // last: it says the output is whole

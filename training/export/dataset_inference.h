@@ -1,12 +1,14 @@
 #pragma once
 // Pseudo-masks for a whole dataset split under one rule: the loaded model over every image, each
 // mask written as a palette PNG, then the split's image list, the label map and manifest.json
-// (method, checkpoint, rule). Shared by `wsss infer` and the engine's InferDatasetJob.
+// (method, checkpoint and its SHA-256, rule). Shared by `wsss infer`, the engine's InferDatasetJob
+// and a project's export (project_export.h).
 #include "training/checkpoint/checkpoint.h"
 #include "vision/labels/pseudo_label_rule.h"
 
 #include <cstdint>
 #include <functional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -20,6 +22,16 @@ struct DatasetInferenceOptions {
     vision::PseudoLabelRule rule;
     std::string map;              // which of the method's maps ("" = its primary one)
     bool saveMaps = false;        // also maps/<id>.npy (float32 [C, H, W], image size)
+    std::string checkpointSha256; // recorded as "checkpoint_sha256"; "" = hashed from `checkpoint` here
+
+    // A studio project's export (training/export/project_export.h) goes through the same loop, so
+    // the studio and `wsss export` make the very masks `wsss infer` makes:
+    std::string correctedMasks;   // folder of hand-corrected <id>.png: an image with one takes it (same
+                                  // size as the image, classes of the label map or 255) instead of its
+                                  // pseudo-mask; listed under "corrected" in the manifest
+    std::set<std::string> leaveOut; // ids not written (rejected in review); listed under "rejected"
+    bool discardOnFailure = false;  // the caller removes `out` when this throws (an export's staging
+                                    // folder): no manifest is rewritten after a failed write
 };
 
 struct DatasetInferenceCallbacks {
@@ -33,6 +45,8 @@ struct DatasetInferenceResult {
     std::int64_t total = 0;   // images in the split
     std::int64_t written = 0; // masks written
     std::vector<std::string> skipped;
+    std::vector<std::string> corrected; // ids whose mask came from options.correctedMasks
+    std::vector<std::string> leftOut;   // ids of the split in options.leaveOut, not written
     bool complete = true;     // false: stopped on request before the last image, or a write failed
     std::string error;        // the failed write, when one did
 };
@@ -43,7 +57,9 @@ struct DatasetInferenceResult {
 // false and the "error", and wsss::Error is thrown. The output folder must be new, empty or an
 // earlier output (never the dataset or a folder of other files), and is locked while written; a
 // checkpoint whose classes are not the dataset's is refused. A map kind the method lacks is an
-// UnknownMapError at the first image (nothing is written).
+// UnknownMapError at the first image (nothing is written). A corrected mask that does not fit its
+// image (another size, a class the label map lacks) throws wsss::Error naming the file: it is a
+// person's work to fix, not an image to skip (the manifest still says "complete": false).
 DatasetInferenceResult inferDataset(LoadedModel &model, const torch::Device &device,
                                     const DatasetInferenceOptions &options, const DatasetInferenceCallbacks &callbacks);
 

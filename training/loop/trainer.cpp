@@ -438,7 +438,7 @@ TrainResult train(const TrainOptions &given, const TrainCallbacks &callbacks, co
             valSet = vision::loadVocDataset(o.data, o.valSplit);
         method->eval();
         LoadedModel current{header, method};
-        const auto scores = validateModel(current, *valSet, device, 0.45f, callbacks.onWarning);
+        const auto scores = validateModel(current, *valSet, device, vision::kDefaultBgThreshold, callbacks.onWarning);
         method->train();
         std::map<std::string, double> values;
         for (const auto &[key, value] : scores.items())

@@ -4,6 +4,7 @@
 // goes into the checkpoint's metrics, so the studio starts at the best threshold.
 #include "training/checkpoint/checkpoint.h"
 #include "vision/io/voc_reader.h"
+#include "vision/labels/pseudo_label_rule.h"
 #include "vision/metrics/confusion_matrix.h"
 
 #include <nlohmann/json.hpp>
@@ -23,7 +24,7 @@ void scoreImage(LoadedModel &model, const vision::DatasetItem &item, const torch
 // {"val_miou", "val_fpr", "val_fnr", "val_images"} and, where the method thresholds background,
 // {"best_bg_threshold", "val_miou_best"}. Images without a mask are not scored.
 nlohmann::json validateModel(LoadedModel &model, const vision::VocDataset &dataset, const torch::Device &device,
-                             float bgThreshold = 0.45f,
+                             float bgThreshold = vision::kDefaultBgThreshold,
                              const std::function<void(const std::string &)> &warn = {});
 
 } // namespace wsss::training

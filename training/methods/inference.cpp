@@ -2,7 +2,7 @@
 
 #include "training/data/dataset.h"
 #include "vision/core/error.h"
-#include "vision/labels/pseudo_label_rule.h"
+#include "vision/labels/pseudo_label_maps.h"
 #include "vision/maps/cam.h"
 #include "vision/refine/dense_crf.h"
 
@@ -166,23 +166,11 @@ cv::Mat pseudoMask(const LoadedModel &model, const MethodOutput &output, const s
     return mask;
 }
 
-vision::PseudoLabelRule toPseudoLabelRule(const MaskRule &rule)
-{
-    vision::PseudoLabelRule out;
-    out.background = rule.band ? vision::BackgroundRule::Band : vision::BackgroundRule::Threshold;
-    out.bgThreshold = rule.bgThreshold;
-    out.bandLow = rule.bandLow;
-    out.bandHigh = rule.bandHigh;
-    out.parIterations = rule.parIterations;
-    out.crf = rule.crf;
-    out.validate();
-    return out;
-}
-
 std::shared_ptr<RefinedMaps> refineInspection(const Inspection &inspection, const std::string &kind,
-                                              const MaskRule &rule, const torch::Device &device)
+                                              const vision::PseudoLabelRule &rule, const torch::Device &device)
 {
-    const auto core = toPseudoLabelRule(rule);
+    rule.validate();
+    const auto &core = rule;
     const int H = inspection.imageHeight, W = inspection.imageWidth;
     const auto n = static_cast<std::size_t>(H) * W;
     if (inspection.rgb.size() != n * 3)
@@ -274,7 +262,7 @@ std::shared_ptr<Inspection> makeInspection(const LoadedModel &model, const Metho
         matrix.values.assign(a.data_ptr<float>(), a.data_ptr<float>() + a.numel());
         ins->affinities.push_back(std::move(matrix));
     }
-    ins->defaultBgThreshold = model.header.metrics.value("best_bg_threshold", 0.45f);
+    ins->defaultBgThreshold = model.header.metrics.value("best_bg_threshold", vision::kDefaultBgThreshold);
     return ins;
 }
 

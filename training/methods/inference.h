@@ -56,14 +56,11 @@ std::shared_ptr<Inspection> makeInspection(const LoadedModel &model, const Metho
                                            const cv::Mat &rgb, const std::string &imageId,
                                            const std::vector<int> &labels);
 
-// The core rule of the studio's plain one (validated: wsss::Error naming the field).
-vision::PseudoLabelRule toPseudoLabelRule(const MaskRule &rule);
-
 // The rule's refinements on an inspection's maps of one kind, for its labelled classes: PAR on
 // the maps (with the inspection's image), then with the CRF its labels over [bgThreshold; maps].
 // Runs on `device` (the engine's); the result comes back on the CPU.
 std::shared_ptr<RefinedMaps> refineInspection(const Inspection &inspection, const std::string &kind,
-                                              const MaskRule &rule, const torch::Device &device);
+                                              const vision::PseudoLabelRule &rule, const torch::Device &device);
 
 // The classes an image is treated as containing: its labels, or the confident predictions.
 std::vector<int> effectiveLabels(const MethodOutput &output, const std::vector<int> &labels);

@@ -92,12 +92,12 @@ std::vector<const ClassMap *> Inspection::labelledMaps(const std::string &kind) 
     return out;
 }
 
-std::vector<std::uint8_t> Inspection::pseudoMask(const std::string &kind, const MaskRule &rule) const
+std::vector<std::uint8_t> Inspection::pseudoMask(const std::string &kind, const vision::PseudoLabelRule &rule) const
 {
     return applyMaskRule(rule, labelledMaps(kind), static_cast<size_t>(imageWidth) * imageHeight);
 }
 
-std::vector<std::uint8_t> applyMaskRule(const MaskRule &rule, const std::vector<const ClassMap *> &maps, std::size_t n)
+std::vector<std::uint8_t> applyMaskRule(const vision::PseudoLabelRule &rule, const std::vector<const ClassMap *> &maps, std::size_t n)
 {
     std::vector<const float *> planes;
     std::vector<int> ids;
@@ -106,13 +106,8 @@ std::vector<std::uint8_t> applyMaskRule(const MaskRule &rule, const std::vector<
             planes.push_back(m->values.data());
             ids.push_back(m->classIndex);
         }
-    vision::PseudoLabelRule decision;
-    decision.background = rule.band ? vision::BackgroundRule::Band : vision::BackgroundRule::Threshold;
-    decision.bgThreshold = rule.bgThreshold;
-    decision.bandLow = rule.bandLow;
-    decision.bandHigh = rule.bandHigh;
     std::vector<std::uint8_t> mask(n, 0);
-    vision::applyPseudoLabelRule(decision, planes, ids, n, mask.data());
+    vision::applyPseudoLabelRule(rule, planes, ids, n, mask.data());
     return mask;
 }
 

@@ -2,32 +2,14 @@
 // Inspection: everything the studio shows for one image, computed once by the engine's worker.
 // Plain data (no LibTorch types) so ui/ can hold it without the tensor headers; immutable once
 // made and passed around as std::shared_ptr<const Inspection>.
+#include "vision/labels/pseudo_label_rule.h"
+
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
 
 namespace wsss::training {
-
-// The pseudo-label rule as plain data: the fields of vision::PseudoLabelRule (whose header brings
-// LibTorch's), so the studio can hold and send it. Same defaults and meaning (METHODS.md §8.4).
-struct MaskRule {
-    bool band = false;          // false: background where the best map ≤ bgThreshold; true: AFA's band
-    float bgThreshold = 0.45f;  // score in 0..1 (also the CRF's background score)
-    float bandLow = 0.35f;      // β_l: background at or below, score in 0..1
-    float bandHigh = 0.55f;     // β_h: class above, 255 (ignore) between β_l and β_h; bandLow..1
-    int parIterations = 0;      // PAR on the maps before the decision; 0 = off (AFA 10)
-    bool crf = false;           // dense CRF after PAR; its argmax replaces the threshold or band
-
-    // PAR or the CRF: work for the engine's worker, never for a slider step.
-    bool refines() const { return parIterations > 0 || crf; }
-    bool operator==(const MaskRule &o) const
-    {
-        return band == o.band && bgThreshold == o.bgThreshold && bandLow == o.bandLow && bandHigh == o.bandHigh
-               && parIterations == o.parIterations && crf == o.crf;
-    }
-    bool operator!=(const MaskRule &o) const { return !(*this == o); }
-};
 
 // One per-class map at image resolution, values in [0, 1].
 struct ClassMap {
@@ -81,7 +63,7 @@ struct Inspection {
     std::vector<ClassMap> maps;
     std::vector<AttentionLayer> attention; // every block, in order
     std::vector<AffinityMatrix> affinities; // the method's, by kind
-    float defaultBgThreshold = 0.45f;
+    float defaultBgThreshold = vision::kDefaultBgThreshold;
 
     // The patch token index under an image pixel (x, y), or -1 outside the image.
     int patchTokenAt(double x, double y) const;
@@ -94,21 +76,21 @@ struct Inspection {
     std::vector<std::uint8_t> pseudoMask(const std::string &kind, float bgThreshold) const;
     // The same under the rule's background decision (threshold, or the band with 255 between β_l
     // and β_h). Refinements (PAR, CRF) are not applied: see RefinedMaps.
-    std::vector<std::uint8_t> pseudoMask(const std::string &kind, const MaskRule &rule) const;
+    std::vector<std::uint8_t> pseudoMask(const std::string &kind, const vision::PseudoLabelRule &rule) const;
     // The maps of a kind for the image's labelled classes, in imageLabels order (full-size only).
     std::vector<const ClassMap *> labelledMaps(const std::string &kind) const;
 };
 
 // The rule's background decision over class maps of n values each (the class written is each
 // map's classIndex); refinements are not applied. n labels.
-std::vector<std::uint8_t> applyMaskRule(const MaskRule &rule, const std::vector<const ClassMap *> &maps, std::size_t n);
+std::vector<std::uint8_t> applyMaskRule(const vision::PseudoLabelRule &rule, const std::vector<const ClassMap *> &maps, std::size_t n);
 
 // An inspection's maps of one kind after the rule's refinements, made by the engine's worker
 // (PAR and the CRF cost up to a second at 512 px). Immutable once made.
 struct RefinedMaps {
     std::string imageId;
     std::string kind;
-    MaskRule rule;                 // the rule it was made for
+    vision::PseudoLabelRule rule;                 // the rule it was made for
     int imageWidth = 0, imageHeight = 0;
     std::vector<ClassMap> maps;    // the labelled classes' maps after PAR; empty when PAR is off
     std::vector<std::uint8_t> crfLabels; // with the CRF: its labels [imageHeight * imageWidth]; else empty
@@ -116,7 +98,7 @@ struct RefinedMaps {
     // Whether this result serves `wanted` for the same image and kind: the same PAR, and with
     // the CRF on the same CRF inputs (its background score). The decision may differ: it
     // applies to maps live.
-    bool serves(const MaskRule &wanted) const
+    bool serves(const vision::PseudoLabelRule &wanted) const
     {
         return rule.parIterations == wanted.parIterations && rule.crf == wanted.crf
                && (!wanted.crf || rule.bgThreshold == wanted.bgThreshold);

@@ -1,6 +1,8 @@
 #include "ui/canvas/canvas_widget.h"
 
+#include "ui/canvas/abstract_tool.h"
 #include "ui/canvas/hud_overlay.h"
+#include "ui/project/mask_document.h"
 #include "vision/core/labels.h"
 
 #include <QAction>
@@ -27,21 +29,6 @@ constexpr double kFitMargin = 8.0; // widget pixels left around a fitted image
 
 // Pixels per wheel notch (120 units) → about ×1.2, the usual step of image viewers.
 double wheelFactor(int angleDelta) { return std::pow(1.2, angleDelta / 120.0); }
-
-// Whether a refinement made under `made` serves `wanted` (same PAR, same CRF input).
-bool sameRefinement(const tr::MaskRule &made, const tr::MaskRule &wanted)
-{
-    tr::RefinedMaps probe;
-    probe.rule = made;
-    return probe.serves(wanted);
-}
-
-// Ignored pixels (255): white diagonal hatching, every other 3-pixel stripe opaque enough to read
-// over any class colour, the rest faint (premultiplied ARGB).
-QRgb ignoredColor(int x, int y)
-{
-    return ((x + y) / 3) % 2 == 0 ? qPremultiply(qRgba(255, 255, 255, 230)) : qPremultiply(qRgba(255, 255, 255, 70));
-}
 
 } // namespace
 
@@ -108,7 +95,7 @@ void CanvasWidget::refreshHud()
     if (!hudVisible())
         return;
     HudState state;
-    state.rule = m_rule;
+    state.rule = m_preview.rule();
     state.canvasFrameMs = m_frameMs;
     state.hasImage = m_inspection && !m_image.isNull();
     if (state.hasImage && m_hoverValid && m_hoverPixel.x() < m_inspection->imageWidth
@@ -140,9 +127,8 @@ void CanvasWidget::setInspection(std::shared_ptr<const tr::Inspection> inspectio
     const QSizeF oldSize = imageSize();
     const int oldGridW = m_inspection ? m_inspection->gridWidth : 0;
     const int oldGridH = m_inspection ? m_inspection->gridHeight : 0;
-    if (inspection != m_inspection)
-        m_refined.reset(); // made from the old maps
     m_inspection = std::move(inspection);
+    m_preview.setInspection(m_inspection);
     m_image = QImage();
     if (m_inspection && m_inspection->imageWidth > 0 && m_inspection->imageHeight > 0
         && m_inspection->rgb.size()
@@ -192,11 +178,9 @@ void CanvasWidget::setMapClass(int classIndex)
 
 void CanvasWidget::setMapKind(const QString &kind)
 {
-    if (kind == m_mapKind)
+    if (kind.toStdString() == m_preview.requestedKind())
         return;
-    m_mapKind = kind;
-    if (m_refined && m_refined->kind != mapKind().toStdString())
-        m_refined.reset();
+    m_preview.setKind(kind.toStdString());
     rebuildHeatmap();
     rebuildMask();
     update();
@@ -204,9 +188,7 @@ void CanvasWidget::setMapKind(const QString &kind)
 
 QString CanvasWidget::mapKind() const
 {
-    if (!m_mapKind.isEmpty() || !m_inspection || m_inspection->maps.empty())
-        return m_mapKind;
-    return QString::fromStdString(m_inspection->maps.front().kind);
+    return QString::fromStdString(m_preview.kind());
 }
 
 void CanvasWidget::setOverlayOpacity(double opacity)
@@ -217,16 +199,16 @@ void CanvasWidget::setOverlayOpacity(double opacity)
 
 void CanvasWidget::setBgThreshold(float threshold)
 {
-    ThresholdRule rule = m_rule;
+    wsss::vision::PseudoLabelRule rule = m_preview.rule();
     rule.bgThreshold = std::clamp(threshold, 0.0f, 1.0f);
     setRule(rule);
 }
 
-void CanvasWidget::setRule(const ThresholdRule &rule)
+void CanvasWidget::setRule(const wsss::vision::PseudoLabelRule &rule)
 {
-    if (rule == m_rule)
+    if (rule == m_preview.rule())
         return;
-    m_rule = rule;
+    m_preview.setRule(rule);
     rebuildMask();
     update();
     refreshHud();
@@ -234,45 +216,93 @@ void CanvasWidget::setRule(const ThresholdRule &rule)
 
 void CanvasWidget::setRefinement(std::shared_ptr<const tr::RefinedMaps> refined)
 {
-    if (!refined || !m_inspection || refined->imageId != m_inspection->imageId
-        || refined->kind != mapKind().toStdString() || refined->imageWidth != m_inspection->imageWidth
-        || refined->imageHeight != m_inspection->imageHeight)
+    if (!m_preview.setRefinement(std::move(refined)))
         return;
-    m_refined = std::move(refined);
     rebuildMask();
     update();
 }
 
 bool CanvasWidget::refinementPending() const
 {
-    if (!m_showMask || !m_inspection || !m_rule.refines())
-        return false;
-    const tr::MaskRule wanted = m_rule.toMaskRule();
-    if (m_requestFailed && m_requestedFor.lock() == m_inspection && m_requestedKind == mapKind()
-        && sameRefinement(m_requestedRule, wanted))
-        return false;
-    return !m_refined || !m_refined->serves(wanted);
+    return m_preview.refinementPending(m_showMask);
 }
 
 void CanvasWidget::refinementFailed()
 {
-    m_requestFailed = true;
+    m_preview.refinementFailed();
     update();
 }
 
 void CanvasWidget::requestRefinement()
 {
-    if (!refinementPending())
+    if (m_preview.takeRefinementRequest(m_showMask))
+        Q_EMIT refinementRequested(mapKind(), m_preview.rule());
+}
+
+void CanvasWidget::setMaskDocument(MaskDocument *document)
+{
+    if (document == m_document)
         return;
-    const tr::MaskRule wanted = m_rule.toMaskRule();
-    const QString kind = mapKind();
-    if (m_requestedFor.lock() == m_inspection && m_requestedKind == kind && sameRefinement(m_requestedRule, wanted))
-        return; // on its way
-    m_requestedFor = m_inspection;
-    m_requestedKind = kind;
-    m_requestedRule = wanted;
-    m_requestFailed = false;
-    Q_EMIT refinementRequested(kind, m_rule);
+    if (m_document)
+        disconnect(m_document, nullptr, this, nullptr);
+    m_document = document;
+    m_documentMask = QImage();
+    if (m_document) {
+        connect(m_document, &MaskDocument::changed, this, [this](const QRect &rect) {
+            rebuildDocumentMask(rect);
+            update();
+        });
+        connect(m_document, &QObject::destroyed, this, [this] {
+            m_document = nullptr;
+            m_documentMask = QImage();
+            update();
+        });
+        rebuildDocumentMask(QRect(QPoint(0, 0), m_document->size()));
+    }
+    update();
+}
+
+void CanvasWidget::rebuildDocumentMask(const QRect &rect)
+{
+    if (!m_document)
+        return;
+    const QSize size = m_document->size();
+    const auto &labels = m_document->mask().pixels;
+    if (size.isEmpty() || labels.size() != static_cast<size_t>(size.width()) * size.height())
+        return;
+    if (m_documentMask.size() != size) {
+        m_documentMask = MaskPreview::colorize(labels.data(), size.width(), size.height());
+        return;
+    }
+    // Recolour only what changed: a brush dab touches a few hundred pixels of a large image.
+    const QRect r = rect.intersected(QRect(QPoint(0, 0), size));
+    if (r.isEmpty())
+        return;
+    std::vector<std::uint8_t> part(static_cast<size_t>(r.width()) * r.height());
+    for (int y = 0; y < r.height(); ++y)
+        std::copy_n(labels.data() + static_cast<size_t>(r.top() + y) * size.width() + r.left(), r.width(),
+                    part.data() + static_cast<size_t>(y) * r.width());
+    const QImage patch = MaskPreview::colorize(part.data(), r.width(), r.height());
+    for (int y = 0; y < r.height(); ++y)
+        std::copy_n(reinterpret_cast<const QRgb *>(patch.constScanLine(y)), r.width(),
+                    reinterpret_cast<QRgb *>(m_documentMask.scanLine(r.top() + y)) + r.left());
+}
+
+void CanvasWidget::setTool(AbstractTool *tool)
+{
+    if (tool == m_tool)
+        return;
+    if (m_tool)
+        m_tool->deactivated(this);
+    m_toolDrag = false;
+    m_tool = tool;
+    if (m_tool) {
+        m_tool->activated(this);
+        if (m_tool->editsMask() && !m_showMask)
+            setShowMask(true); // edits are made on the mask: show it
+    }
+    setCursor(m_tool && m_tool->editsMask() ? Qt::CrossCursor : Qt::ArrowCursor);
+    update();
 }
 
 void CanvasWidget::setColorMap(ColorMap map)
@@ -286,7 +316,10 @@ void CanvasWidget::setColorMap(ColorMap map)
 
 void CanvasWidget::setShowMask(bool show)
 {
+    if (show == m_showMask)
+        return;
     m_showMask = show;
+    Q_EMIT showMaskChanged(show);
     requestRefinement();
     update();
 }
@@ -375,46 +408,8 @@ void CanvasWidget::rebuildHeatmap()
 
 void CanvasWidget::rebuildMask()
 {
-    m_mask = QImage();
-    m_labels.clear();
-    if (!m_inspection || m_image.isNull())
-        return;
-    // Runs on every slider step: the decision over the cached maps (refined ones once they are
-    // here), then one table lookup per pixel. PAR and the CRF never run here.
-    const tr::MaskRule rule = m_rule.toMaskRule();
-    const int w = m_inspection->imageWidth, h = m_inspection->imageHeight;
-    const size_t n = static_cast<size_t>(w) * h;
-    if (m_rule.refines() && m_refined && rule.crf && m_refined->crfLabels.size() == n) {
-        m_labels = m_refined->crfLabels; // kept until the next CRF arrives, even if the threshold moved
-    } else if (m_rule.refines() && m_refined && rule.parIterations > 0 && !m_refined->maps.empty()) {
-        std::vector<const tr::ClassMap *> maps;
-        for (const auto &m : m_refined->maps)
-            maps.push_back(&m);
-        m_labels = tr::applyMaskRule(rule, maps, n);
-    } else {
-        m_labels = m_inspection->pseudoMask(mapKind().toStdString(), rule);
-    }
+    m_preview.rebuild();
     requestRefinement();
-    if (m_labels.size() != n)
-        return;
-    static const auto palette = [] {
-        std::array<QRgb, 256> p{};
-        p[0] = qRgba(0, 0, 0, 0); // background stays see-through
-        for (int i = 1; i < 256; ++i) {
-            const auto c = wsss::vision::vocPaletteColor(i);
-            p[static_cast<size_t>(i)] = qRgb(c[0], c[1], c[2]);
-        }
-        return p;
-    }();
-    // Premultiplied: the format the raster engine blends directly (palette colours are opaque,
-    // background fully transparent, so the values are the same).
-    m_mask = QImage(w, h, QImage::Format_ARGB32_Premultiplied);
-    for (int y = 0; y < h; ++y) {
-        auto *line = reinterpret_cast<QRgb *>(m_mask.scanLine(y));
-        const std::uint8_t *src = m_labels.data() + static_cast<size_t>(y) * w;
-        for (int x = 0; x < w; ++x)
-            line[x] = src[x] == wsss::vision::kIgnoreLabel ? ignoredColor(x, y) : palette[src[x]];
-    }
 }
 
 QSizeF CanvasWidget::imageSize() const
@@ -472,7 +467,7 @@ void CanvasWidget::paintScene(QPainter &painter)
     painter.save();
     painter.translate(m_offset);
     painter.scale(m_zoom, m_zoom);
-    const QImage &overlay = m_showMask ? m_mask : m_heatmap;
+    const QImage &overlay = !m_showMask ? m_heatmap : !m_documentMask.isNull() ? m_documentMask : m_preview.image();
     if (!overlay.isNull() && m_opacity > 0) {
         painter.setRenderHint(QPainter::SmoothPixmapTransform, !m_showMask && m_zoom < 2.0);
         painter.setOpacity(m_opacity);
@@ -506,21 +501,27 @@ void CanvasWidget::paintScene(QPainter &painter)
         painter.drawRect(r);
     }
 
+    if (m_tool)
+        m_tool->paintOverlay(this, painter);
+
     // Caption: what is on screen.
     QString caption = QStringLiteral("%1  %2×%3  ·  %4%")
                           .arg(QString::fromStdString(ins.imageId))
                           .arg(ins.imageWidth)
                           .arg(ins.imageHeight)
                           .arg(qRound(m_zoom * 100));
-    if (m_showMask) {
-        if (m_rule.crf)
-            caption += tr("  ·  pseudo-mask %1, CRF bg %2").arg(mapKind()).arg(m_rule.bgThreshold, 0, 'f', 2);
-        else if (m_rule.background == BackgroundMode::Band)
-            caption += tr("  ·  pseudo-mask %1, band %2–%3").arg(mapKind()).arg(m_rule.bandLow, 0, 'f', 2).arg(m_rule.bandHigh, 0, 'f', 2);
+    const auto &rule = m_preview.rule();
+    if (m_showMask && m_document) {
+        caption += tr("  ·  corrected mask");
+    } else if (m_showMask) {
+        if (rule.crf)
+            caption += tr("  ·  pseudo-mask %1, CRF bg %2").arg(mapKind()).arg(rule.bgThreshold, 0, 'f', 2);
+        else if (rule.background == wsss::vision::BackgroundRule::Band)
+            caption += tr("  ·  pseudo-mask %1, band %2–%3").arg(mapKind()).arg(rule.bandLow, 0, 'f', 2).arg(rule.bandHigh, 0, 'f', 2);
         else
-            caption += tr("  ·  pseudo-mask %1, bg ≥ %2").arg(mapKind()).arg(m_rule.bgThreshold, 0, 'f', 2);
-        if (m_rule.parIterations > 0)
-            caption += tr(", PAR %1").arg(m_rule.parIterations);
+            caption += tr("  ·  pseudo-mask %1, bg ≥ %2").arg(mapKind()).arg(rule.bgThreshold, 0, 'f', 2);
+        if (rule.parIterations > 0)
+            caption += tr(", PAR %1").arg(rule.parIterations);
         if (refinementPending())
             caption += tr("  (refining…)");
     }
@@ -547,7 +548,7 @@ void CanvasWidget::paintScene(QPainter &painter)
             painter.drawText(QRect(x + h, y, w - h, h), Qt::AlignVCenter | Qt::AlignLeft, name);
             x += w + 4;
         }
-        if (m_rule.background == BackgroundMode::Band && !m_rule.crf) {
+        if (m_document || (rule.background == wsss::vision::BackgroundRule::Band && !rule.crf)) {
             const QString name = tr("ignored (255)");
             const int w = h + fm.horizontalAdvance(name) + 10;
             painter.fillRect(QRect(x, y, w, h), QColor(0, 0, 0, 150));
@@ -565,10 +566,22 @@ void CanvasWidget::resizeEvent(QResizeEvent *)
         m_hud->placeInParent();
 }
 
+ToolEvent CanvasWidget::toolEvent(const QPointF &widgetPos, Qt::KeyboardModifiers modifiers) const
+{
+    return ToolEvent{widgetToImage(widgetPos), widgetPos, modifiers, false};
+}
+
 void CanvasWidget::wheelEvent(QWheelEvent *event)
 {
     if (m_image.isNull())
         return;
+    const int steps = event->angleDelta().y() / 120;
+    if ((event->modifiers() & Qt::ControlModifier) && m_tool && steps != 0 &&
+        m_tool->wheel(this, toolEvent(event->position(), event->modifiers()), steps)) {
+        update();
+        event->accept();
+        return;
+    }
     zoomAt(event->position(), wheelFactor(event->angleDelta().y()));
     updateHover(event->position());
     event->accept();
@@ -578,8 +591,14 @@ void CanvasWidget::mousePressEvent(QMouseEvent *event)
 {
     setFocus(Qt::MouseFocusReason);
     if (event->button() == Qt::LeftButton) {
-        m_selecting = true;
-        selectQueryAt(event->position());
+        if (m_tool && m_inspection) {
+            m_toolDrag = true;
+            m_tool->mousePressed(this, toolEvent(event->position(), event->modifiers()));
+        } else {
+            m_toolDrag = true;
+            selectQueryAt(event->position());
+        }
+        update();
     } else if (event->button() == Qt::MiddleButton || event->button() == Qt::RightButton) {
         m_panning = true;
         m_lastDragPos = event->position();
@@ -588,12 +607,28 @@ void CanvasWidget::mousePressEvent(QMouseEvent *event)
     event->accept();
 }
 
+void CanvasWidget::mouseDoubleClickEvent(QMouseEvent *event)
+{
+    if (event->button() == Qt::LeftButton && m_tool && m_inspection) {
+        ToolEvent e = toolEvent(event->position(), event->modifiers());
+        e.doubleClick = true;
+        m_tool->mousePressed(this, e);
+        update();
+        event->accept();
+        return;
+    }
+    mousePressEvent(event);
+}
+
 void CanvasWidget::mouseMoveEvent(QMouseEvent *event)
 {
     if (m_panning) {
         panBy(event->position() - m_lastDragPos);
         m_lastDragPos = event->position();
-    } else if (m_selecting) {
+    } else if (m_tool && m_inspection) {
+        m_tool->mouseMoved(this, toolEvent(event->position(), event->modifiers()), m_toolDrag);
+        update(); // the tool's outline follows the cursor
+    } else if (m_toolDrag) {
         selectQueryAt(event->position()); // scrub: the attention follows the cursor
     }
     updateHover(event->position());
@@ -602,17 +637,25 @@ void CanvasWidget::mouseMoveEvent(QMouseEvent *event)
 
 void CanvasWidget::mouseReleaseEvent(QMouseEvent *event)
 {
-    if (event->button() == Qt::LeftButton)
-        m_selecting = false;
+    if (event->button() == Qt::LeftButton && m_toolDrag) {
+        m_toolDrag = false;
+        if (m_tool && m_inspection)
+            m_tool->mouseReleased(this, toolEvent(event->position(), event->modifiers()));
+        update();
+    }
     if (m_panning && (event->button() == Qt::MiddleButton || event->button() == Qt::RightButton)) {
         m_panning = false;
-        unsetCursor();
+        setCursor(m_tool && m_tool->editsMask() ? Qt::CrossCursor : Qt::ArrowCursor);
     }
     event->accept();
 }
 
 void CanvasWidget::keyPressEvent(QKeyEvent *event)
 {
+    if (m_tool && m_tool->keyPressed(this, event)) {
+        update();
+        return;
+    }
     if (event->key() == Qt::Key_F) {
         fitToWindow();
         return;

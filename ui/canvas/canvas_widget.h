@@ -8,13 +8,20 @@
 // stays on screen until setInspection() brings the next one. All drawing is in paintScene().
 // Hosts the overlay HUD (HudOverlay, a Dear ImGui panel in a QOpenGLWidget at the top-right
 // corner), made on first show and toggled by hudAction() (H or F1); while hidden it takes no
-// input, so clicks anywhere select query patches.
+// input, so clicks anywhere select query patches. The left button goes to the active tool
+// (AbstractTool: the query patch by default, or an edit tool that changes the image's
+// MaskDocument); the middle and right buttons pan, the wheel zooms (with Ctrl it goes to the tool:
+// brush size, affinity threshold). When the image has a MaskDocument, the mask shown is its
+// (corrected) mask instead of the rule's pseudo-mask.
 #include "training/methods/inspection.h"
+#include "ui/canvas/abstract_tool.h"
 #include "ui/canvas/color_map.h"
-#include "ui/project/threshold_rule.h"
+#include "ui/canvas/mask_preview.h"
+#include "ui/project/rule_fields.h"
 
 #include <QImage>
 #include <QPointF>
+#include <QPointer>
 #include <QRgb>
 #include <QString>
 #include <QWidget>
@@ -25,7 +32,9 @@ class QAction;
 
 namespace wsss::ui {
 
+class AbstractTool;
 class HudOverlay;
+class MaskDocument;
 
 // A jet-like colour map for t in [0, 1]: blue → cyan → yellow → red.
 QRgb jetColor(float t);
@@ -47,11 +56,11 @@ public:
     void setOverlayOpacity(double opacity); // 0..1
     void setBgThreshold(float threshold);   // 0..1; the rule's other fields stay
     // The pseudo-mask is recomputed from the cached inspection on every change (no model call).
-    void setRule(const ThresholdRule &rule);
+    void setRule(const wsss::vision::PseudoLabelRule &rule);
     // The worker's refinement of the current inspection's maps (ignored when it is for another
     // image or map kind); dropped with the inspection.
     void setRefinement(std::shared_ptr<const wsss::training::RefinedMaps> refined);
-    const std::shared_ptr<const wsss::training::RefinedMaps> &refinement() const { return m_refined; }
+    const std::shared_ptr<const wsss::training::RefinedMaps> &refinement() const { return m_preview.refinement(); }
     // The rule refines, the mask is shown and the matching refinement has not arrived yet (nor
     // failed).
     bool refinementPending() const;
@@ -59,14 +68,24 @@ public:
     // the rule, the kind or the image changes and asks again.
     void refinementFailed();
     // The drawn mask's labels (class index, 0 background, 255 ignored), image-sized row-major.
-    const std::vector<std::uint8_t> &maskLabels() const { return m_labels; }
-    const ThresholdRule &rule() const { return m_rule; }
+    const std::vector<std::uint8_t> &maskLabels() const { return m_preview.labels(); }
+    const wsss::vision::PseudoLabelRule &rule() const { return m_preview.rule(); }
     void setColorMap(ColorMap map); // of the class-map heatmap
     ColorMap colorMap() const { return m_colorMap; }
     // The pseudo-mask as drawn (palette colours, background transparent), image-sized.
-    const QImage &maskImage() const { return m_mask; }
+    const QImage &maskImage() const { return m_preview.image(); }
     void setShowMask(bool show);            // the pseudo-mask replaces the heatmap
+    bool showMask() const { return m_showMask; }
     void setShowGrid(bool show);
+
+    // The image's corrected mask (owned by the project document; null: none yet). Shown instead of
+    // the pseudo-mask, and redrawn where it changes.
+    void setMaskDocument(MaskDocument *document);
+    MaskDocument *maskDocument() const { return m_document; }
+    // The tool the left button drives (not owned; null = select query patches).
+    void setTool(AbstractTool *tool);
+    AbstractTool *tool() const { return m_tool.data(); }
+    void refreshToolOverlay() { update(); } // a tool's preview changed
 
     // The query is a token index (prefixTokens + row · gridWidth + col); emits queryChanged.
     void setQueryToken(int token);
@@ -92,11 +111,12 @@ public:
 Q_SIGNALS:
     void queryChanged(int token);
     // A HUD slider moved: the rule it asks for (the owner of the rule applies it, then setRule()).
-    void ruleEdited(const wsss::ui::ThresholdRule &rule);
+    void ruleEdited(const wsss::vision::PseudoLabelRule &rule);
     // The mask needs the rule's refinements of the current inspection's `kind` maps: the owner
     // submits them to the engine and hands the result to setRefinement().
-    void refinementRequested(const QString &kind, const wsss::ui::ThresholdRule &rule);
+    void refinementRequested(const QString &kind, const wsss::vision::PseudoLabelRule &rule);
     void hoverChanged(const QString &text); // what lies under the cursor, for the status bar
+    void showMaskChanged(bool shown);
 
 protected:
     void paintEvent(QPaintEvent *event) override;
@@ -105,15 +125,21 @@ protected:
     void mousePressEvent(QMouseEvent *event) override;
     void mouseMoveEvent(QMouseEvent *event) override;
     void mouseReleaseEvent(QMouseEvent *event) override;
+    void mouseDoubleClickEvent(QMouseEvent *event) override;
     void keyPressEvent(QKeyEvent *event) override;
     void leaveEvent(QEvent *event) override;
 
 private:
     void paintScene(QPainter &painter);
+    void rebuildDocumentMask(const QRect &rect);
+    ToolEvent toolEvent(const QPointF &widgetPos, Qt::KeyboardModifiers modifiers) const; // the corrected mask's colours in rect (image pixels)
     void rebuildHeatmap();
     void rebuildMask();
     void requestRefinement(); // when the shown mask needs a refinement not yet asked for
+public:
     void selectQueryAt(QPointF widgetPos);
+
+private:
     void updateHover(QPointF widgetPos);
     void refreshHud(); // the HUD's state from the inspection, the cursor and the rule
     QSizeF imageSize() const;
@@ -124,19 +150,13 @@ private:
     QImage m_scaledImage; // m_image at the current zoom, made in paintScene
     qint64 m_scaledFrom = 0; // cacheKey of the m_image it was made from
     QImage m_heatmap; // m_mapClass's map, jet, opaque
-    QImage m_mask;    // the pseudo-mask in palette colours, background transparent, 255 hatched
-    std::vector<std::uint8_t> m_labels; // the labels m_mask shows
-    std::shared_ptr<const wsss::training::RefinedMaps> m_refined; // for m_inspection, or null
-    // The last refinement asked for: of which inspection, kind and rule.
-    std::weak_ptr<const wsss::training::Inspection> m_requestedFor;
-    QString m_requestedKind;
-    wsss::training::MaskRule m_requestedRule;
-    bool m_requestFailed = false;
+    MaskPreview m_preview; // the rule's pseudo-mask of m_inspection
+    MaskDocument *m_document = nullptr;
+    QImage m_documentMask; // m_document's mask in palette colours
+    QPointer<AbstractTool> m_tool; // owned by the ToolManager, which may go first
 
     int m_mapClass = -1;
-    QString m_mapKind;
     double m_opacity = 0.5;
-    ThresholdRule m_rule;
     ColorMap m_colorMap = ColorMap::Jet;
     bool m_showMask = false;
     bool m_showGrid = true;
@@ -147,7 +167,7 @@ private:
     bool m_fitMode = true; // refit on resize until the user zooms or pans
     QPointF m_lastDragPos;
     bool m_panning = false;
-    bool m_selecting = false;
+    bool m_toolDrag = false; // the left button is down over the image: events go to the tool
 
     HudOverlay *m_hud = nullptr;
     QAction *m_hudAction = nullptr;

@@ -142,7 +142,7 @@ void HudOverlay::runFrame()
     io.DeltaTime = std::clamp(static_cast<float>(m_clock.nsecsElapsed() * 1e-9), 1e-4f, 1.0f);
     m_clock.restart();
     ImGui::NewFrame();
-    const ThresholdRule before = m_state.rule;
+    const wsss::vision::PseudoLabelRule before = m_state.rule;
     buildPanel();
     if (m_state.rule != before)
         Q_EMIT ruleEdited(m_state.rule);
@@ -187,15 +187,15 @@ void HudOverlay::buildPanel()
 
     ImGui::Separator();
     // The decision: one threshold, or the band (its two sliders replace the threshold's).
-    int band = m_state.rule.background == BackgroundMode::Band ? 1 : 0;
+    int band = m_state.rule.background == wsss::vision::BackgroundRule::Band ? 1 : 0;
     bool modeChanged = ImGui::RadioButton("threshold", &band, 0);
     measure();
     ImGui::SameLine();
     modeChanged |= ImGui::RadioButton("band", &band, 1);
     measure();
     if (modeChanged)
-        m_state.rule.background = band ? BackgroundMode::Band : BackgroundMode::Threshold;
-    for (const ThresholdRuleField &field : thresholdRuleFields()) {
+        m_state.rule.background = band ? wsss::vision::BackgroundRule::Band : wsss::vision::BackgroundRule::Threshold;
+    for (const RuleField &field : ruleFields()) {
         if (!field.member || !field.appliesTo(m_state.rule)) {
             m_sliderRects.remove(field.key);
             continue;

@@ -2,12 +2,12 @@
 // HudOverlay: the canvas's heads-up display — a Dear ImGui panel in a small QOpenGLWidget that
 // the canvas hosts at its top-right corner. It shows the pixel and patch under the cursor, every
 // map's value there, quick controls for the pseudo-label rule (the decision mode and a slider per
-// float thresholdRuleFields() row that applies to it: the band's two in band mode) and the frame
+// float ruleFields() row that applies to it: the band's two in band mode) and the frame
 // times. The canvas fills a HudState and the HUD only reads it; a slider move is
 // reported as ruleEdited() and comes back through the one rule the main window owns. While the
 // widget is hidden it receives no input at all, so every click reaches the canvas. The only
 // file that includes imgui.h; each overlay has its own ImGui context, made current before use.
-#include "ui/project/threshold_rule.h"
+#include "ui/project/rule_fields.h"
 
 #include <QElapsedTimer>
 #include <QHash>
@@ -33,7 +33,7 @@ struct HudState {
         float value = 0;
     };
     std::vector<MapValue> values; // every map of the inspection at that pixel
-    ThresholdRule rule;
+    wsss::vision::PseudoLabelRule rule;
     double canvasFrameMs = 0; // the canvas's last paint
 };
 
@@ -45,7 +45,7 @@ public:
 
     void setState(const HudState &state); // repaints on the next frame
     const HudState &state() const { return m_state; }
-    // Where a rule slider (by ThresholdRuleField::key) was drawn in the last frame, in this
+    // Where a rule slider (by RuleField::key) was drawn in the last frame, in this
     // widget's coordinates; empty before the first frame and while the slider does not apply.
     QRect sliderRect(const QString &key) const { return m_sliderRects.value(key); }
     double frameMs() const { return m_frameMs; } // the HUD's own last frame
@@ -54,7 +54,7 @@ public:
     void placeInParent();
 
 Q_SIGNALS:
-    void ruleEdited(const wsss::ui::ThresholdRule &rule);
+    void ruleEdited(const wsss::vision::PseudoLabelRule &rule);
 
 protected:
     void initializeGL() override;

@@ -1,6 +1,7 @@
 #include "ui/docks/dataset_dock.h"
 
 #include "training/engine/events.h"
+#include "training/project/studio_project.h"
 #include "ui/models/image_item_delegate.h"
 #include "ui/models/image_list_model.h"
 #include "vision/io/voc_reader.h"
@@ -9,15 +10,18 @@
 #include <QComboBox>
 #include <QHBoxLayout>
 #include <QItemSelectionModel>
+#include <QKeyEvent>
 #include <QLabel>
 #include <QLineEdit>
 #include <QListView>
+#include <QPainter>
 #include <QPixmap>
 #include <QSignalBlocker>
 #include <QStandardItemModel>
 #include <QVBoxLayout>
 
 #include <unordered_map>
+#include <utility>
 
 namespace wsss::ui {
 
@@ -30,6 +34,17 @@ QPixmap swatch(const QColor &color)
     return p;
 }
 
+// The filter's icon of a state: the badge the rows show (transparent for unreviewed, so the
+// texts stay aligned).
+QIcon reviewIcon(training::ReviewState state)
+{
+    QPixmap p(16, 16);
+    p.fill(Qt::transparent);
+    QPainter painter(&p);
+    ImageItemDelegate::paintReviewBadge(&painter, QRectF(1, 1, 14, 14), state);
+    return QIcon(p);
+}
+
 } // namespace
 
 DatasetDock::DatasetDock(QWidget *parent) : QDockWidget(tr("Browse"), parent)
@@ -39,6 +54,19 @@ DatasetDock::DatasetDock(QWidget *parent) : QDockWidget(tr("Browse"), parent)
     m_model = new ImageListModel(this);
     m_proxy = new ImageFilterProxy(this);
     m_proxy->setSourceModel(m_model);
+    // Rows leave the list when their data stops passing a filter (an image accepted while only
+    // unreviewed ones are shown). The view then makes a neighbour current, which must not
+    // announce it: connected before the view exists, so this runs before the view's handler.
+    connect(m_proxy, &QAbstractItemModel::rowsAboutToBeRemoved, this, [this] { m_rowsLeaving = true; });
+    connect(m_proxy, &QAbstractItemModel::rowsRemoved, this, [this] {
+        m_rowsLeaving = false;
+        keepShownCurrent();
+        updateCount();
+    });
+    connect(m_proxy, &QAbstractItemModel::rowsInserted, this, [this] {
+        keepShownCurrent();
+        updateCount();
+    });
 
     auto *body = new QWidget(this);
     auto *layout = new QVBoxLayout(body);
@@ -47,6 +75,23 @@ DatasetDock::DatasetDock(QWidget *parent) : QDockWidget(tr("Browse"), parent)
     m_search->setObjectName(QStringLiteral("datasetSearch"));
     m_search->setPlaceholderText(tr("Search id…"));
     m_search->setClearButtonEnabled(true);
+    m_reviewCombo = new QComboBox(body);
+    m_reviewCombo->setObjectName(QStringLiteral("reviewFilterCombo"));
+    m_reviewCombo->setToolTip(tr("Show only images in this review state"));
+    m_reviewCombo->addItem(tr("All"), -1);
+    using training::ReviewState;
+    const std::pair<ReviewState, QString> states[] = {
+        {ReviewState::Unreviewed, tr("Unreviewed")},
+        {ReviewState::Corrected, tr("Corrected")},
+        {ReviewState::Accepted, tr("Accepted")},
+        {ReviewState::Rejected, tr("Rejected")},
+    };
+    for (const auto &[state, name] : states)
+        m_reviewCombo->addItem(reviewIcon(state), name, static_cast<int>(state));
+    m_reviewCombo->setItemIcon(0, reviewIcon(ReviewState::Unreviewed));
+    auto *searchRow = new QHBoxLayout;
+    searchRow->addWidget(m_search, 2);
+    searchRow->addWidget(m_reviewCombo, 1);
 
     auto *row = new QHBoxLayout;
     m_classCombo = new QComboBox(body);
@@ -74,8 +119,10 @@ DatasetDock::DatasetDock(QWidget *parent) : QDockWidget(tr("Browse"), parent)
     m_list->setSelectionMode(QAbstractItemView::SingleSelection);
     m_list->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
     m_list->setVerticalScrollMode(QAbstractItemView::ScrollPerPixel);
+    m_list->installEventFilter(this);
     m_count = new QLabel(body);
-    layout->addWidget(m_search);
+    m_count->setObjectName(QStringLiteral("datasetCount"));
+    layout->addLayout(searchRow);
     layout->addLayout(row);
     layout->addWidget(m_list, 1);
     layout->addWidget(m_count);
@@ -97,6 +144,10 @@ DatasetDock::DatasetDock(QWidget *parent) : QDockWidget(tr("Browse"), parent)
     connect(m_classCombo, &QComboBox::currentIndexChanged, this, [this](int i) {
         const int cls = i < 0 ? -1 : m_classCombo->itemData(i).toInt();
         refilter([&] { m_proxy->setClassFilter(cls); });
+    });
+    connect(m_reviewCombo, &QComboBox::currentIndexChanged, this, [this](int i) {
+        const int state = i < 0 ? -1 : m_reviewCombo->itemData(i).toInt();
+        refilter([&] { m_proxy->setReviewFilter(state); });
     });
     connect(m_sortCombo, &QComboBox::currentIndexChanged, this, [this](int i) {
         const auto key = static_cast<SortKey>(m_sortCombo->itemData(i).toInt());
@@ -120,15 +171,25 @@ template <typename Change> void DatasetDock::refilter(Change change)
     const QString shown = m_shownId;
     m_filtering = true;
     change();
+    keepShownCurrent();
     const QModelIndex index = m_proxy->mapFromSource(m_model->index(m_model->rowOf(shown)));
-    if (index.isValid()) {
-        m_list->setCurrentIndex(index);
+    if (index.isValid())
         m_list->scrollTo(index);
+    m_filtering = false;
+    updateCount();
+}
+
+void DatasetDock::keepShownCurrent()
+{
+    const bool filtering = std::exchange(m_filtering, true);
+    const QModelIndex index = m_proxy->mapFromSource(m_model->index(m_model->rowOf(m_shownId)));
+    if (index.isValid()) {
+        if (m_list->currentIndex() != index)
+            m_list->setCurrentIndex(index);
     } else {
         m_list->selectionModel()->clear();
     }
-    m_filtering = false;
-    updateCount();
+    m_filtering = filtering;
 }
 
 void DatasetDock::setDataset(const wsss::vision::VocDataset &dataset)
@@ -146,6 +207,11 @@ void DatasetDock::setDataset(const wsss::vision::VocDataset &dataset)
         for (int c = 1; c < names.size(); ++c)
             m_classCombo->addItem(QIcon(swatch(m_model->classColor(c))), names[c], c);
         m_proxy->setClassFilter(-1);
+    }
+    {
+        const QSignalBlocker block(m_reviewCombo);
+        m_reviewCombo->setCurrentIndex(0);
+        m_proxy->setReviewFilter(-1);
     }
     {
         const QSignalBlocker block(m_sortCombo);
@@ -168,6 +234,7 @@ bool DatasetDock::selectImage(const QString &id)
         m_filtering = true;
         m_search->clear();
         m_classCombo->setCurrentIndex(0);
+        m_reviewCombo->setCurrentIndex(0);
         m_filtering = false;
         updateCount();
         index = m_proxy->mapFromSource(m_model->index(row));
@@ -189,8 +256,19 @@ bool DatasetDock::stepImage(int delta)
     const int rows = m_proxy->rowCount();
     if (rows == 0)
         return false;
-    const QModelIndex current = m_proxy->mapFromSource(m_model->index(m_model->rowOf(m_shownId)));
-    const int target = current.isValid() ? current.row() + delta : (delta > 0 ? 0 : rows - 1);
+    const QModelIndex shown = m_model->index(m_model->rowOf(m_shownId));
+    const QModelIndex current = m_proxy->mapFromSource(shown);
+    int target = 0;
+    if (current.isValid()) {
+        target = current.row() + delta;
+    } else if (shown.isValid()) {
+        // Hidden by a filter (just accepted under "Unreviewed", say): go on from where it would
+        // stand, so the walk neither restarts at the top nor skips the row that took its place.
+        const int at = m_proxy->insertionRow(shown);
+        target = delta > 0 ? at + delta - 1 : at + delta;
+    } else {
+        target = delta > 0 ? 0 : rows - 1;
+    }
     if (target < 0 || target >= rows)
         return false;
     const QModelIndex index = m_proxy->index(target, 0);
@@ -206,6 +284,37 @@ void DatasetDock::setClassFilter(int classIndex)
 }
 
 void DatasetDock::setSearchText(const QString &text) { m_search->setText(text); }
+
+void DatasetDock::setReviewFilter(int state)
+{
+    const int i = m_reviewCombo->findData(state);
+    m_reviewCombo->setCurrentIndex(i < 0 ? 0 : i);
+}
+
+void DatasetDock::setReviewStates(const std::map<std::string, training::ReviewState> &states)
+{
+    refilter([&] { m_model->setReviewStates(states); });
+}
+
+void DatasetDock::setReviewState(const std::string &id, training::ReviewState state)
+{
+    refilter([&] { m_model->setReviewState(id, state); });
+}
+
+bool DatasetDock::eventFilter(QObject *watched, QEvent *event)
+{
+    // Up/Down in a list with no current row would start again at its top; when the shown image
+    // is only hidden by a filter, step from its place as N/P do.
+    if (watched == m_list && event->type() == QEvent::KeyPress && !m_list->currentIndex().isValid()
+        && m_model->rowOf(m_shownId) >= 0) {
+        const auto *key = static_cast<QKeyEvent *>(event);
+        if (key->modifiers() == Qt::NoModifier && (key->key() == Qt::Key_Down || key->key() == Qt::Key_Up)) {
+            stepImage(key->key() == Qt::Key_Down ? +1 : -1);
+            return true;
+        }
+    }
+    return QDockWidget::eventFilter(watched, event);
+}
 
 bool DatasetDock::setSortKey(SortKey key)
 {
@@ -293,7 +402,7 @@ void DatasetDock::setImageScores(const std::string &id, const std::vector<float>
 void DatasetDock::emitCurrent()
 {
     const QModelIndex index = m_list->currentIndex();
-    if (m_filtering || !index.isValid())
+    if (m_filtering || m_rowsLeaving || !index.isValid())
         return;
     m_shownId = index.data(ImageListModel::IdRole).toString();
     Q_EMIT imageSelected(index.data(ImageListModel::IdRole).toString(),
@@ -305,8 +414,11 @@ void DatasetDock::updateCount()
 {
     const int total = m_model->rowCount();
     const int shown = m_proxy->rowCount();
-    m_count->setText(shown == total ? tr("%n image(s)", nullptr, total)
-                                    : tr("%1 of %2 images").arg(shown).arg(total));
+    // Plurals spelled out: "%n image(s)" reads as written when no translation is installed.
+    if (shown != total)
+        m_count->setText(tr("%1 of %2 images").arg(shown).arg(total));
+    else
+        m_count->setText(total == 1 ? tr("1 image") : tr("%1 images").arg(total));
 }
 
 } // namespace wsss::ui

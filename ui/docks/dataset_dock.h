@@ -1,16 +1,19 @@
 #pragma once
 // DatasetDock: the "Browse" panel — every image of the open split as a row with its thumbnail,
-// id and label chips, filtered by class and by an id search, sorted by id, by the classifier's
-// confidence or by the pseudo-mask's IoU (worst first, from the last evaluation). Making an image
-// current emits imageSelected(); the main window turns that into an inspection. Filtering and
-// sorting never change the image on screen; next/previous (N/P, PgDown/PgUp, Up/Down in the
-// list) walk the rows in the order shown.
+// id, label chips and review badge, filtered by class, by review state and by an id search,
+// sorted by id, by the classifier's confidence or by the pseudo-mask's IoU (worst first, from the
+// last evaluation). Making an image current emits imageSelected(); the main window turns that
+// into an inspection. Filtering and sorting never change the image on screen; next/previous
+// (N/P, PgDown/PgUp, Up/Down in the list) walk the rows in the order shown, and from an image
+// that has just left the list (accepted while only unreviewed images are shown) they go to the
+// row that followed it or preceded it.
 #include "ui/models/image_filter_proxy.h"
 
 #include <QDockWidget>
 #include <QString>
 #include <QVector>
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -26,6 +29,7 @@ struct VocDataset;
 }
 namespace wsss::training {
 struct EvaluationResult;
+enum class ReviewState; // training/project/studio_project.h
 }
 
 namespace wsss::ui {
@@ -49,8 +53,9 @@ public:
     // Makes an image current (clearing the filters if they hide it); false if the id is unknown.
     bool selectImage(const QString &id);
     QString currentId() const { return m_shownId; } // the image last announced
-    // The next / previous row in the order shown (the first row when the current image is
-    // filtered out); false at either end or when nothing is listed.
+    // The next / previous row in the order shown; when the filters hide the current image, the
+    // row that would follow / precede it (the first / last row when no image was shown yet);
+    // false at either end or when nothing is listed.
     bool nextImage();
     bool previousImage();
     QAction *nextAction() const { return m_nextAction; }
@@ -59,6 +64,9 @@ public:
     // The filters and the order, as the panel's controls set them.
     void setClassFilter(int classIndex); // 1..K, -1 = all
     void setSearchText(const QString &text);
+    // Only images in this review state (an int of training::ReviewState), -1 = all.
+    void setReviewFilter(int state);
+    int reviewFilter() const { return m_proxy->reviewFilter(); }
     // False (and nothing changes) when that order has no data yet: IoU needs an evaluation of
     // this split, confidence the classifier's scores.
     bool setSortKey(SortKey key);
@@ -71,6 +79,14 @@ public:
     void setEvaluation(const std::shared_ptr<const wsss::training::EvaluationResult> &result);
     // The classifier's scores of one image (from its inspection).
     void setImageScores(const std::string &id, const std::vector<float> &scores);
+    // The open project's review states (ImageListModel::setReviewStates: call after setDataset)
+    // and one image's change. Under the review filter the image joins or leaves the list at
+    // once, without announcing another image; the next nextImage() goes on from its place.
+    void setReviewStates(const std::map<std::string, wsss::training::ReviewState> &states);
+    void setReviewState(const std::string &id, wsss::training::ReviewState state);
+
+protected:
+    bool eventFilter(QObject *watched, QEvent *event) override;
 
 Q_SIGNALS:
     void imageSelected(const QString &id, const QString &imagePath, const QVector<int> &labels);
@@ -83,6 +99,8 @@ private:
     // Runs a filter or order change without announcing a new image; the shown one stays current
     // while listed.
     template <typename Change> void refilter(Change change);
+    // After rows came or went: the shown image current while listed, else no row; announces nothing.
+    void keepShownCurrent();
 
     ImageListModel *m_model = nullptr;
     ImageFilterProxy *m_proxy = nullptr;
@@ -90,6 +108,7 @@ private:
     QLineEdit *m_search = nullptr;
     QComboBox *m_classCombo = nullptr;
     QComboBox *m_sortCombo = nullptr;
+    QComboBox *m_reviewCombo = nullptr;
     QListView *m_list = nullptr;
     QLabel *m_count = nullptr;
     QAction *m_nextAction = nullptr;
@@ -97,6 +116,7 @@ private:
     std::string m_root, m_split; // of the open dataset, to match evaluation results
     QString m_shownId;        // the last id announced by imageSelected
     bool m_filtering = false; // current-row changes caused by a filter announce nothing
+    bool m_rowsLeaving = false; // nor those the view makes while rows are being removed
 };
 
 } // namespace wsss::ui

@@ -52,7 +52,7 @@ private:
     void showImages();
 
     std::shared_ptr<const wsss::training::EvaluationResult> m_result;
-    double m_currentThreshold = 0.45;
+    double m_currentThreshold = wsss::vision::kDefaultBgThreshold;
 
     QLabel *m_summary = nullptr;
     QPushButton *m_evaluate = nullptr;

@@ -19,7 +19,7 @@ namespace wsss::ui {
 
 namespace {
 
-int sliderSteps(const ThresholdRuleField &f) { return static_cast<int>(std::lround((f.maximum - f.minimum) / f.step)); }
+int sliderSteps(const RuleField &f) { return static_cast<int>(std::lround((f.maximum - f.minimum) / f.step)); }
 
 } // namespace
 
@@ -37,14 +37,14 @@ ThresholdsDock::ThresholdsDock(QWidget *parent)
     auto *modeLabel = new QLabel(tr("Decision"), body);
     m_modeCombo = new QComboBox(body);
     m_modeCombo->setObjectName(QStringLiteral("backgroundModeCombo"));
-    m_modeCombo->addItem(tr("Threshold"), backgroundModeName(BackgroundMode::Threshold));
-    m_modeCombo->addItem(tr("Band (β_l, β_h; 255 between)"), backgroundModeName(BackgroundMode::Band));
+    m_modeCombo->addItem(tr("Threshold"), backgroundRuleKey(wsss::vision::BackgroundRule::Threshold));
+    m_modeCombo->addItem(tr("Band (β_l, β_h; 255 between)"), backgroundRuleKey(wsss::vision::BackgroundRule::Band));
     m_modeCombo->setToolTip(tr("Threshold: background at or below one score. Band (AFA): a class above β_h, "
                                "background at or below β_l, ignored (255, hatched) between"));
     grid->addWidget(modeLabel, r, 0);
     grid->addWidget(m_modeCombo, r, 1, 1, 2);
     ++r;
-    for (const ThresholdRuleField &field : thresholdRuleFields()) {
+    for (const RuleField &field : ruleFields()) {
         Row row;
         row.field = &field;
         auto *label = new QLabel(field.label, body);
@@ -73,12 +73,12 @@ ThresholdsDock::ThresholdsDock(QWidget *parent)
     grid->addWidget(m_crfCheck, r, 0, 1, 3);
     layout->addLayout(grid);
     connect(m_modeCombo, &QComboBox::currentIndexChanged, this, [this](int i) {
-        ThresholdRule rule = m_rule;
-        rule.background = backgroundModeFromName(m_modeCombo->itemData(i).toString());
+        wsss::vision::PseudoLabelRule rule = m_rule;
+        rule.background = backgroundRuleFromKey(m_modeCombo->itemData(i).toString(), wsss::vision::BackgroundRule::Threshold);
         apply(rule);
     });
     connect(m_crfCheck, &QCheckBox::toggled, this, [this](bool on) {
-        ThresholdRule rule = m_rule;
+        wsss::vision::PseudoLabelRule rule = m_rule;
         rule.crf = on;
         apply(rule);
     });
@@ -93,9 +93,9 @@ ThresholdsDock::ThresholdsDock(QWidget *parent)
     m_paperButton = new QPushButton(tr("Paper defaults"), body);
     m_paperButton->setObjectName(QStringLiteral("resetPaperButton"));
     m_paperButton->setToolTip(tr("Every field at the papers' defaults: threshold %1, band %2–%3, no PAR, no CRF")
-                                  .arg(ThresholdRule{}.bgThreshold, 0, 'f', 2)
-                                  .arg(ThresholdRule{}.bandLow, 0, 'f', 2)
-                                  .arg(ThresholdRule{}.bandHigh, 0, 'f', 2));
+                                  .arg(wsss::vision::PseudoLabelRule{}.bgThreshold, 0, 'f', 2)
+                                  .arg(wsss::vision::PseudoLabelRule{}.bandLow, 0, 'f', 2)
+                                  .arg(wsss::vision::PseudoLabelRule{}.bandHigh, 0, 'f', 2));
     m_checkpointButton = new QPushButton(tr("Checkpoint best"), body);
     m_checkpointButton->setObjectName(QStringLiteral("resetCheckpointButton"));
     buttons->addWidget(m_paperButton);
@@ -110,7 +110,7 @@ ThresholdsDock::ThresholdsDock(QWidget *parent)
     showRule();
 }
 
-void ThresholdsDock::setRule(const ThresholdRule &rule)
+void ThresholdsDock::setRule(const wsss::vision::PseudoLabelRule &rule)
 {
     m_rule = rule;
     showRule();
@@ -128,14 +128,14 @@ void ThresholdsDock::setCheckpointBest(double threshold)
 
 void ThresholdsDock::resetToPaper()
 {
-    apply(ThresholdRule{});
+    apply(wsss::vision::PseudoLabelRule{});
 }
 
 void ThresholdsDock::resetToCheckpoint()
 {
     if (!std::isfinite(m_checkpointBest))
         return;
-    ThresholdRule rule;
+    wsss::vision::PseudoLabelRule rule;
     rule.bgThreshold = static_cast<float>(m_checkpointBest);
     apply(rule);
 }
@@ -145,7 +145,7 @@ void ThresholdsDock::edit(const Row &row, double value)
     apply(row.field->with(m_rule, value));
 }
 
-void ThresholdsDock::apply(const ThresholdRule &rule)
+void ThresholdsDock::apply(const wsss::vision::PseudoLabelRule &rule)
 {
     if (rule == m_rule) {
         showRule(); // a slider may sit between two spin-box values: snap it back
@@ -171,7 +171,7 @@ void ThresholdsDock::showRule()
     }
     {
         const QSignalBlocker blockMode(m_modeCombo);
-        m_modeCombo->setCurrentIndex(std::max(0, m_modeCombo->findData(backgroundModeName(m_rule.background))));
+        m_modeCombo->setCurrentIndex(std::max(0, m_modeCombo->findData(backgroundRuleKey(m_rule.background))));
         const QSignalBlocker blockCrf(m_crfCheck);
         m_crfCheck->setChecked(m_rule.crf);
     }

@@ -4,7 +4,7 @@
 // switch — with resets to the paper's defaults and to the checkpoint's best background threshold.
 // Edits go out as ruleChanged on every slider step (the canvas redraws the mask live from the
 // cached inspection); setRule() from outside updates the controls without echoing.
-#include "ui/project/threshold_rule.h"
+#include "ui/project/rule_fields.h"
 
 #include <QDockWidget>
 
@@ -24,30 +24,30 @@ class ThresholdsDock : public QDockWidget {
 public:
     explicit ThresholdsDock(QWidget *parent = nullptr);
 
-    void setRule(const ThresholdRule &rule); // no ruleChanged
-    const ThresholdRule &rule() const { return m_rule; }
+    void setRule(const wsss::vision::PseudoLabelRule &rule); // no ruleChanged
+    const wsss::vision::PseudoLabelRule &rule() const { return m_rule; }
     // The background threshold the checkpoint's validation found best; NaN = unknown.
     void setCheckpointBest(double threshold);
     double checkpointBest() const { return m_checkpointBest; }
 
-    void resetToPaper();      // ThresholdRule{} (every field); emits ruleChanged if it differs
+    void resetToPaper();      // wsss::vision::PseudoLabelRule{} (every field); emits ruleChanged if it differs
     void resetToCheckpoint(); // the paper's rule with the checkpoint's best background threshold
 
 Q_SIGNALS:
-    void ruleChanged(const wsss::ui::ThresholdRule &rule);
+    void ruleChanged(const wsss::vision::PseudoLabelRule &rule);
 
 private:
     struct Row {
-        const ThresholdRuleField *field = nullptr;
+        const RuleField *field = nullptr;
         QLabel *label = nullptr;
         QSlider *slider = nullptr;
         QDoubleSpinBox *spin = nullptr;
     };
     void edit(const Row &row, double value);
     void showRule();
-    void apply(const ThresholdRule &rule);
+    void apply(const wsss::vision::PseudoLabelRule &rule);
 
-    ThresholdRule m_rule;
+    wsss::vision::PseudoLabelRule m_rule;
     double m_checkpointBest;
     std::vector<Row> m_rows;
     QComboBox *m_modeCombo = nullptr;

@@ -113,7 +113,7 @@ quint64 EngineBridge::inspect(const QString &id, const QString &imagePath, const
 }
 
 quint64 EngineBridge::refine(std::shared_ptr<const core::Inspection> inspection, const QString &mapKind,
-                             const core::MaskRule &rule)
+                             const wsss::vision::PseudoLabelRule &rule)
 {
     core::RefineJob job;
     job.inspection = std::move(inspection);
@@ -126,7 +126,7 @@ quint64 EngineBridge::refine(std::shared_ptr<const core::Inspection> inspection,
 }
 
 quint64 EngineBridge::inferDataset(const QString &dataRoot, const QString &split, const QString &outDir,
-                                   const core::MaskRule &rule, const QString &mapKind)
+                                   const wsss::vision::PseudoLabelRule &rule, const QString &mapKind)
 {
     core::InferDatasetJob job;
     job.dataRoot = dataRoot.toStdString();
@@ -135,6 +135,18 @@ quint64 EngineBridge::inferDataset(const QString &dataRoot, const QString &split
     job.rule = rule;
     job.mapKind = mapKind.toStdString();
     return submit(std::move(job), QStringLiteral("infer"), tr("Write pseudo-masks of %1 to %2").arg(split, outDir));
+}
+
+quint64 EngineBridge::exportProject(const core::StudioProject &project, const QString &projectFile,
+                                    const QString &outDir, const QString &format, bool force)
+{
+    core::ExportProjectJob job;
+    job.project = project;
+    job.projectFile = projectFile.toStdString();
+    job.out = outDir.toStdString();
+    job.format = format.toStdString();
+    job.force = force;
+    return submit(std::move(job), QStringLiteral("export"), tr("Export the project to %1").arg(outDir));
 }
 
 void EngineBridge::cancel(quint64 jobId)
@@ -205,6 +217,9 @@ void EngineBridge::dispatch(const core::Event &event)
             },
             [this](const core::DatasetInferred &e) {
                 Q_EMIT datasetInferred(e.id, fromStd(e.out), e.written, e.total, e.complete);
+            },
+            [this](const core::ProjectExported &e) {
+                Q_EMIT projectExported(e.id, fromStd(e.out), e.images, e.corrected, e.rejected);
             },
             [this](const core::JobFailed &e) {
                 const QString message = fromStd(e.message);

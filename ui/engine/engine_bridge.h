@@ -41,11 +41,16 @@ public:
     // The rule's refinements (PAR, CRF) of one map kind of a cached inspection, on the worker.
     // Latest wins like inspect(): only the newest request's refinementReady is emitted.
     quint64 refine(std::shared_ptr<const wsss::training::Inspection> inspection, const QString &mapKind,
-                   const wsss::training::MaskRule &rule);
+                   const wsss::vision::PseudoLabelRule &rule);
     // Writes the split's pseudo-masks under `rule` to `outDir` (see training::InferDatasetJob);
     // jobProgress per image, then datasetInferred and jobFinished, jobCancelled or jobFailed.
     quint64 inferDataset(const QString &dataRoot, const QString &split, const QString &outDir,
-                         const wsss::training::MaskRule &rule, const QString &mapKind);
+                         const wsss::vision::PseudoLabelRule &rule, const QString &mapKind);
+    // Exports a project's pseudo-label dataset to `outDir` (training::ExportProjectJob, the code of
+    // `wsss export`): jobProgress per image, then projectExported and jobFinished, or jobCancelled
+    // or jobFailed with nothing left at outDir.
+    quint64 exportProject(const wsss::training::StudioProject &project, const QString &projectFile,
+                          const QString &outDir, const QString &format, bool force);
     // Trains a run (training::TrainJob): trainingStep after every step, trainingValidated,
     // checkpointSaved; then jobFinished, jobCancelled (the step reached is saved) or jobFailed.
     quint64 train(const wsss::training::TrainOptions &options);
@@ -77,6 +82,7 @@ Q_SIGNALS:
     void refinementReady(std::shared_ptr<const wsss::training::RefinedMaps> refined);
     // What an inferDataset job left on disk (before its jobFinished or jobCancelled).
     void datasetInferred(quint64 jobId, const QString &outDir, qint64 written, qint64 total, bool complete);
+    void projectExported(quint64 jobId, const QString &outDir, qint64 images, qint64 corrected, qint64 rejected);
     void trainingStep(quint64 jobId, const wsss::training::TrainingStep &step);
     void trainingValidated(quint64 jobId, const wsss::training::TrainingValidated &validation);
     void checkpointSaved(quint64 jobId, const QString &path, qint64 step);

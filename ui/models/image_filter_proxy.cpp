@@ -31,6 +31,14 @@ void ImageFilterProxy::setIdFilter(const QString &text)
     invalidateFilter();
 }
 
+void ImageFilterProxy::setReviewFilter(int state)
+{
+    if (state == m_review)
+        return;
+    m_review = state;
+    invalidateFilter();
+}
+
 void ImageFilterProxy::setSortKey(SortKey key)
 {
     if (key == m_key)
@@ -50,8 +58,30 @@ bool ImageFilterProxy::filterAcceptsRow(int sourceRow, const QModelIndex &source
     const QModelIndex index = sourceModel()->index(sourceRow, 0, sourceParent);
     if (m_class >= 0 && !index.data(ImageListModel::LabelsRole).value<QVector<int>>().contains(m_class))
         return false;
+    if (m_review >= 0 && index.data(ImageListModel::ReviewRole).toInt() != m_review)
+        return false;
     return m_idText.isEmpty()
            || index.data(ImageListModel::IdRole).toString().contains(m_idText, Qt::CaseInsensitive);
+}
+
+int ImageFilterProxy::insertionRow(const QModelIndex &sourceIndex) const
+{
+    // The rows shown are sorted by lessThan (a strict order: ids break ties), so a binary search
+    // finds the place; unsorted, they keep the source's order.
+    const auto before = [&](const QModelIndex &listed) {
+        if (sortColumn() < 0)
+            return listed.row() < sourceIndex.row();
+        return sortOrder() == Qt::AscendingOrder ? lessThan(listed, sourceIndex) : lessThan(sourceIndex, listed);
+    };
+    int low = 0, high = rowCount();
+    while (low < high) {
+        const int mid = low + (high - low) / 2;
+        if (before(mapToSource(index(mid, 0))))
+            low = mid + 1;
+        else
+            high = mid;
+    }
+    return low;
 }
 
 bool ImageFilterProxy::lessThan(const QModelIndex &left, const QModelIndex &right) const

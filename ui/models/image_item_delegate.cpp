@@ -1,5 +1,6 @@
 #include "ui/models/image_item_delegate.h"
 
+#include "training/project/studio_project.h"
 #include "ui/models/image_list_model.h"
 
 #include <QApplication>
@@ -7,6 +8,7 @@
 #include <QPainter>
 #include <QPainterPath>
 
+#include <algorithm>
 #include <cmath>
 
 namespace wsss::ui {
@@ -42,6 +44,69 @@ QString scoreText(const QModelIndex &index)
 } // namespace
 
 ImageItemDelegate::ImageItemDelegate(QObject *parent) : QStyledItemDelegate(parent) {}
+
+QColor ImageItemDelegate::reviewColor(training::ReviewState state)
+{
+    switch (state) {
+    case training::ReviewState::Unreviewed: return {};
+    case training::ReviewState::Corrected: return QColor(0x2f, 0x6f, 0xd6);
+    case training::ReviewState::Accepted: return QColor(0x2e, 0x9e, 0x4f);
+    case training::ReviewState::Rejected: return QColor(0xd9, 0x3a, 0x3a);
+    }
+    return {};
+}
+
+void ImageItemDelegate::paintReviewBadge(QPainter *painter, const QRectF &rect, training::ReviewState state)
+{
+    const QColor fill = reviewColor(state);
+    if (!fill.isValid() || rect.isEmpty())
+        return;
+    painter->save();
+    painter->setRenderHint(QPainter::Antialiasing, true);
+    painter->setPen(QPen(Qt::white, 1.5));
+    painter->setBrush(fill);
+    painter->drawEllipse(rect.adjusted(0.75, 0.75, -0.75, -0.75));
+
+    // The glyph, in units of the radius around the centre.
+    const QPointF c = rect.center();
+    const double s = rect.width() / 2;
+    const auto at = [&](double x, double y) { return c + QPointF(x * s, y * s); };
+    painter->setPen(QPen(Qt::white, std::max(1.5, 0.26 * s), Qt::SolidLine, Qt::RoundCap, Qt::RoundJoin));
+    painter->setBrush(Qt::NoBrush);
+    switch (state) {
+    case training::ReviewState::Unreviewed:
+        break;
+    case training::ReviewState::Corrected: {
+        // A pencil lying on the diagonal: a body and a pointed tip at the lower left.
+        const QPointF along(0.7071, -0.7071), across(0.7071 * 0.18 * s, 0.7071 * 0.18 * s);
+        const QPointF tip = at(-0.5, 0.5), bodyStart = tip + along * (0.35 * s), bodyEnd = at(0.45, -0.45);
+        painter->setPen(Qt::NoPen);
+        painter->setBrush(Qt::white);
+        painter->drawPolygon(QPolygonF{bodyStart + across, bodyEnd + across, bodyEnd - across, bodyStart - across});
+        painter->drawPolygon(QPolygonF{tip, bodyStart + across * 0.9, bodyStart - across * 0.9});
+        break;
+    }
+    case training::ReviewState::Accepted:
+        painter->drawPolyline(QPolygonF{at(-0.42, 0.02), at(-0.12, 0.32), at(0.42, -0.3)});
+        break;
+    case training::ReviewState::Rejected:
+        painter->drawLine(at(-0.32, -0.32), at(0.32, 0.32));
+        painter->drawLine(at(-0.32, 0.32), at(0.32, -0.32));
+        break;
+    }
+    painter->restore();
+}
+
+QRect ImageItemDelegate::reviewBadgeRect(const QStyleOptionViewItem &option, const QModelIndex &index) const
+{
+    const auto state = static_cast<training::ReviewState>(index.data(ImageListModel::ReviewRole).toInt());
+    if (state == training::ReviewState::Unreviewed)
+        return {};
+    // Over the thumbnail's corner, overhanging it by a little into the padding.
+    const QRect r = option.rect;
+    const QRect box(r.left() + kPadding, r.top() + (r.height() - kThumb) / 2, kThumb, kThumb);
+    return QRect(box.right() - kBadge + 3, box.bottom() - kBadge + 3, kBadge, kBadge);
+}
 
 QVector<QRect> ImageItemDelegate::chipRects(const QStyleOptionViewItem &option, const QModelIndex &index) const
 {
@@ -91,6 +156,8 @@ void ImageItemDelegate::paint(QPainter *painter, const QStyleOptionViewItem &opt
                            s.width(), s.height());
         painter->drawImage(target, thumb);
     }
+    paintReviewBadge(painter, reviewBadgeRect(option, index),
+                     static_cast<training::ReviewState>(index.data(ImageListModel::ReviewRole).toInt()));
 
     // Id, and the score right-aligned on the same line.
     const QFontMetrics fm(option.font);

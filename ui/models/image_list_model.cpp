@@ -34,6 +34,7 @@ void ImageListModel::setDataset(const wsss::vision::VocDataset &dataset)
     }
     m_iou.assign(n, kUnknown);
     m_confidence.assign(n, kUnknown);
+    m_review.assign(n, training::ReviewState::Unreviewed);
     m_iouCount = m_scoredCount = 0;
     endResetModel();
 }
@@ -61,6 +62,8 @@ QVariant ImageListModel::data(const QModelIndex &index, int role) const
             tip += tr("\nconfidence %1").arg(m_confidence[row], 0, 'f', 3);
         if (!std::isnan(m_iou[row]))
             tip += tr("\nIoU %1%").arg(100.0 * m_iou[row], 0, 'f', 1);
+        if (m_review[row] != training::ReviewState::Unreviewed)
+            tip += tr("\nreview: %1").arg(QString::fromStdString(training::reviewStateName(m_review[row])));
         return tip;
     }
     case LabelsRole:
@@ -83,6 +86,8 @@ QVariant ImageListModel::data(const QModelIndex &index, int role) const
         return m_confidence[row];
     case IouRole:
         return m_iou[row];
+    case ReviewRole:
+        return static_cast<int>(m_review[row]);
     default:
         return {};
     }
@@ -100,6 +105,7 @@ QHash<int, QByteArray> ImageListModel::roleNames() const
     names[ThumbnailRole] = "thumbnail";
     names[ConfidenceRole] = "confidence";
     names[IouRole] = "iou";
+    names[ReviewRole] = "review";
     return names;
 }
 
@@ -177,6 +183,30 @@ void ImageListModel::setImageScores(const std::string &id, const std::vector<flo
         ++m_scoredCount;
     slot = confidence;
     Q_EMIT dataChanged(index(row), index(row), {ConfidenceRole, Qt::ToolTipRole});
+}
+
+void ImageListModel::setReviewStates(const std::map<std::string, training::ReviewState> &states)
+{
+    for (const auto &[id, row] : m_rows) {
+        const auto it = states.find(id);
+        m_review[static_cast<size_t>(row)] = it == states.end() ? training::ReviewState::Unreviewed : it->second;
+    }
+    if (rowCount() > 0)
+        Q_EMIT dataChanged(index(0), index(rowCount() - 1), {ReviewRole, Qt::ToolTipRole});
+}
+
+void ImageListModel::setReviewState(const std::string &id, training::ReviewState state)
+{
+    const auto it = m_rows.find(id);
+    if (it == m_rows.end() || m_review[static_cast<size_t>(it->second)] == state)
+        return;
+    m_review[static_cast<size_t>(it->second)] = state;
+    Q_EMIT dataChanged(index(it->second), index(it->second), {ReviewRole, Qt::ToolTipRole});
+}
+
+training::ReviewState ImageListModel::reviewState(int row) const
+{
+    return row >= 0 && row < rowCount() ? m_review[static_cast<size_t>(row)] : training::ReviewState::Unreviewed;
 }
 
 void ImageListModel::thumbnailReady(const QString &path)

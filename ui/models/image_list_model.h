@@ -2,8 +2,10 @@
 // ImageListModel: the images of the open dataset, one row each (display = image id), with what
 // the dataset panel shows and sorts by: label names and palette colours, a thumbnail (loaded
 // lazily off the GUI thread), the classifier's confidence and the pseudo-mask's IoU where the
-// engine has reported them. Read-only for views; setDataset() replaces the whole list with a
-// model reset, setImageIous() / setImageScores() update rows with dataChanged on their role.
+// engine has reported them, and each image's review state in the open project. Read-only for
+// views; setDataset() replaces the whole list with a model reset (every image unreviewed again),
+// setImageIous() / setImageScores() / setReviewState(s)() update rows with dataChanged on their role.
+#include "training/project/studio_project.h"
 #include "vision/io/voc_reader.h"
 
 #include <QAbstractListModel>
@@ -12,6 +14,7 @@
 #include <QStringList>
 #include <QVector>
 
+#include <map>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -33,6 +36,7 @@ public:
         ThumbnailRole,             // QImage; null while it loads (thumbnailsChanged follows)
         ConfidenceRole,            // double, the classifier's confidence; NaN when not scored
         IouRole,                   // double, the pseudo-mask's IoU from the last evaluation; NaN when none
+        ReviewRole,                // int, the training::ReviewState of the image in the open project
     };
 
     explicit ImageListModel(QObject *parent = nullptr);
@@ -61,6 +65,15 @@ public:
     void setImageScores(const std::string &id, const std::vector<float> &scores);
     int scoredCount() const { return m_scoredCount; }
 
+    // The review states of the open project, all at once: images not named are unreviewed, ids
+    // not in the list are ignored. setDataset() resets every image to unreviewed, so call this
+    // after it.
+    void setReviewStates(const std::map<std::string, wsss::training::ReviewState> &states);
+    // One image's state (an undoable "Mark …" or its undo); dataChanged for that row only, and
+    // nothing when the id is unknown or the state unchanged.
+    void setReviewState(const std::string &id, wsss::training::ReviewState state);
+    wsss::training::ReviewState reviewState(int row) const;
+
     ThumbnailCache *thumbnails() const { return m_thumbnails; }
 
 private:
@@ -70,6 +83,7 @@ private:
     std::unordered_map<std::string, int> m_rows; // id → row
     QHash<QString, int> m_pathRows;              // image path → row, for thumbnail arrivals
     std::vector<double> m_iou, m_confidence;     // per row, NaN when unknown
+    std::vector<wsss::training::ReviewState> m_review; // per row
     int m_iouCount = 0, m_scoredCount = 0;
     ThumbnailCache *m_thumbnails = nullptr;
 };

@@ -2,9 +2,9 @@
 // PseudoLabelRule: how class maps become a pseudo-mask. A pure function of the maps, so the
 // studio re-applies it on every slider move without going back to the model. The rule holds the
 // background decision (one threshold, or AFA's β_l/β_h band with 255 = ignore) and the
-// refinements that run on the maps before it; it is serialised with every export.
+// refinements that run on the maps before it; it is serialised with every export. This header is
+// LibTorch-free (the studio includes it); the tensor side is vision/labels/pseudo_label_maps.h.
 #include <nlohmann/json_fwd.hpp>
-#include <torch/types.h>
 
 #include <cstdint>
 #include <string>
@@ -21,14 +21,27 @@ enum class BackgroundRule {
 std::string backgroundRuleName(BackgroundRule rule);          // "threshold" | "band"
 BackgroundRule backgroundRuleFromName(const std::string &name); // wsss::Error on another name
 
+// The background threshold every method and the studio start from: the CAM papers' 0.45
+// (METHODS.md, common.md §3.6; AFA's single-threshold view of its band).
+inline constexpr float kDefaultBgThreshold = 0.45f;
+
 struct PseudoLabelRule {
-    float bgThreshold = 0.45f;                          // score in 0..1; AFA's single-threshold view 0.45
+    float bgThreshold = kDefaultBgThreshold;            // score in 0..1
     BackgroundRule background = BackgroundRule::Threshold;
     float bandLow = 0.35f;                              // β_l, score in 0..1 (AFA 0.35)
     float bandHigh = 0.55f;                             // β_h, score in bandLow..1 (AFA 0.55)
     int parIterations = 0;                              // PAR on the maps before the rule; 0 = off (AFA 10)
     bool crf = false; // dense CRF (PSA parameters) on [bgThreshold; maps] per pixel after PAR; its argmax
                       // replaces the threshold or band (METHODS.md §8.3)
+
+    // PAR or the CRF: work on the maps (the engine's worker), never for a slider step.
+    bool refines() const { return parIterations > 0 || crf; }
+    bool operator==(const PseudoLabelRule &o) const
+    {
+        return bgThreshold == o.bgThreshold && background == o.background && bandLow == o.bandLow &&
+               bandHigh == o.bandHigh && parIterations == o.parIterations && crf == o.crf;
+    }
+    bool operator!=(const PseudoLabelRule &o) const { return !(*this == o); }
 
     void validate() const; // wsss::Error naming the field
     // Older exports hold only "bg_threshold" (and no "crf"); they read back with the other fields at their defaults.
@@ -58,25 +71,5 @@ void maxAndArgmax(const std::vector<const float *> &maps, const std::vector<int>
 // refinement. Same arguments as applyBackgroundThreshold.
 void applyPseudoLabelRule(const PseudoLabelRule &rule, const std::vector<const float *> &maps,
                           const std::vector<int> &classIds, std::size_t n, std::uint8_t *out);
-
-// maps [K, H, W] (plane k scores class classIds[k]) on any device → [H, W] uint8 labels on the
-// same device. Only classes in `allowed` (the image's labelled classes) can win; background is
-// always allowed. No refinement: see refineMaps.
-torch::Tensor pseudoLabel(const PseudoLabelRule &rule, const torch::Tensor &maps, const std::vector<int> &classIds,
-                          const std::vector<int> &allowed);
-
-// The rule's refinements on maps [K, H, W] with their image [3, H, W] in [0, 1] (PAR when
-// parIterations > 0, on the maps as given). Returns the maps unchanged when none is on.
-torch::Tensor refineMaps(const PseudoLabelRule &rule, const torch::Tensor &image, const torch::Tensor &maps);
-
-// The rule's dense CRF (`--crf` of refine and infer): the probabilities P = [bgThreshold; maps]
-// normalised per pixel, PSA-CRF parameters (vision/refine/dense_crf.h). maps [K, H, W] on any
-// device (usually after refineMaps), imageHW3 [H, W, 3] uint8 RGB → Q [1 + K, H, W] on maps'
-// device, channel 0 = background.
-torch::Tensor crfMarginals(const PseudoLabelRule &rule, const torch::Tensor &maps, const torch::Tensor &imageHW3);
-
-// The labels of CRF marginals: argmax over q [1 + K, H, W] (ties to the lower channel), channel 0
-// → 0 and channel k → classIds[k − 1] → [H, W] uint8 on q's device.
-torch::Tensor labelsFromMarginals(const torch::Tensor &q, const std::vector<int> &classIds);
 
 } // namespace wsss::vision

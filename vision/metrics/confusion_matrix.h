@@ -2,6 +2,7 @@
 // One confusion matrix accumulated over a whole evaluation set (METHODS.md §8.5).
 // C[g][p] counts pixels with ground truth g and prediction p; ground truth 255 is skipped,
 // and predictions of 255 (an ignore band) are dropped and counted as not covered.
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 

@@ -9,6 +9,7 @@
 #include "training/methods/seg_head.h"
 #include "vision/backbones/mit.h"
 #include "vision/backbones/segformer_head.h"
+#include "vision/labels/pseudo_label_rule.h"
 #include "vision/maps/cam.h"
 
 #include <torch/nn/modules/conv.h>
@@ -22,7 +23,7 @@ struct AfaConfig {
     std::string pooling = "gmp";             // classification pooling (afa.md §3.2; gap as an option)
     std::vector<double> camScales{1.0, 0.5, 1.5}; // multi-scale + flip CAMs; the largest scale's affinity propagates
     double bgHigh = 0.55, bgLow = 0.35;      // β_h, β_l: constant background scores of the pseudo labels
-    double camBgThreshold = 0.45;            // background threshold of the CAM seeds at inference
+    double camBgThreshold = vision::kDefaultBgThreshold; // background threshold of the CAM seeds at inference
     // Affinity window (Chebyshev, in tokens): `radius` tokens when > 0 (official 8); 0 = the
     // fraction of the shorter side of the scale-1 token grid, rounded, at least 1 (8 of the
     // official 32×32 grid at a 512-px crop; 4 of a 16×16 one). The 1.5× scale's walk uses the same.

@@ -1,4 +1,4 @@
-#include "ui/project/threshold_rule.h"
+#include "ui/project/rule_fields.h"
 
 #include <QCoreApplication>
 
@@ -13,24 +13,23 @@ constexpr int kMaxParIterations = 50; // AFA uses 10; beyond 50 nothing visible 
 
 } // namespace
 
-QString backgroundModeName(BackgroundMode mode)
+QString backgroundRuleKey(vision::BackgroundRule rule)
 {
-    return mode == BackgroundMode::Band ? QStringLiteral("band") : QStringLiteral("threshold");
+    return QString::fromStdString(vision::backgroundRuleName(rule));
 }
 
-BackgroundMode backgroundModeFromName(const QString &name, BackgroundMode fallback)
+vision::BackgroundRule backgroundRuleFromKey(const QString &key, vision::BackgroundRule fallback)
 {
-    if (name == QLatin1String("band"))
-        return BackgroundMode::Band;
-    if (name == QLatin1String("threshold"))
-        return BackgroundMode::Threshold;
+    if (key == QLatin1String("band"))
+        return vision::BackgroundRule::Band;
+    if (key == QLatin1String("threshold"))
+        return vision::BackgroundRule::Threshold;
     return fallback;
 }
 
-ThresholdRule ThresholdRule::clamped(bool bandHighEdited) const
+vision::PseudoLabelRule clampedRule(vision::PseudoLabelRule r, bool bandHighEdited)
 {
     auto unit = [](float v) { return std::isfinite(v) ? std::clamp(v, 0.0f, 1.0f) : 0.0f; };
-    ThresholdRule r = *this;
     r.bgThreshold = unit(r.bgThreshold);
     r.bandLow = unit(r.bandLow);
     r.bandHigh = unit(r.bandHigh);
@@ -44,60 +43,48 @@ ThresholdRule ThresholdRule::clamped(bool bandHighEdited) const
     return r;
 }
 
-wsss::training::MaskRule ThresholdRule::toMaskRule() const
-{
-    wsss::training::MaskRule m;
-    m.band = background == BackgroundMode::Band;
-    m.bgThreshold = bgThreshold;
-    m.bandLow = bandLow;
-    m.bandHigh = bandHigh;
-    m.parIterations = parIterations;
-    m.crf = crf;
-    return m;
-}
-
-double ThresholdRuleField::value(const ThresholdRule &rule) const
+double RuleField::value(const vision::PseudoLabelRule &rule) const
 {
     return member ? static_cast<double>(rule.*member) : intMember ? static_cast<double>(rule.*intMember) : 0.0;
 }
 
-ThresholdRule ThresholdRuleField::with(const ThresholdRule &rule, double value) const
+vision::PseudoLabelRule RuleField::with(const vision::PseudoLabelRule &rule, double value) const
 {
-    ThresholdRule r = rule;
+    vision::PseudoLabelRule r = rule;
     value = std::clamp(value, minimum, maximum);
     if (member)
         r.*member = static_cast<float>(value);
     else if (intMember)
         r.*intMember = static_cast<int>(std::lround(value));
-    return r.clamped(member == &ThresholdRule::bandHigh);
+    return clampedRule(r, member == &vision::PseudoLabelRule::bandHigh);
 }
 
-const std::vector<ThresholdRuleField> &thresholdRuleFields()
+const std::vector<RuleField> &ruleFields()
 {
-    static const std::vector<ThresholdRuleField> fields = [] {
-        auto tr = [](const char *text) { return QCoreApplication::translate("ThresholdRule", text); };
-        ThresholdRuleField bg;
+    static const std::vector<RuleField> fields = [] {
+        auto tr = [](const char *text) { return QCoreApplication::translate("RuleField", text); };
+        RuleField bg;
         bg.key = QStringLiteral("bgThreshold");
         bg.label = tr("Background");
         bg.toolTip = tr("Pixels whose labelled class maps all stay at or below this are background "
                         "(with the CRF: the background's score)");
-        bg.member = &ThresholdRule::bgThreshold;
-        bg.applies = [](const ThresholdRule &r) { return r.background == BackgroundMode::Threshold || r.crf; };
+        bg.member = &vision::PseudoLabelRule::bgThreshold;
+        bg.applies = [](const vision::PseudoLabelRule &r) { return r.background == vision::BackgroundRule::Threshold || r.crf; };
 
-        ThresholdRuleField low;
+        RuleField low;
         low.key = QStringLiteral("bandLow");
         low.label = tr("Band low β_l");
         low.toolTip = tr("Background at or below this score; between β_l and β_h the pixel is ignored (255)");
-        low.member = &ThresholdRule::bandLow;
-        low.applies = [](const ThresholdRule &r) { return r.background == BackgroundMode::Band && !r.crf; };
+        low.member = &vision::PseudoLabelRule::bandLow;
+        low.applies = [](const vision::PseudoLabelRule &r) { return r.background == vision::BackgroundRule::Band && !r.crf; };
 
-        ThresholdRuleField high = low;
+        RuleField high = low;
         high.key = QStringLiteral("bandHigh");
         high.label = tr("Band high β_h");
         high.toolTip = tr("A class where its score is above this; between β_l and β_h the pixel is ignored (255)");
-        high.member = &ThresholdRule::bandHigh;
+        high.member = &vision::PseudoLabelRule::bandHigh;
 
-        ThresholdRuleField par;
+        RuleField par;
         par.key = QStringLiteral("parIterations");
         par.label = tr("PAR iterations");
         par.toolTip = tr("Pixel-adaptive refinement of the maps before the decision; 0 = off (AFA uses 10). "
@@ -106,15 +93,15 @@ const std::vector<ThresholdRuleField> &thresholdRuleFields()
         par.maximum = kMaxParIterations;
         par.step = 1;
         par.decimals = 0;
-        par.intMember = &ThresholdRule::parIterations;
-        return std::vector<ThresholdRuleField>{bg, low, high, par};
+        par.intMember = &vision::PseudoLabelRule::parIterations;
+        return std::vector<RuleField>{bg, low, high, par};
     }();
     return fields;
 }
 
-const ThresholdRuleField *thresholdRuleField(const QString &key)
+const RuleField *ruleField(const QString &key)
 {
-    for (const ThresholdRuleField &field : thresholdRuleFields())
+    for (const RuleField &field : ruleFields())
         if (field.key == key)
             return &field;
     return nullptr;
