@@ -11,6 +11,7 @@
 #include "ui/canvas/tools/affinity_fill_tool.h"
 #include "ui/correction/correction_controller.h"
 #include "ui/docks/dataset_dock.h"
+#include "ui/engine/engine_bridge.h"
 #include "ui/main_window.h"
 #include "ui/project/mask_document.h"
 #include "ui/project/project_document.h"
@@ -206,6 +207,39 @@ private Q_SLOTS:
         QCOMPARE(project()->undoGroup()->activeStack()->count(), count + 1);
         QVERIFY(mask() != before);
         QCOMPARE(int(mask().at(20, 20)), 1);
+    }
+
+    void affinityFillSnapsOnTheWorker()
+    {
+        useTool(QStringLiteral("affinityFill"));
+        auto *tools = correction()->tools();
+        auto *tool = qobject_cast<wsss::ui::AffinityFillTool *>(tools->current());
+        tools->setAffinityThreshold(0.5f);
+        for (auto snap : {wsss::ui::ToolManager::Snap::Par, wsss::ui::ToolManager::Snap::Crf}) {
+            QTest::keyClick(canvas(), Qt::Key_Escape); // drop the last preview: the click below starts anew
+            tools->setSnap(snap);
+            QSignalSpy failed(m_window->bridge(), &wsss::ui::EngineBridge::jobFailed);
+            QSignalSpy refined(m_window->bridge(), &wsss::ui::EngineBridge::refinementReady);
+            QTest::mouseClick(canvas(), Qt::LeftButton, {}, at(50, 50));
+            QVERIFY(tool->snapPending());
+            QTRY_VERIFY_WITH_TIMEOUT(!tool->snapPending() || !failed.isEmpty() || !refined.isEmpty(), 60000);
+            QVERIFY2(failed.isEmpty(), failed.isEmpty() ? "" : qPrintable(failed.front().at(1).toString()));
+            QVERIFY(!refined.isEmpty());
+            QTRY_VERIFY_WITH_TIMEOUT(!tool->snapPending(), 5000);
+            QVERIFY(!tool->preview().isEmpty());
+            const auto grid = wsss::ui::affinityRegion(*canvas()->inspection(), tool->previewPatch(), 0.5f);
+            QVERIFY(!grid.isEmpty());
+        }
+        const auto region = tool->preview();
+        const int count = project()->undoGroup()->activeStack()->count();
+        QTest::keyClick(canvas(), Qt::Key_Return);
+        QCOMPARE(project()->undoGroup()->activeStack()->count(), count + 1);
+        for (int y = region.bounds.top(); y <= region.bounds.bottom(); ++y)
+            for (int x = region.bounds.left(); x <= region.bounds.right(); ++x)
+                if (region.contains(x, y))
+                    QCOMPARE(int(mask().at(x, y)), int(tools->label()));
+        tools->setSnap(wsss::ui::ToolManager::Snap::None);
+        correction()->undoAction()->trigger(); // the checks below see the earlier edits only
     }
 
     void acceptAndNextWalksTheImages()

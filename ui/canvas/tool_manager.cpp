@@ -2,6 +2,7 @@
 
 #include "ui/canvas/canvas_widget.h"
 #include "ui/canvas/tools/accept_region_tool.h"
+#include "training/methods/inspection.h"
 #include "ui/canvas/tools/affinity_fill_tool.h"
 #include "ui/canvas/tools/brush_tool.h"
 #include "ui/canvas/tools/fill_tool.h"
@@ -65,6 +66,23 @@ void ToolManager::setBrushDiameter(int diameter)
     m_brush = diameter;
     m_canvas->refreshToolOverlay();
     Q_EMIT brushDiameterChanged(diameter);
+}
+
+void ToolManager::regionSnapped(const std::shared_ptr<const training::RefinedMaps> &refined)
+{
+    if (!refined)
+        return;
+    for (AbstractTool *t : m_tools)
+        if (auto *fill = qobject_cast<AffinityFillTool *>(t))
+            fill->snapArrived(*refined);
+}
+
+void ToolManager::setSnap(Snap snap)
+{
+    if (snap == m_snap)
+        return;
+    m_snap = snap;
+    Q_EMIT snapChanged(snap);
 }
 
 void ToolManager::setAffinityThreshold(float threshold)

@@ -3,14 +3,22 @@
 // share: the label they paint (a class, background or 255 = ignore), the brush diameter and the
 // affinity-fill threshold. The owner says where an edit goes (setDocumentProvider): the current
 // image's MaskDocument, made on the first edit from the pseudo-mask on screen.
+#include "vision/labels/pseudo_label_rule.h"
+
 #include <QObject>
 #include <QString>
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <vector>
 
 class QActionGroup;
+
+namespace wsss::training {
+struct Inspection;
+struct RefinedMaps;
+}
 
 namespace wsss::ui {
 
@@ -39,6 +47,18 @@ public:
     void setAffinityThreshold(float threshold);
     static constexpr int kMaxBrush = 256;
 
+    // How an affinity fill's patch-grid region is snapped to the image's edges before it is applied.
+    enum class Snap { None, Par, Crf };
+    Snap snap() const { return m_snap; }
+    void setSnap(Snap snap);
+    // Runs a snap on the engine's worker: the rule's refinement (PAR or the CRF) of the one map of
+    // `region` (kind `kind`); the result comes back through regionSnapped().
+    using RegionSnapper = std::function<void(std::shared_ptr<const wsss::training::Inspection> region,
+                                             const QString &kind, const wsss::vision::PseudoLabelRule &rule)>;
+    void setRegionSnapper(RegionSnapper snapper) { m_snapper = std::move(snapper); }
+    const RegionSnapper &regionSnapper() const { return m_snapper; }
+    void regionSnapped(const std::shared_ptr<const wsss::training::RefinedMaps> &refined);
+
     // The MaskDocument an edit of the canvas's image goes to (null: editing is not possible now;
     // the provider has said why through editRefused).
     using DocumentProvider = std::function<MaskDocument *()>;
@@ -51,6 +71,7 @@ Q_SIGNALS:
     void brushDiameterChanged(int diameter);
     void affinityThresholdChanged(float threshold);
     void editRefused(const QString &why);
+    void snapChanged(wsss::ui::ToolManager::Snap snap);
 
 private:
     CanvasWidget *m_canvas;
@@ -61,6 +82,8 @@ private:
     int m_brush = 9;
     float m_affinityThreshold = 0.5f;
     DocumentProvider m_provider;
+    Snap m_snap = Snap::None;
+    RegionSnapper m_snapper;
 };
 
 } // namespace wsss::ui

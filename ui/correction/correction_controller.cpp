@@ -57,6 +57,12 @@ CorrectionController::CorrectionController(QMainWindow *window, CanvasWidget *ca
       m_project(new ProjectDocument(this)), m_tools(new ToolManager(canvas, this))
 {
     m_tools->setDocumentProvider([this] { return documentForEdit(); });
+    // Affinity fill's snap is a refinement of the region's soft map on the worker. It shares the
+    // refine queue with the canvas's PAR/CRF (latest wins), so a snap asked for while the canvas
+    // refines may have to be asked again (move the threshold).
+    m_tools->setRegionSnapper([this](std::shared_ptr<const tr::Inspection> region, const QString &kind,
+                                     const vision::PseudoLabelRule &rule) { m_bridge->refine(std::move(region), kind, rule); });
+    connect(m_bridge, &EngineBridge::refinementReady, m_tools, &ToolManager::regionSnapped);
     connect(m_tools, &ToolManager::editRefused, this, &CorrectionController::failed);
     createActions();
     createToolBar();
@@ -201,6 +207,19 @@ void CorrectionController::createToolBar()
     m_toolBar->addWidget(m_brushSpin);
     connect(m_brushSpin, &QSpinBox::valueChanged, m_tools, &ToolManager::setBrushDiameter);
     connect(m_tools, &ToolManager::brushDiameterChanged, m_brushSpin, &QSpinBox::setValue);
+    auto *snapLabel = new QLabel(tr("Snap"), m_toolBar);
+    snapLabel->setContentsMargins(6, 0, 4, 0);
+    m_toolBar->addWidget(snapLabel);
+    auto *snap = new QComboBox(m_toolBar);
+    snap->setObjectName(QStringLiteral("snapCombo"));
+    snap->setToolTip(tr("Affinity fill: snap the patch-grid region to the image's edges with PAR or the dense CRF "
+                        "before it is filled (computed in the background)"));
+    snap->addItem(tr("grid"), int(ToolManager::Snap::None));
+    snap->addItem(tr("PAR"), int(ToolManager::Snap::Par));
+    snap->addItem(tr("CRF"), int(ToolManager::Snap::Crf));
+    m_toolBar->addWidget(snap);
+    connect(snap, &QComboBox::currentIndexChanged, this,
+            [this, snap](int i) { m_tools->setSnap(static_cast<ToolManager::Snap>(snap->itemData(i).toInt())); });
     m_toolBar->addSeparator();
     m_toolBar->addAction(m_acceptNext);
     m_toolBar->addAction(m_reject);

@@ -16,6 +16,10 @@ namespace wsss::ui {
 
 namespace {
 constexpr float kThresholdStep = 0.05f;
+// The region as a soft map for the snap: PAR and the CRF may move its border both ways (a 0/1 map
+// gives the CRF an infinite cost outside, so it could only shrink).
+constexpr float kInside = 0.8f, kOutside = 0.2f;
+constexpr int kSnapParIterations = 10; // AFA's PAR count
 }
 
 RegionMask affinityRegion(const training::Inspection &ins, int patch, float threshold, QString *source)
@@ -69,20 +73,84 @@ AffinityFillTool::AffinityFillTool(ToolManager *manager)
         if (m_patch >= 0)
             recompute(this->manager()->canvas());
     });
+    connect(manager, &ToolManager::snapChanged, this, [this] {
+        if (m_patch >= 0)
+            recompute(this->manager()->canvas());
+    });
 }
 
 void AffinityFillTool::deactivated(CanvasWidget *)
 {
     m_patch = -1;
     m_region = {};
+    m_snapPending = false;
 }
 
 void AffinityFillTool::recompute(CanvasWidget *canvas)
 {
     m_region = {};
+    m_snapPending = false;
     if (const auto &ins = canvas->inspection(); ins && m_patch >= 0)
         m_region = affinityRegion(*ins, m_patch, manager()->affinityThreshold(), &m_source);
+    if (!m_region.isEmpty() && manager()->snap() != ToolManager::Snap::None && manager()->regionSnapper())
+        requestSnap(canvas);
     canvas->refreshToolOverlay();
+}
+
+void AffinityFillTool::requestSnap(CanvasWidget *canvas)
+{
+    const auto &ins = *canvas->inspection();
+    // The region as the one map of an inspection of the same image: the engine refines it as it
+    // refines class maps (class 1 stands for the region).
+    auto region = std::make_shared<training::Inspection>();
+    region->imageId = ins.imageId;
+    region->imageWidth = ins.imageWidth;
+    region->imageHeight = ins.imageHeight;
+    region->rgb = ins.rgb;
+    region->classNames = {"background", "region"};
+    region->imageLabels = {1};
+    m_snapKind = QStringLiteral("affinity fill #%1").arg(++m_snapRequest);
+    std::vector<float> soft(size_t(ins.imageWidth) * ins.imageHeight);
+    for (int y = 0; y < ins.imageHeight; ++y)
+        for (int x = 0; x < ins.imageWidth; ++x)
+            soft[size_t(y) * ins.imageWidth + x] = m_region.contains(x, y) ? kInside : kOutside;
+    region->maps.push_back({m_snapKind.toStdString(), 1, std::move(soft)});
+    vision::PseudoLabelRule rule;
+    rule.bgThreshold = 0.5f; // the CRF's background score: between kOutside and kInside
+    if (manager()->snap() == ToolManager::Snap::Par)
+        rule.parIterations = kSnapParIterations;
+    else
+        rule.crf = true;
+    m_snapPending = true;
+    manager()->regionSnapper()(region, m_snapKind, rule);
+}
+
+void AffinityFillTool::snapArrived(const training::RefinedMaps &refined)
+{
+    if (!m_snapPending || QString::fromStdString(refined.kind) != m_snapKind || m_region.isEmpty())
+        return;
+    const int w = refined.imageWidth, h = refined.imageHeight;
+    const size_t n = size_t(w) * h;
+    RegionMask snapped;
+    snapped.bounds = QRect(0, 0, w, h);
+    snapped.inside.assign(n, 0);
+    if (refined.crfLabels.size() == n) {
+        for (size_t i = 0; i < n; ++i)
+            snapped.inside[i] = refined.crfLabels[i] == 1;
+    } else if (!refined.maps.empty() && refined.maps.front().values.size() == n) {
+        const auto &v = refined.maps.front().values;
+        for (size_t i = 0; i < n; ++i)
+            snapped.inside[i] = v[i] > 0.5f * (kInside + kOutside);
+    } else {
+        return;
+    }
+    m_snapPending = false;
+    RegionMask result = RegionMask::fromMask(LabelImage(w, h, snapped.inside));
+    if (result.isEmpty()) // the snap dissolved it: keep the grid region rather than nothing
+        return;
+    m_region = std::move(result);
+    m_source += manager()->snap() == ToolManager::Snap::Crf ? tr(", snapped by the CRF") : tr(", snapped by PAR");
+    manager()->canvas()->refreshToolOverlay();
 }
 
 void AffinityFillTool::mousePressed(CanvasWidget *canvas, const ToolEvent &event)
@@ -132,6 +200,7 @@ void AffinityFillTool::apply()
         document->applyRegion(m_region, manager()->label(), tr("Affinity fill"));
     m_patch = -1;
     m_region = {};
+    m_snapPending = false;
 }
 
 void AffinityFillTool::paintOverlay(CanvasWidget *canvas, QPainter &painter) const
@@ -153,7 +222,10 @@ void AffinityFillTool::paintOverlay(CanvasWidget *canvas, QPainter &painter) con
     painter.restore();
     painter.setPen(Qt::white);
     painter.drawText(canvas->imageToWidget(QPointF(m_region.bounds.left(), m_region.bounds.bottom())) + QPointF(4, 16),
-                     tr("%1 ≥ %2 × max — click again or Enter to fill").arg(m_source).arg(manager()->affinityThreshold(), 0, 'f', 2));
+                     tr("%1 ≥ %2 × max%3 — click again or Enter to fill")
+                         .arg(m_source)
+                         .arg(manager()->affinityThreshold(), 0, 'f', 2)
+                         .arg(m_snapPending ? tr(" (snapping…)") : QString()));
 }
 
 } // namespace wsss::ui

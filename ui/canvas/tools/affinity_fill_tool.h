@@ -5,7 +5,9 @@
 // [ ] moves the threshold with the preview following; a second click on the same patch or Enter
 // fills the previewed region with the manager's label (one undo step), Esc drops it. The affinity
 // is the inspection's first (AFA's learned affinity, ACR's patch affinity, …), else the last
-// block's attention averaged over heads.
+// block's attention averaged over heads. With the manager's snap on, the patch-grid region is
+// refined on the worker (PAR, or the dense CRF, on a soft map of the region) and the preview
+// follows the image's edges once it arrives.
 #include "ui/canvas/abstract_tool.h"
 #include "ui/project/mask_edits.h"
 
@@ -15,6 +17,7 @@
 
 namespace wsss::training {
 struct Inspection;
+struct RefinedMaps;
 }
 
 namespace wsss::ui {
@@ -37,13 +40,21 @@ public:
     int previewPatch() const { return m_patch; }       // -1: no preview
     const RegionMask &preview() const { return m_region; }
 
+    bool snapPending() const { return m_snapPending; }
+    // The worker's refinement of a snap request (ToolManager::regionSnapped); others are ignored.
+    void snapArrived(const wsss::training::RefinedMaps &refined);
+
 private:
     void recompute(CanvasWidget *canvas);
+    void requestSnap(CanvasWidget *canvas);
     void apply();
 
     int m_patch = -1;
     RegionMask m_region;
     QString m_source;
+    bool m_snapPending = false;
+    int m_snapRequest = 0;  // numbers each request: a late answer to an older one is dropped
+    QString m_snapKind;     // the kind the latest request's map carries
 };
 
 } // namespace wsss::ui
