@@ -13,6 +13,8 @@
 #include "ui/docks/training_dock.h"
 #include "ui/training/training_controller.h"
 #include "ui/engine/engine_bridge.h"
+#include "ui/project/project_document.h"
+#include "ui/project/studio_session.h"
 #include "ui/widgets/message_banner.h"
 #include "vision/io/voc_reader.h"
 
@@ -429,13 +431,7 @@ void MainWindow::restoreSettings()
     if (ok)
         m_opacitySlider->setValue(qRound(std::clamp(opacity, 0.0, 1.0) * kSliderSteps));
     // The rule as it was left; a checkpoint's first inspection still sets its best threshold.
-    wsss::vision::PseudoLabelRule rule = m_rule;
-    rule.bgThreshold = settings.value(QStringLiteral("rule/bgThreshold"), rule.bgThreshold).toFloat();
-    rule.background = backgroundRuleFromKey(settings.value(QStringLiteral("rule/background")).toString(), rule.background);
-    rule.bandLow = settings.value(QStringLiteral("rule/bandLow"), rule.bandLow).toFloat();
-    rule.bandHigh = settings.value(QStringLiteral("rule/bandHigh"), rule.bandHigh).toFloat();
-    rule.parIterations = settings.value(QStringLiteral("rule/parIterations"), rule.parIterations).toInt();
-    rule.crf = settings.value(QStringLiteral("rule/crf"), rule.crf).toBool();
+    const wsss::vision::PseudoLabelRule rule = StudioSession::loadRule(m_rule);
     setRule(rule);
 }
 
@@ -446,30 +442,19 @@ void MainWindow::saveSettings() const
     settings.setValue(QStringLiteral("window/state"), saveState());
     settings.setValue(QStringLiteral("display/colorMap"), colorMapName(m_colorMap));
     settings.setValue(QStringLiteral("display/opacity"), double(m_opacitySlider->value()) / kSliderSteps);
-    settings.setValue(QStringLiteral("rule/bgThreshold"), m_rule.bgThreshold);
-    settings.setValue(QStringLiteral("rule/background"), backgroundRuleKey(m_rule.background));
-    settings.setValue(QStringLiteral("rule/bandLow"), m_rule.bandLow);
-    settings.setValue(QStringLiteral("rule/bandHigh"), m_rule.bandHigh);
-    settings.setValue(QStringLiteral("rule/parIterations"), m_rule.parIterations);
-    settings.setValue(QStringLiteral("rule/crf"), m_rule.crf);
-    if (!m_datasetRoot.isEmpty()) {
-        settings.setValue(QStringLiteral("session/data"), QDir::cleanPath(QFileInfo(m_datasetRoot).absoluteFilePath()));
-        settings.setValue(QStringLiteral("session/split"), m_datasetSplit);
-        settings.setValue(QStringLiteral("session/image"), m_requestedId);
-    }
-    if (!m_checkpointPath.isEmpty())
-        settings.setValue(QStringLiteral("session/checkpoint"), m_checkpointPath);
+    StudioSession::saveRule(m_rule);
+    StudioSession session;
+    session.project = m_correction->project()->filePath();
+    session.data = m_datasetRoot;
+    session.split = m_datasetSplit;
+    session.image = m_requestedId;
+    session.checkpoint = m_checkpointPath;
+    session.save();
 }
 
 MainWindow::Session MainWindow::lastSession()
 {
-    QSettings settings = studioSettings();
-    Session s;
-    s.data = settings.value(QStringLiteral("session/data")).toString();
-    s.split = settings.value(QStringLiteral("session/split")).toString();
-    s.checkpoint = settings.value(QStringLiteral("session/checkpoint")).toString();
-    s.image = settings.value(QStringLiteral("session/image")).toString();
-    return s;
+    return StudioSession::load();
 }
 
 bool MainWindow::restoreLastSession(const QString &device)
@@ -477,6 +462,11 @@ bool MainWindow::restoreLastSession(const QString &device)
     // Files that are gone are tried too: the failure says so in the banner and forgets them,
     // rather than skipping them silently at every start.
     const Session s = lastSession();
+    if (!s.project.isEmpty()) {
+        if (openProject(s.project))
+            return true;
+        StudioSession::forget(QStringLiteral("session/project"), s.project); // and fall back to its files
+    }
     bool opened = false;
     if (!s.data.isEmpty()) {
         if (openDataset(s.data, s.split.isEmpty() ? QStringLiteral("train") : s.split) && !s.image.isEmpty())
@@ -852,16 +842,7 @@ void MainWindow::datasetFailed(const QString &root, const QString &message)
 
 void MainWindow::forgetSessionPath(const QString &key, const QString &path)
 {
-    QSettings settings = studioSettings();
-    const QString remembered = settings.value(key).toString();
-    auto absolute = [](const QString &p) { return QDir::cleanPath(QFileInfo(p).absoluteFilePath()); };
-    if (remembered.isEmpty() || path.isEmpty() || absolute(remembered) != absolute(path))
-        return; // a path the last session did not leave: keep what it did
-    settings.remove(key);
-    if (key == QLatin1String("session/data")) { // the split and image belong to that folder
-        settings.remove(QStringLiteral("session/split"));
-        settings.remove(QStringLiteral("session/image"));
-    }
+    StudioSession::forget(key, path);
 }
 
 void MainWindow::populateClasses(const std::vector<std::string> &names)

@@ -15,6 +15,7 @@
 #include "training/methods/inspection.h"
 #include "ui/canvas/color_map.h"
 #include "ui/project/rule_fields.h"
+#include "ui/project/studio_session.h"
 
 #include <QMainWindow>
 #include <QPointF>
@@ -97,10 +98,9 @@ public:
     void cancelApply();
     bool isApplying() const { return m_applyJob != 0; }
 
-    // What was open when a studio last closed (from QSettings); empty strings when nothing.
-    struct Session {
-        QString data, split, checkpoint, image;
-    };
+    // What was open when a studio last closed (from QSettings); empty strings when nothing. A
+    // project last open is reopened as a whole.
+    using Session = StudioSession;
     static Session lastSession();
     // Reopens lastSession(); a file that fails (gone, unreadable) is explained in the banner and
     // forgotten. False if there was nothing to open.

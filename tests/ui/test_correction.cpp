@@ -328,6 +328,22 @@ private Q_SLOTS:
         wsss::training::writeStudioProject(path.toStdString(), stale);
         QVERIFY(!m_window->openProject(path));
         QVERIFY(m_window->lastError().contains(QStringLiteral("gone")));
+        wsss::training::writeStudioProject(path.toStdString(), wsss::training::readStudioProject(m_projectPath.toStdString()));
+        QVERIFY(m_window->openProject(path));
+    }
+
+    void theNextStartReopensTheProject()
+    {
+        const QString path = project()->filePath();
+        QVERIFY(m_window->close()); // saves the session
+        QCOMPARE(MainWindow::lastSession().project, path);
+        MainWindow next;
+        next.show();
+        QSignalSpy shown(&next, &MainWindow::inspectionShown);
+        QVERIFY(next.restoreLastSession(QStringLiteral("cpu")));
+        QCOMPARE(next.correction()->project()->filePath(), path);
+        QVERIFY(shown.wait(60000));
+        QCOMPARE(next.correction()->project()->review(m_firstImage), ReviewState::Accepted);
     }
 };
 
