@@ -31,4 +31,19 @@ rm -rf "$train_dir"
 "$build/bin/wsss" train --method afa --data "$demo/data" --out "$train_dir" --iters 120 --batch 8 \
   --val-every 40 --save-every 40 --keep-checkpoints
 shot training "$train_dir/checkpoint.wsss" val_000003 64,40 pullover --follow "$train_dir" --mask
+# Correcting masks: a project whose val_000003 was corrected (its ground truth stands in for a
+# hand correction), one image accepted and one rejected; the Correct toolbar and review badges.
+proj=.bench/screenshots/correct.wsssproj
+rm -rf .bench/screenshots/correct.wsssproj .bench/screenshots/correct.masks
+"$build/bin/wsss" project new --data "$demo/data" --split val --checkpoint "$cam" --out "$proj"
+mkdir -p .bench/screenshots/correct.masks
+cp "$demo/data/SegmentationClass/val_000003.png" .bench/screenshots/correct.masks/
+python3 - "$proj" <<'PY'
+import json, sys
+project = json.load(open(sys.argv[1]))
+project["reviews"] = {"val_000001": "accepted", "val_000002": "rejected", "val_000003": "corrected"}
+json.dump(project, open(sys.argv[1], "w"), indent=2)
+PY
+xvfb-run -a -s "-screen 0 1600x1000x24" "$build/bin/wsss-studio" "$proj" --device cpu --image val_000003 \
+  --query 64,40 --class pullover --mask --screenshot "$out/correct.png"
 echo "screenshots in $out"
