@@ -4,6 +4,8 @@
 
 #include <QTest>
 
+#include <cstdlib>
+
 using namespace wsss::vision;
 
 class TestBlasKernels : public QObject {
@@ -33,6 +35,18 @@ private Q_SLOTS:
         QVERIFY(!isSlowerBlasCore("", "SkylakeX"));           // not OpenBLAS
         QVERIFY(!isSlowerBlasCore("Prescott", ""));           // a CPU without AVX2
         QVERIFY(!isSlowerBlasCore("NeoverseN1", "SkylakeX")); // another architecture's name
+    }
+
+    // Test executables start as the programs do (tests/support/process_setup_for_tests.cpp), so
+    // this one runs on the fastest kernels the CPU has, whatever OpenBLAS chose on its own.
+    void testsRunOnTheFastestKernels()
+    {
+        const std::string current = blasCoreName(), fastest = fastestBlasCoreForThisCpu();
+        if (current.empty())
+            QSKIP("LibTorch's BLAS is not OpenBLAS here");
+        if (const char *chosen = std::getenv("OPENBLAS_CORETYPE"); chosen && isSlowerBlasCore(current, fastest))
+            QSKIP(qPrintable(QStringLiteral("OPENBLAS_CORETYPE=%1 was chosen by whoever ran the test").arg(chosen)));
+        QVERIFY2(!isSlowerBlasCore(current, fastest), (current + " is older than " + fastest).c_str());
     }
 };
 
