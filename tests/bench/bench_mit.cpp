@@ -36,13 +36,13 @@ int main(int argc, char **argv)
     for (bool capture : {false, true}) {
         wsss::vision::MitRequest request;
         request.lastStageLogits = capture;
-        auto out = mit(x, request); // warm-up, and the check before timing
+        auto out = mit->forwardStages(x, request); // warm-up, and the check before timing
         if (capture && static_cast<int>(out.attentionLogits.size()) != config.depths[3])
             return 1;
         std::vector<double> ms;
         for (int r = 0; r < repeats; ++r) {
             const auto t0 = std::chrono::steady_clock::now();
-            out = mit(x, request);
+            out = mit->forwardStages(x, request);
             ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
         }
         std::sort(ms.begin(), ms.end());

@@ -167,9 +167,9 @@ private Q_SLOTS:
         }();
         QCOMPARE(pass.gradient.sizes().vec(), (std::vector<std::int64_t>{K, 4, 5}));
 
-        auto out = acr->backbone()(image, vision::CaptureRequest::allAttention());
+        auto out = acr->backbone().forward(image, vision::CaptureRequest::allAttention());
         const auto z = acr->logits(out.preNormTokens)[0];
-        const int depth = acr->backbone()->config().depth;
+        const int depth = acr->backboneInfo().depth;
         std::vector<torch::Tensor> chosen(out.attention.end() - gradLayers, out.attention.end());
         for (int c = 0; c < K; ++c) {
             auto grads = torch::autograd::grad({z[c]}, chosen, {}, /*retain_graph=*/true);
@@ -285,7 +285,7 @@ private Q_SLOTS:
             QVERIFY(r.logs.at("l_act") > 0 && r.logs.at("l_aff") > 0);
             if (step == 0) {
                 // Each consistency term alone reaches the first block's attention weights.
-                auto qkv = acr->backbone()->named_parameters()["blocks.0.attn.qkv.weight"];
+                auto qkv = acr->backbone().named_parameters()["blocks.0.attn.qkv.weight"];
                 for (const char *name : {"act", "aff"}) {
                     auto g = torch::autograd::grad({r.losses.at(name)}, {qkv}, {}, /*retain_graph=*/true);
                     QVERIFY2(g[0].abs().sum().item<double>() > 0, name);

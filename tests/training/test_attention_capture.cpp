@@ -37,7 +37,7 @@ private Q_SLOTS:
         QCOMPARE(out.keys.front().sizes().vec(), (std::vector<std::int64_t>{2, 1090, 16}));
 
         // Rows from queries and keys against the full matrices of the same forward.
-        auto full = method->backbone()(x, vision::CaptureRequest::allAttention());
+        auto full = method->backbone().forward(x, vision::CaptureRequest::allAttention());
         for (int block = 0; block < 2; ++block) {
             AttentionLayer layer;
             const auto q = out.queries[block].contiguous(), k = out.keys[block].contiguous();

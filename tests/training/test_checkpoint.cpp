@@ -34,7 +34,7 @@ void writeCheckpoint(const std::string &path, const vision::Normalization &norm)
     header.inputSize = 64;
     auto model = training::createMethod(header.spec());
     header.config = model->config();
-    model->backbone()->setNormalization(norm);
+    model->backbone().setNormalization(norm);
     training::saveCheckpoint(path, header, *model);
 }
 
@@ -55,7 +55,7 @@ private Q_SLOTS:
         QVERIFY(header.normalization.has_value());
         QVERIFY(sameNorm(*header.normalization, kCustom));
         const auto loaded = training::loadCheckpoint(file);
-        QVERIFY(sameNorm(loaded.method->backbone()->config().norm, kCustom));
+        QVERIFY(sameNorm(loaded.method->backboneInfo().norm, kCustom));
     }
 
     void olderCheckpointsKeepThePreset()
@@ -68,7 +68,7 @@ private Q_SLOTS:
         vision::writeSafetensors(file, stored.tensors, {{"wsss", json.dump()}});
         QVERIFY(!training::readCheckpointHeader(file).normalization.has_value());
         const auto loaded = training::loadCheckpoint(file);
-        QVERIFY(sameNorm(loaded.method->backbone()->config().norm, vision::vitPreset("vit_test_patch8").norm));
+        QVERIFY(sameNorm(loaded.method->backboneInfo().norm, vision::vitPreset("vit_test_patch8").norm));
     }
 };
 

@@ -66,7 +66,7 @@ private Q_SLOTS:
         auto model = loadCheckpoint(m_checkpoint);
         model.method->eval();
         torch::NoGradGuard noGrad;
-        auto out = model.method->backbone()(input.unsqueeze(0), vision::CaptureRequest::allAttention());
+        auto out = model.method->backbone().forward(input.unsqueeze(0), vision::CaptureRequest::allAttention());
         WSSS_VERIFY_CLOSE(loadNpy(o.out + "/tokens.npy"), out.tokens[0], 1e-5);
         QCOMPARE(static_cast<int>(out.attention.size()), 2);
         for (int block = 0; block < 2; ++block) {

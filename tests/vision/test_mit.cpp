@@ -3,7 +3,7 @@
 // stride, attention-logit capture, drop-path, presets, and load errors that name the tensor.
 #include "support/tensor_compare.h"
 #include "vision/backbones/mit.h"
-#include "vision/backbones/segformer_head.h"
+#include "vision/heads/segformer_head.h"
 #include "vision/weights/load_weights.h"
 #include "vision/weights/mit_key_maps.h"
 #include "vision/weights/safetensors.h"
@@ -75,7 +75,7 @@ private Q_SLOTS:
         torch::NoGradGuard noGrad;
         vision::MitRequest request;
         request.lastStageLogits = true;
-        auto out = mit->forward(m_io.at("input").to(torch::kFloat), request);
+        auto out = mit->forwardStages(m_io.at("input").to(torch::kFloat), request);
         const std::string tag = "stride" + std::to_string(lastStride) + ".";
         QCOMPARE(out.features.size(), std::size_t(4));
         for (int i = 0; i < 4; ++i)
@@ -98,7 +98,7 @@ private Q_SLOTS:
         torch::NoGradGuard noGrad;
         vision::MitRequest request;
         request.lastStageLogits = true;
-        auto out = mit->forward(m_io.at("input").to(torch::kFloat), request);
+        auto out = mit->forwardStages(m_io.at("input").to(torch::kFloat), request);
         QVERIFY(!torch::allclose(out.attentionLogits[0], m_io.at("stride1.logits0"), 1e-3, 1e-3));
     }
 
@@ -132,7 +132,7 @@ private Q_SLOTS:
         vision::MixTransformer mit(config);
         mit->eval();
         torch::NoGradGuard noGrad;
-        auto out = mit(torch::randn({2, 3, height, width}));
+        auto out = mit->forwardStages(torch::randn({2, 3, height, width}));
         QCOMPARE(out.features.size(), std::size_t(4));
         QVERIFY(out.attentionLogits.empty());
         for (int s = 0; s < 4; ++s) {
@@ -151,10 +151,10 @@ private Q_SLOTS:
         mit->eval();
         torch::NoGradGuard noGrad;
         auto x = torch::randn({2, 3, 128, 96});
-        auto plain = mit(x);
+        auto plain = mit->forwardStages(x);
         vision::MitRequest request;
         request.lastStageLogits = true;
-        auto captured = mit(x, request);
+        auto captured = mit->forwardStages(x, request);
         // Capture must not change the features.
         for (int s = 0; s < 4; ++s)
             WSSS_VERIFY_CLOSE(captured.features[s], plain.features[s], 1e-5);
@@ -279,15 +279,15 @@ private Q_SLOTS:
         mit->eval();
         vision::MitRequest heavy;
         heavy.dropPathRate = 0.9;
-        auto evaluated = mit(x, heavy).features[3];
+        auto evaluated = mit->forwardStages(x, heavy).features[3];
         // Eval mode ignores the rate.
-        WSSS_VERIFY_CLOSE(mit(x).features[3], evaluated, 1e-6);
+        WSSS_VERIFY_CLOSE(mit->forwardStages(x).features[3], evaluated, 1e-6);
         mit->train();
         vision::MitRequest off;
         off.dropPathRate = 0.0;
-        WSSS_VERIFY_CLOSE(mit(x, off).features[3], evaluated, 1e-5);
+        WSSS_VERIFY_CLOSE(mit->forwardStages(x, off).features[3], evaluated, 1e-5);
         // Rate 0.9 on the last blocks drops residual branches of some samples.
-        QVERIFY(!torch::allclose(mit(x, heavy).features[3], evaluated, 1e-4, 1e-4));
+        QVERIFY(!torch::allclose(mit->forwardStages(x, heavy).features[3], evaluated, 1e-4, 1e-4));
     }
 
     void headMatchesReference()
@@ -316,7 +316,7 @@ private Q_SLOTS:
         vision::SegformerHeadConfig config;
         config.inChannels = mit->config().widths;
         vision::SegformerHead head(config);
-        auto features = mit(torch::randn({2, 3, 64, 80})).features;
+        auto features = mit->forwardStages(torch::randn({2, 3, 64, 80})).features;
         auto logits = head(features);
         QCOMPARE(shape(logits), (std::vector<int64_t>{2, 21, 16, 20}));
         logits.mean().backward();
@@ -332,7 +332,7 @@ private Q_SLOTS:
     void rejectsBadInput()
     {
         vision::MixTransformer mit(tinyConfig(2));
-        WSSS_VERIFY_THROWS_WITH(mit(torch::randn({1, 1, 32, 32})), "expected input [B, 3, H, W]");
+        WSSS_VERIFY_THROWS_WITH(mit->forwardStages(torch::randn({1, 1, 32, 32})), "expected input [B, 3, H, W]");
         auto bad = tinyConfig(3);
         WSSS_VERIFY_THROWS_WITH(vision::MixTransformer{bad}, "lastStride 3 must be 1 or 2");
         bad = tinyConfig(1);

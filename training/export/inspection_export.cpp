@@ -145,7 +145,8 @@ InspectExportResult exportInspection(const InspectExportOptions &o)
     vision::VisionTransformer vit{nullptr};
     if (!o.checkpoint.empty()) {
         model = loadCheckpoint(o.checkpoint, device);
-        vit = model.method->backbone();
+        if (auto *v = model.method->vit()) // shares the method's module: no copy
+            vit = vision::VisionTransformer(std::shared_ptr<vision::VisionTransformerImpl>(model.method->backbone().shared_from_this(), v));
         model.method->eval();
     } else {
         vit = bareBackbone(o);

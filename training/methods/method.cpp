@@ -10,12 +10,12 @@
 
 namespace wsss::training {
 
-vision::CaptureRequest inspectionCapture(bool wanted, const vision::VitConfig &config, std::int64_t height,
+vision::CaptureRequest inspectionCapture(bool wanted, const vision::BackboneInfo &info, std::int64_t height,
                                          std::int64_t width)
 {
     if (!wanted)
         return vision::CaptureRequest::none();
-    const std::int64_t tokens = config.prefixTokens + (height / config.patchSize) * (width / config.patchSize);
+    const std::int64_t tokens = info.prefixTokens + (height / info.stride) * (width / info.stride);
     vision::CaptureRequest request;
     if (tokens <= kDenseAttentionTokens)
         request.attention = true;
@@ -24,7 +24,7 @@ vision::CaptureRequest inspectionCapture(bool wanted, const vision::VitConfig &c
     return request;
 }
 
-void takeAttention(vision::BackboneOutput &out, const vision::VitConfig &config, MethodOutput &result)
+void takeAttention(vision::BackboneOutput &out, const vision::BackboneInfo &info, MethodOutput &result)
 {
     for (auto &a : out.attention)
         result.attention.push_back(a[0]);
@@ -32,7 +32,7 @@ void takeAttention(vision::BackboneOutput &out, const vision::VitConfig &config,
         result.queries.push_back(q[0]);
     for (auto &k : out.keys)
         result.keys.push_back(k[0]);
-    result.attentionScale = 1.0 / std::sqrt(static_cast<double>(config.embedDim / config.heads));
+    result.attentionScale = 1.0 / std::sqrt(static_cast<double>(info.headDim));
 }
 
 torch::Tensor StepResult::total() const
@@ -43,31 +43,18 @@ torch::Tensor StepResult::total() const
     return sum;
 }
 
-void Method::setInputNormalization(const vision::Normalization &norm)
+void Method::setBackbone(std::shared_ptr<vision::Backbone> backbone)
 {
-    m_backbone->setNormalization(norm);
+    m_backbone = register_module("backbone", std::move(backbone));
 }
 
-BackboneInfo Method::backboneInfo() const
+vision::VisionTransformerImpl &Method::requireVit(const std::string &method) const
 {
-    const auto &c = m_backbone->config();
-    BackboneInfo info;
-    info.name = c.name;
-    info.norm = c.norm;
-    info.stride = info.sizeMultiple = c.patchSize;
-    info.prefixTokens = c.prefixTokens;
-    info.depth = c.depth;
-    info.heads = c.heads;
-    return info;
-}
-
-std::vector<std::string> Method::loadBackboneWeights(const std::string &path)
-{
-    auto loaded = vision::loadVitWeights(*m_backbone, path);
-    std::vector<std::string> notes;
-    for (const auto &note : loaded.notes)
-        notes.push_back(vision::namingName(loaded.naming) + " names: " + note);
-    return notes;
+    auto *v = vit();
+    if (!v)
+        throw Error(method + ": needs a ViT backbone (a class token and blocks it runs one by one), not " +
+                    m_backbone->info().name);
+    return *v;
 }
 
 nlohmann::json TrainRecipe::toJson() const

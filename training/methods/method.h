@@ -75,21 +75,13 @@ struct MethodOutput {
 // to kDenseAttentionTokens tokens, beyond that every block's queries and keys, so a 4097-token
 // ViT-S/8 input does not hold twelve 400 MB matrices at once.
 constexpr std::int64_t kDenseAttentionTokens = 1025;
-vision::CaptureRequest inspectionCapture(bool wanted, const vision::VitConfig &config, std::int64_t height,
+vision::CaptureRequest inspectionCapture(bool wanted, const vision::BackboneInfo &info, std::int64_t height,
                                          std::int64_t width);
 // Moves a forward's captures (batch item 0) into the method's output.
-void takeAttention(vision::BackboneOutput &out, const vision::VitConfig &config, MethodOutput &result);
+void takeAttention(vision::BackboneOutput &out, const vision::BackboneInfo &info, MethodOutput &result);
 
-// What the loop, the inference and the studio need of a method's backbone, whatever its kind
-// (a ViT with class tokens, or MiT's pyramid).
-struct BackboneInfo {
-    std::string name;
-    vision::Normalization norm; // input normalisation of its weights
-    int stride = 16;            // input pixels per token of the grid the maps and affinities live on
-    int sizeMultiple = 16;      // input sides must be multiples of this
-    int prefixTokens = 1;       // class tokens before the patch tokens (0 for MiT)
-    int depth = 0, heads = 0;   // attention blocks and heads the studio can show (0: none)
-};
+// What the loop, the inference and the studio need of a method's backbone, whatever its kind.
+using BackboneInfo = vision::BackboneInfo;
 
 struct MethodSpec {
     std::string method;
@@ -124,20 +116,27 @@ public:
     // biases and tokens.
     virtual std::vector<torch::optim::OptimizerParamGroup> parameterGroups(const TrainRecipe &recipe);
 
-    // The backbone as the rest of the program sees it; the default describes m_backbone (a ViT).
-    virtual BackboneInfo backboneInfo() const;
-    // Initialises the backbone from a weights file (timm or Hugging Face names, detected);
-    // returns notes on what was skipped or resized. The default loads m_backbone (a ViT).
-    virtual std::vector<std::string> loadBackboneWeights(const std::string &path);
+    // The backbone as the rest of the program sees it.
+    BackboneInfo backboneInfo() const { return m_backbone->info(); }
+    // Initialises the backbone from a weights file (names detected); returns notes on what was
+    // skipped or resized.
+    std::vector<std::string> loadBackboneWeights(const std::string &path) { return m_backbone->loadWeights(path); }
     // The input normalisation the backbone expects (a checkpoint restores its run's, which the
-    // weights' family may have changed from the preset's). The default sets m_backbone's.
-    virtual void setInputNormalization(const vision::Normalization &norm);
+    // weights' family may have changed from the preset's).
+    void setInputNormalization(const vision::Normalization &norm) { m_backbone->setNormalization(norm); }
 
-    // The ViT backbone; null for methods built on another kind (MiT).
-    vision::VisionTransformer &backbone() { return m_backbone; }
+    vision::Backbone &backbone() { return *m_backbone; }
+    // The backbone as a ViT, or null (MiT): for what only a ViT has (its blocks run one by one,
+    // its configuration).
+    vision::VisionTransformerImpl *vit() const { return dynamic_cast<vision::VisionTransformerImpl *>(m_backbone.get()); }
 
 protected:
-    vision::VisionTransformer m_backbone{nullptr};
+    // Registers the backbone as "backbone" (checkpoint keys backbone.*).
+    void setBackbone(std::shared_ptr<vision::Backbone> backbone);
+    // vit(), or wsss::Error naming the method and the backbone when it is not a ViT.
+    vision::VisionTransformerImpl &requireVit(const std::string &method) const;
+
+    std::shared_ptr<vision::Backbone> m_backbone;
 };
 
 } // namespace wsss::training

@@ -1,6 +1,8 @@
 #pragma once
-// What a backbone returns, and what a caller may ask it to capture. Capture is opt-in per
-// forward call so training pays nothing for it.
+// Backbone: the interface every image encoder implements (the ViT family, MiT), what it returns
+// and what a caller may ask it to capture. Capture is opt-in per forward call so training pays
+// nothing for it. Methods hold a Backbone; what only one family has (a ViT's blocks run one by
+// one) they reach through its concrete class.
 #include <torch/nn/module.h>
 #include <torch/types.h>
 
@@ -36,6 +38,9 @@ struct DropRates {
 };
 
 struct BackboneOutput {
+    // A pyramid backbone (MiT): its stage maps [B, C_i, H_i, W_i], finest first; tokens are then
+    // the last stage's. Empty for a ViT.
+    std::vector<torch::Tensor> stages;
     torch::Tensor tokens;                 // [B, prefix + h*w, D], after the final norm
     torch::Tensor preNormTokens;          // [B, prefix + h*w, D], the last block's output before it
     std::int64_t gridHeight = 0, gridWidth = 0;
@@ -44,7 +49,7 @@ struct BackboneOutput {
     // entry per captured block, in this order, and the others stay empty.
     std::vector<int> capturedLayers;
     std::vector<torch::Tensor> attention; // [B, heads, T, T] probabilities
-    std::vector<torch::Tensor> logits;    // [B, heads, T, T] scaled Q·Kᵀ before the softmax
+    std::vector<torch::Tensor> logits;    // [B, heads, T, T] scaled Q·Kᵀ (1/√head dim) before the softmax
     std::vector<torch::Tensor> queries;   // [B, heads, T, head dim]
     std::vector<torch::Tensor> keys;      // [B, heads, T, head dim]
 
@@ -58,6 +63,38 @@ struct BackboneOutput {
 struct Normalization {
     std::array<float, 3> mean{0.485f, 0.456f, 0.406f};
     std::array<float, 3> std{0.229f, 0.224f, 0.225f};
+};
+
+// What the loop, the inference, the methods and the studio need to know of a backbone.
+struct BackboneInfo {
+    std::string name;
+    Normalization norm;        // input normalisation of its weights
+    int stride = 16;           // input pixels per token of the grid the maps and affinities live on
+    int sizeMultiple = 16;     // training and inference sides are multiples of this
+    int inputMultiple = 16;    // what the forward needs (a ViT: its patch; MiT: 1, any size)
+    int prefixTokens = 1;      // class tokens before the patch tokens (0 for MiT)
+    int channels = 0;          // channels of the feature map the heads read (the last stage's)
+    std::vector<int> stageChannels; // a pyramid's stage widths, finest first; empty for a ViT
+    int depth = 0, heads = 0;  // attention blocks and heads the studio can show (0: none)
+    // Blocks whose token-to-token logits a forward can capture (CaptureRequest::logits), their
+    // heads and head width: a ViT's every block; MiT's last stage (stride 1: keys are every token).
+    int affinityBlocks = 0, affinityHeads = 0, headDim = 0;
+};
+
+class Backbone : public torch::nn::Module {
+public:
+    // x: [B, 3, H, W] normalised, sides multiples of info().inputMultiple. `rates` act in train
+    // mode only.
+    virtual BackboneOutput forward(const torch::Tensor &x, const CaptureRequest &capture = {},
+                                   const DropRates &rates = {}) = 0;
+    virtual BackboneInfo info() const = 0;
+    // Initialises from a weights file (names detected: timm, Hugging Face, official); returns notes
+    // on what was skipped or resized.
+    virtual std::vector<std::string> loadWeights(const std::string &path) = 0;
+    // The input normalisation of the weights now in the model (a checkpoint restores its run's).
+    virtual void setNormalization(const Normalization &norm) = 0;
+    // Parameters (names under the backbone) that take no weight decay (timm's no_weight_decay()).
+    virtual std::vector<std::string> noWeightDecay() const { return {}; }
 };
 
 } // namespace wsss::vision

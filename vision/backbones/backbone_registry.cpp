@@ -151,4 +151,11 @@ std::string weightsFileFor(const std::string &backbone, const std::string &weigh
     return !bundled.empty() && std::filesystem::exists(bundled) ? bundled : std::string();
 }
 
+std::shared_ptr<Backbone> makeBackbone(const std::string &name)
+{
+    if (isMitBackbone(name))
+        return std::make_shared<MixTransformerImpl>(mitPreset(name));
+    return std::make_shared<VisionTransformerImpl>(vitPreset(name));
+}
+
 } // namespace wsss::vision

@@ -2,6 +2,8 @@
 // Backbone presets by timm-style name. A preset is data: sizes, input size, normalisation.
 #include "vision/backbones/vit.h"
 
+#include <memory>
+
 #include <string>
 #include <vector>
 
@@ -16,6 +18,10 @@ bool isMitBackbone(const std::string &name);
 // What input sides must be multiples of: a ViT's patch size, 32 for MiT (every stage's grid
 // then divides evenly). Throws listing the known names for an unknown one.
 int inputSizeMultiple(const std::string &name);
+
+// A backbone of a preset name, randomly initialised: the ViT family or MiT (at its official
+// stride; AFA and ECA build MiT themselves at stride 16).
+std::shared_ptr<Backbone> makeBackbone(const std::string &name);
 
 // The bundled pretrained weights of a preset ("" when it has none), under the resource folder.
 std::string bundledWeightsPath(const std::string &name);

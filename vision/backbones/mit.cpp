@@ -1,5 +1,7 @@
 #include "vision/backbones/mit.h"
 
+#include "vision/weights/mit_key_maps.h"
+
 #include "vision/core/error.h"
 
 #include <torch/torch.h>
@@ -259,7 +261,7 @@ std::vector<double> MixTransformerImpl::dropPathRates(double rate) const
     return rates;
 }
 
-MitOutput MixTransformerImpl::forward(const torch::Tensor &x, const MitRequest &request)
+MitOutput MixTransformerImpl::forwardStages(const torch::Tensor &x, const MitRequest &request)
 {
     if (x.dim() != 4 || x.size(1) != 3)
         throw Error("backbone \"" + m_config.name + "\": expected input [B, 3, H, W], got " + c10::str(x.sizes()));
@@ -287,6 +289,69 @@ MitOutput MixTransformerImpl::forward(const torch::Tensor &x, const MitRequest &
         out.features.push_back(map);
     }
     return out;
+}
+
+BackboneOutput MixTransformerImpl::forward(const torch::Tensor &x, const CaptureRequest &capture,
+                                           const DropRates &rates)
+{
+    const int last = kMitStages - 1, depth = m_config.totalDepth();
+    const int firstOfLast = depth - m_config.depths[last];
+    bool wanted = false;
+    for (int b = firstOfLast; b < depth; ++b)
+        wanted = wanted || (capture.any() && capture.wants(b, depth));
+    MitRequest request;
+    request.lastStageLogits = wanted && (capture.logits || capture.attention);
+    if (rates.path > 0)
+        request.dropPathRate = rates.path;
+    auto stages = forwardStages(x, request);
+
+    BackboneOutput out;
+    const auto &map = stages.features.back(); // [B, C, h, w]
+    out.gridHeight = map.size(2);
+    out.gridWidth = map.size(3);
+    out.prefixTokens = 0;
+    out.tokens = map.flatten(2).transpose(1, 2);
+    out.stages = std::move(stages.features);
+    const double scale = 1.0 / std::sqrt(static_cast<double>(m_config.widths[last] / m_config.heads[last]));
+    for (std::size_t i = 0; i < stages.attentionLogits.size(); ++i) {
+        const int block = firstOfLast + static_cast<int>(i);
+        if (!capture.wants(block, depth))
+            continue;
+        out.capturedLayers.push_back(block);
+        const auto logits = stages.attentionLogits[i] * scale;
+        if (capture.logits)
+            out.logits.push_back(logits);
+        if (capture.attention)
+            out.attention.push_back(logits.softmax(-1));
+    }
+    return out;
+}
+
+BackboneInfo MixTransformerImpl::info() const
+{
+    const int last = kMitStages - 1;
+    BackboneInfo info;
+    info.name = m_config.name;
+    info.norm = m_config.norm;
+    info.stride = m_config.outputStride(last);
+    info.sizeMultiple = 32;
+    info.inputMultiple = 1;
+    info.prefixTokens = 0;
+    info.channels = m_config.widths[last];
+    info.stageChannels.assign(m_config.widths.begin(), m_config.widths.end());
+    info.affinityBlocks = m_config.depths[last];
+    info.affinityHeads = m_config.heads[last];
+    info.headDim = m_config.widths[last] / m_config.heads[last];
+    return info; // depth and heads stay 0: the studio's attention views are a ViT's
+}
+
+std::vector<std::string> MixTransformerImpl::loadWeights(const std::string &path)
+{
+    const auto loaded = loadMitWeights(*this, path);
+    std::vector<std::string> notes;
+    if (!loaded.note().empty())
+        notes.push_back(std::string(toString(loaded.naming)) + " names: " + loaded.note());
+    return notes;
 }
 
 } // namespace wsss::vision

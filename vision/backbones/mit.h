@@ -130,15 +130,24 @@ private:
 };
 TORCH_MODULE(MitBlock);
 
-class MixTransformerImpl : public torch::nn::Module {
+class MixTransformerImpl : public Backbone {
 public:
     explicit MixTransformerImpl(MitConfig config);
 
     // x: [B, 3, H, W] normalised, any size ≥ 1 (each stage's grid is ceil(H / stride)).
-    MitOutput forward(const torch::Tensor &x, const MitRequest &request = {});
+    MitOutput forwardStages(const torch::Tensor &x, const MitRequest &request = {});
+    // The Backbone view: stages, the last stage as tokens (no class token), and on request the
+    // last stage's blocks' logits (scaled by 1/√head dim, as a ViT's) and attention; blocks of
+    // the earlier stages attend to reduced keys and are never captured. rates.path overrides the
+    // config's drop-path rate.
+    BackboneOutput forward(const torch::Tensor &x, const CaptureRequest &capture = {},
+                           const DropRates &rates = {}) override;
+    BackboneInfo info() const override;
+    // loadMitWeights: the official SegFormer or Hugging Face names.
+    std::vector<std::string> loadWeights(const std::string &path) override;
 
     const MitConfig &config() const { return m_config; }
-    void setNormalization(const Normalization &norm) { m_config.norm = norm; }
+    void setNormalization(const Normalization &norm) override { m_config.norm = norm; }
     // The stochastic-depth probability of every block in order, linear from 0 to `rate`.
     std::vector<double> dropPathRates(double rate) const;
 

@@ -1,5 +1,7 @@
 #include "vision/backbones/vit.h"
 
+#include "vision/weights/vit_key_maps.h"
+
 #include "vision/core/error.h"
 
 #include <torch/torch.h>
@@ -320,6 +322,29 @@ BackboneOutput VisionTransformerImpl::forward(const torch::Tensor &x, const Capt
 std::vector<std::string> VisionTransformerImpl::noWeightDecay() const
 {
     return {"pos_embed", "cls_token"};
+}
+
+BackboneInfo VisionTransformerImpl::info() const
+{
+    BackboneInfo info;
+    info.name = m_config.name;
+    info.norm = m_config.norm;
+    info.stride = info.sizeMultiple = info.inputMultiple = m_config.patchSize;
+    info.prefixTokens = m_config.prefixTokens;
+    info.channels = m_config.embedDim;
+    info.depth = info.affinityBlocks = m_config.depth;
+    info.heads = info.affinityHeads = m_config.heads;
+    info.headDim = m_config.embedDim / m_config.heads;
+    return info;
+}
+
+std::vector<std::string> VisionTransformerImpl::loadWeights(const std::string &path)
+{
+    const auto loaded = loadVitWeights(*this, path);
+    std::vector<std::string> notes;
+    for (const auto &note : loaded.notes)
+        notes.push_back(namingName(loaded.naming) + " names: " + note);
+    return notes;
 }
 
 } // namespace wsss::vision

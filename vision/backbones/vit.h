@@ -108,14 +108,17 @@ private:
 };
 TORCH_MODULE(PatchEmbed);
 
-class VisionTransformerImpl : public torch::nn::Module {
+class VisionTransformerImpl : public Backbone {
 public:
     explicit VisionTransformerImpl(VitConfig config);
 
     // x: [B, 3, H, W] normalised; H and W multiples of the patch size. `rates` act in train
     // mode only (eval mode: deterministic whatever they say).
     BackboneOutput forward(const torch::Tensor &x, const CaptureRequest &capture = {},
-                           const DropRates &rates = {});
+                           const DropRates &rates = {}) override;
+    BackboneInfo info() const override;
+    // loadVitWeights: timm or Hugging Face names, the family's normalisation applied.
+    std::vector<std::string> loadWeights(const std::string &path) override;
 
     // The forward in pieces, for callers that run some blocks without gradients (ACR's
     // gradient maps): forward() == finalNorm(forwardBlocks(embed(x), 0, depth)).
@@ -132,9 +135,9 @@ public:
     const VitConfig &config() const { return m_config; }
     // The input normalisation of the weights now in the model (loadVitWeights sets the one of
     // the file's family; a checkpoint restores the one it was trained with).
-    void setNormalization(const Normalization &norm) { m_config.norm = norm; }
+    void setNormalization(const Normalization &norm) override { m_config.norm = norm; }
     // Parameters that take no weight decay (timm's no_weight_decay()).
-    std::vector<std::string> noWeightDecay() const;
+    std::vector<std::string> noWeightDecay() const override;
     // pos_embed resized to a grid, the way config().posEmbedResize says.
     torch::Tensor positionEmbedding(std::int64_t gridHeight, std::int64_t gridWidth) const;
 

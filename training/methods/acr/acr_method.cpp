@@ -35,8 +35,8 @@ torch::Tensor upsampleAligned(const torch::Tensor &maps, std::int64_t height, st
 AcrMethod::AcrMethod(const MethodSpec &spec)
     : m_config(AcrConfig::fromJson(spec.config)), m_product(vision::affinityProductFromName(m_config.product))
 {
-    m_backbone = register_module("backbone", vision::VisionTransformer(vision::vitPreset(spec.backbone)));
-    const auto &vc = m_backbone->config();
+    setBackbone(vision::makeBackbone(spec.backbone));
+    const auto &vc = requireVit("acr").config(); // its class token and blocks run one by one
     m_gradLayers = m_config.gradLayersFor(vc.depth);
     if (m_gradLayers > vc.depth)
         throw Error("acr: grad_layers " + std::to_string(m_gradLayers) + " exceeds the " +
@@ -61,7 +61,7 @@ StepResult AcrMethod::trainStep(const Batch &batch)
                                 torch::randint(static_cast<std::int64_t>(m_views.size()), {1}).item<std::int64_t>())];
     const auto &images = batch.images;
     const auto second = vision::applyGridTransform(images, view);
-    const int prefix = m_backbone->config().prefixTokens;
+    const int prefix = vit()->config().prefixTokens;
     const auto B = images.size(0);
 
     // Both views through the same network; one batch when their shapes agree (no batch
@@ -69,15 +69,15 @@ StepResult AcrMethod::trainStep(const Batch &batch)
     torch::Tensor z, zView, attn, attnView;
     std::int64_t gh = 0, gw = 0;
     if (second.sizes() == images.sizes()) {
-        auto out = m_backbone(torch::cat({images, second}), vision::CaptureRequest::allAttention());
+        auto out = m_backbone->forward(torch::cat({images, second}), vision::CaptureRequest::allAttention());
         const auto all = logits(out.preNormTokens);
         const auto stacked = stackHeadMeanAttention(out.attention); // [2B, L, T, T]
         z = all.slice(0, 0, B), zView = all.slice(0, B);
         attn = stacked.slice(0, 0, B), attnView = stacked.slice(0, B);
         gh = out.gridHeight, gw = out.gridWidth;
     } else { // a quarter turn of a non-square batch
-        auto out = m_backbone(images, vision::CaptureRequest::allAttention());
-        auto outView = m_backbone(second, vision::CaptureRequest::allAttention());
+        auto out = m_backbone->forward(images, vision::CaptureRequest::allAttention());
+        auto outView = m_backbone->forward(second, vision::CaptureRequest::allAttention());
         z = logits(out.preNormTokens), zView = logits(outView.preNormTokens);
         attn = stackHeadMeanAttention(out.attention), attnView = stackHeadMeanAttention(outView.attention);
         gh = out.gridHeight, gw = out.gridWidth;
@@ -113,7 +113,7 @@ AcrMethod::GradientPass AcrMethod::gradientPass(const torch::Tensor &image, cons
 {
     if (image.dim() != 4 || image.size(0) != 1)
         throw Error("acr: gradient maps take one image [1, 3, H, W], got " + c10::str(image.sizes()));
-    const auto &vc = m_backbone->config();
+    const auto &vc = vit()->config();
     const int depth = vc.depth, start = depth - m_gradLayers, prefix = vc.prefixTokens;
     // Every block's probabilities feed the affinity; what the inspection asks for comes along.
     vision::CaptureRequest request = inspect;
@@ -138,10 +138,10 @@ AcrMethod::GradientPass AcrMethod::gradientPass(const torch::Tensor &image, cons
     torch::Tensor tokens;
     {
         torch::NoGradGuard noGrad;
-        tokens = m_backbone->embed(image, cap);
+        tokens = vit()->embed(image, cap);
         for (int i = 0; i < start; ++i) {
             vision::BackboneOutput block;
-            tokens = m_backbone->forwardBlocks(tokens, i, i + 1, request, block);
+            tokens = vit()->forwardBlocks(tokens, i, i + 1, request, block);
             keep(block, i);
         }
     }
@@ -158,7 +158,7 @@ AcrMethod::GradientPass AcrMethod::gradientPass(const torch::Tensor &image, cons
     for (std::int64_t c0 = 0; c0 < K; c0 += chunk) {
         const std::int64_t C = std::min(chunk, K - c0);
         vision::BackboneOutput last;
-        const auto y = m_backbone->forwardBlocks(x.expand({C, -1, -1}), start, depth, request, last);
+        const auto y = vit()->forwardBlocks(x.expand({C, -1, -1}), start, depth, request, last);
         const auto z = logits(y); // [C, K]
         const auto classes = torch::arange(c0, c0 + C, torch::TensorOptions().dtype(torch::kLong).device(z.device()));
         const auto selected = z.gather(1, classes.unsqueeze(1)).sum();
@@ -184,10 +184,10 @@ AcrMethod::GradientPass AcrMethod::gradientPass(const torch::Tensor &image, cons
 MethodOutput AcrMethod::infer(const torch::Tensor &image, bool captureAttention, const torch::Tensor &)
 {
     const auto H = image.size(2), W = image.size(3);
-    const auto &vc = m_backbone->config();
+    const auto &vc = vit()->config();
     // The official order: the flipped image first, then the original (infer_cam.py).
     auto flipped = gradientPass(image.flip({3}), vision::CaptureRequest::none());
-    auto original = gradientPass(image, inspectionCapture(captureAttention, vc, H, W));
+    auto original = gradientPass(image, inspectionCapture(captureAttention, m_backbone->info(), H, W));
 
     auto merged = [&](bool refine) { // [K, H, W]: both passes upsampled, the flip undone, summed, min-max
         auto onePass = [&](const GradientPass &p) {
@@ -205,7 +205,7 @@ MethodOutput AcrMethod::infer(const torch::Tensor &image, bool captureAttention,
     result.maps["acr"] = merged(true);
     // For the studio: the patch-to-patch attention averaged over the blocks (the refinement's sum / depth).
     result.affinities["p2p"] = original.affinity / static_cast<double>(vc.depth);
-    takeAttention(original.captured, vc, result);
+    takeAttention(original.captured, m_backbone->info(), result);
     return result;
 }
 

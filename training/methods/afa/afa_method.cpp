@@ -156,32 +156,33 @@ AfaMethod::AfaMethod(const MethodSpec &spec)
         // head, SegFormer's decoder over the four stages.
         auto mit = vision::mitPreset(spec.backbone);
         mit.lastStride = 1;
-        m_mit = register_module("backbone", vision::MixTransformer(mit));
-        const int depth = mit.depths[vision::kMitStages - 1];
-        if (m_config.affinityBlocks != depth)
-            throw Error("afa: affinity_blocks " + std::to_string(m_config.affinityBlocks) + " must be the " +
-                        std::to_string(depth) + " blocks of " + spec.backbone + "'s last stage");
-        const int width = mit.widths[vision::kMitStages - 1];
-        m_classifier = register_module(
-            "classifier", torch::nn::Conv2d(torch::nn::Conv2dOptions(width, spec.numClasses, 1).bias(false)));
-        m_affinityHead = register_module("affinity_head", AffinityHead(depth * mit.heads[vision::kMitStages - 1], standardize));
+        setBackbone(std::make_shared<vision::MixTransformerImpl>(mit));
+    } else {
+        setBackbone(vision::makeBackbone(spec.backbone));
+    }
+    const auto info = m_backbone->info();
+    // A pyramid backbone has its blocks' logits only in the last stage: the official code feeds
+    // all of them (afa.md §3.1); on a ViT the last affinity_blocks blocks.
+    if (!info.stageChannels.empty() && m_config.affinityBlocks != info.affinityBlocks)
+        throw Error("afa: affinity_blocks " + std::to_string(m_config.affinityBlocks) + " must be the " +
+                    std::to_string(info.affinityBlocks) + " blocks of " + spec.backbone + "'s last stage");
+    if (m_config.affinityBlocks > info.affinityBlocks)
+        throw Error("afa: affinity_blocks " + std::to_string(m_config.affinityBlocks) + " exceeds the " +
+                    std::to_string(info.affinityBlocks) + " blocks of " + spec.backbone);
+    m_classifier = register_module(
+        "classifier", torch::nn::Conv2d(torch::nn::Conv2dOptions(info.channels, spec.numClasses, 1).bias(false)));
+    m_affinityHead =
+        register_module("affinity_head", AffinityHead(m_config.affinityBlocks * info.affinityHeads, standardize));
+    if (!info.stageChannels.empty()) {
         vision::SegformerHeadConfig head;
-        head.inChannels = mit.widths;
+        std::copy(info.stageChannels.begin(), info.stageChannels.end(), head.inChannels.begin());
         head.embedDim = m_config.headChannels;
         head.numClasses = spec.numClasses + 1;
         m_segformer = register_module("seg_head", vision::SegformerHead(head));
-        return;
+    } else {
+        m_segDropout = register_module("seg_dropout", torch::nn::Dropout2d(0.1));
+        m_segHead = register_module("seg_head", vision::SegHead(info.channels, m_config.headChannels, spec.numClasses + 1));
     }
-    m_backbone = register_module("backbone", vision::VisionTransformer(vision::vitPreset(spec.backbone)));
-    const auto &vit = m_backbone->config();
-    if (m_config.affinityBlocks > vit.depth)
-        throw Error("afa: affinity_blocks " + std::to_string(m_config.affinityBlocks) + " exceeds the " +
-                    std::to_string(vit.depth) + " blocks of " + spec.backbone);
-    m_classifier = register_module(
-        "classifier", torch::nn::Conv2d(torch::nn::Conv2dOptions(vit.embedDim, spec.numClasses, 1).bias(false)));
-    m_affinityHead = register_module("affinity_head", AffinityHead(m_config.affinityBlocks * vit.heads, standardize));
-    m_segDropout = register_module("seg_dropout", torch::nn::Dropout2d(0.1));
-    m_segHead = register_module("seg_head", SegHead(vit.embedDim, m_config.headChannels, spec.numClasses + 1));
 }
 
 TrainRecipe AfaMethod::recipe() const
@@ -217,80 +218,35 @@ std::vector<torch::optim::OptimizerParamGroup> AfaMethod::parameterGroups(const 
     return out;
 }
 
-void AfaMethod::setInputNormalization(const vision::Normalization &norm)
-{
-    if (isMit())
-        m_mit->setNormalization(norm);
-    else
-        Method::setInputNormalization(norm);
-}
-
-BackboneInfo AfaMethod::backboneInfo() const
-{
-    if (!isMit())
-        return Method::backboneInfo();
-    BackboneInfo info;
-    info.name = m_mit->config().name;
-    info.norm = m_mit->config().norm;
-    info.stride = m_mit->config().outputStride(vision::kMitStages - 1);
-    info.sizeMultiple = 32;
-    info.prefixTokens = 0;
-    return info;
-}
-
-std::vector<std::string> AfaMethod::loadBackboneWeights(const std::string &path)
-{
-    if (!isMit())
-        return Method::loadBackboneWeights(path);
-    const auto loaded = vision::loadMitWeights(*m_mit, path);
-    std::vector<std::string> notes;
-    if (!loaded.note().empty())
-        notes.push_back(std::string(vision::toString(loaded.naming)) + " names: " + loaded.note());
-    return notes;
-}
-
 torch::Tensor AfaMethod::segment(const Forward &f)
 {
-    return isMit() ? m_segformer(f.stages) : m_segHead(m_segDropout(f.features));
+    // Two decoders: SegFormer's MLP head over a pyramid's stages, the official ViT variant's conv
+    // head over the patch features.
+    return m_segformer ? m_segformer(f.stages) : m_segHead(m_segDropout(f.features));
 }
 
 AfaMethod::Forward AfaMethod::forward(const torch::Tensor &images, const vision::CaptureRequest &extra,
                                       vision::BackboneOutput *backboneOut)
 {
-    if (isMit()) {
-        vision::MitRequest request;
-        request.lastStageLogits = true; // unscaled q·kᵀ of stage 4 (stride 1: keys are every token)
-        auto out = m_mit(images, request);
-        Forward f;
-        f.stages = out.features;
-        f.features = out.features.back();
-        f.cams = vision::classActivationMaps(f.features, m_classifier->weight);
-        f.logits = vision::globalPool(f.cams, m_pooling);
-        auto logits = torch::cat(out.attentionLogits, 1); // unscaled
-        if (m_config.affinityInput == "scaled") {
-            const int stage = vision::kMitStages - 1;
-            logits = logits / std::sqrt(static_cast<double>(m_mit->config().widths[stage] / m_mit->config().heads[stage]));
-        }
-        f.affinity = m_affinityHead(logits);
-        return f;
-    }
-    const auto &vit = m_backbone->config();
+    const auto info = m_backbone->info();
     vision::CaptureRequest request = extra;
     request.logits = true;
     if (!extra.any())
         for (int i = m_config.affinityBlocks; i >= 1; --i)
             request.layers.push_back(-i);
-    auto out = m_backbone(images, request);
+    auto out = m_backbone->forward(images, request);
 
     // The official code reads the raw Q·Kᵀ (no 1/√d) of the patch tokens; the captures are scaled.
-    const int first = vit.depth - m_config.affinityBlocks;
-    const double unscale = m_config.affinityInput == "scaled" ? 1.0 : std::sqrt(static_cast<double>(vit.embedDim / vit.heads));
+    const int first = static_cast<int>(out.capturedLayers.empty() ? 0 : out.capturedLayers.back()) -
+                      m_config.affinityBlocks + 1;
+    const double unscale = m_config.affinityInput == "scaled" ? 1.0 : std::sqrt(static_cast<double>(info.headDim));
     std::vector<torch::Tensor> logits;
     for (std::size_t i = 0; i < out.capturedLayers.size(); ++i)
-        if (out.capturedLayers[i] >= first)
-            logits.push_back(out.logits[i].slice(2, vit.prefixTokens).slice(3, vit.prefixTokens) * unscale);
+        if (out.capturedLayers[i] >= first && i < out.logits.size())
+            logits.push_back(out.logits[i].slice(2, info.prefixTokens).slice(3, info.prefixTokens) * unscale);
 
     Forward f;
+    f.stages = out.stages;
     f.features = out.patchFeatures();
     f.cams = vision::classActivationMaps(f.features, m_classifier->weight);
     f.logits = vision::globalPool(f.cams, m_pooling);
@@ -308,7 +264,7 @@ torch::Tensor AfaMethod::multiScaleCams(const torch::Tensor &images, torch::Tens
     vision::MultiScaleConfig config;
     config.scales = m_config.camScales;
     config.merge = vision::FlipMerge::Max;
-    config.sizeMultiple = isMit() ? 1 : m_backbone->config().patchSize; // MiT takes any size
+    config.sizeMultiple = m_backbone->info().inputMultiple; // MiT takes any size
     const auto largest = std::max_element(config.scales.begin(), config.scales.end()) - config.scales.begin();
     const auto B = images.size(0);
     std::ptrdiff_t call = 0;
@@ -404,8 +360,9 @@ MethodOutput AfaMethod::infer(const torch::Tensor &image, bool captureAttention,
 {
     const auto H = image.size(2), W = image.size(3);
     vision::BackboneOutput out;
-    auto main = isMit() ? forward(image)
-                        : forward(image, inspectionCapture(captureAttention, m_backbone->config(), H, W), &out);
+    const auto info = m_backbone->info();
+    // The studio's attention views are a ViT's (info.depth 0: nothing to show).
+    auto main = forward(image, inspectionCapture(captureAttention && info.depth > 0, info, H, W), &out);
     MethodOutput result;
     result.gridHeight = main.cams.size(2);
     result.gridWidth = main.cams.size(3);
@@ -437,8 +394,7 @@ MethodOutput AfaMethod::infer(const torch::Tensor &image, bool captureAttention,
     const auto probs = vision::resizeMaps(segment(main), H, W).softmax(1)[0];
     result.backgrounds["seg"] = probs[0];
     result.maps["seg"] = probs.slice(0, 1);
-    if (!isMit())
-        takeAttention(out, m_backbone->config(), result);
+    takeAttention(out, info, result);
     return result;
 }
 

@@ -6,9 +6,9 @@
 // segmentation head. Official backbone MiT-B1 with stage-4 stride 1 and SegFormer's head
 // (`--backbone mit_b1`); any ViT preset too (its last blocks' logits, a light head on its grid).
 #include "training/methods/method.h"
-#include "training/methods/seg_head.h"
+#include "vision/heads/seg_head.h"
 #include "vision/backbones/mit.h"
-#include "vision/backbones/segformer_head.h"
+#include "vision/heads/segformer_head.h"
 #include "vision/labels/pseudo_label_rule.h"
 #include "vision/maps/cam.h"
 
@@ -94,9 +94,6 @@ public:
     TrainRecipe recipe() const override;
     // The official groups: backbone at lr/10 with its LayerNorms frozen, heads at lr, all decayed.
     std::vector<torch::optim::OptimizerParamGroup> parameterGroups(const TrainRecipe &recipe) override;
-    BackboneInfo backboneInfo() const override;
-    std::vector<std::string> loadBackboneWeights(const std::string &path) override;
-    void setInputNormalization(const vision::Normalization &norm) override;
 
     struct Forward {
         torch::Tensor features; // [B, D, h, w]: the ViT's patch tokens or MiT's stage 4
@@ -124,16 +121,13 @@ public:
                                  std::int64_t *gridH, std::int64_t *gridW);
 
 private:
-    bool isMit() const { return !m_backbone; }
-
     AfaConfig m_config;
-    vision::MixTransformer m_mit{nullptr};      // the backbone when it is MiT (m_backbone is then null)
-    vision::SegformerHead m_segformer{nullptr}; // MiT's seg head
+    vision::SegformerHead m_segformer{nullptr}; // the seg head of a pyramid backbone (MiT); else m_segHead
     vision::Pooling m_pooling;
     torch::nn::Conv2d m_classifier{nullptr};
     AffinityHead m_affinityHead{nullptr};
     torch::nn::Dropout2d m_segDropout{nullptr};
-    SegHead m_segHead{nullptr};
+    vision::SegHead m_segHead{nullptr};
 };
 
 } // namespace wsss::training

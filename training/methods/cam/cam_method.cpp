@@ -33,8 +33,8 @@ torch::Tensor multilabelSoftMarginLoss(const torch::Tensor &logits, const torch:
 CamMethod::CamMethod(const MethodSpec &spec)
     : m_config(CamConfig::fromJson(spec.config)), m_pooling(vision::poolingFromName(m_config.pooling))
 {
-    m_backbone = register_module("backbone", vision::VisionTransformer(vision::vitPreset(spec.backbone)));
-    const int dim = m_backbone->config().embedDim;
+    setBackbone(vision::makeBackbone(spec.backbone));
+    const int dim = m_backbone->info().channels;
     m_classifier = register_module(
         "classifier", torch::nn::Conv2d(torch::nn::Conv2dOptions(dim, spec.numClasses, 1).bias(false)));
 }
@@ -51,7 +51,7 @@ torch::Tensor CamMethod::logits(const torch::Tensor &features)
 
 StepResult CamMethod::trainStep(const Batch &batch)
 {
-    auto out = m_backbone(batch.images);
+    auto out = m_backbone->forward(batch.images);
     StepResult r;
     r.losses["cls"] = multilabelSoftMarginLoss(logits(out.patchFeatures()), batch.labels);
     return r;
@@ -60,7 +60,7 @@ StepResult CamMethod::trainStep(const Batch &batch)
 MethodOutput CamMethod::infer(const torch::Tensor &image, bool captureAttention, const torch::Tensor &)
 {
     const auto H = image.size(2), W = image.size(3);
-    auto out = m_backbone(image, inspectionCapture(captureAttention, m_backbone->config(), image.size(2), image.size(3)));
+    auto out = m_backbone->forward(image, inspectionCapture(captureAttention, m_backbone->info(), image.size(2), image.size(3)));
     auto features = out.patchFeatures();
     MethodOutput result;
     result.gridHeight = out.gridHeight;
@@ -70,12 +70,12 @@ MethodOutput CamMethod::infer(const torch::Tensor &image, bool captureAttention,
     // would empty every map whose scores are all negative, as they are near the label prior.
     auto cams = vision::resizeMaps(vision::classActivationMaps(features, m_classifier->weight), H, W);
     if (m_config.flipInference) {
-        auto flipped = m_backbone(image.flip({3}));
+        auto flipped = m_backbone->forward(image.flip({3}));
         auto flippedCams = vision::classActivationMaps(flipped.patchFeatures(), m_classifier->weight);
         cams = cams + vision::resizeMaps(flippedCams, H, W).flip({3});
     }
     result.maps["cam"] = vision::normalizeMapsMinMax(cams)[0];
-    takeAttention(out, m_backbone->config(), result);
+    takeAttention(out, m_backbone->info(), result);
     return result;
 }
 

@@ -26,9 +26,9 @@ SupervisedConfig SupervisedConfig::fromJson(const nlohmann::json &json)
 
 SupervisedMethod::SupervisedMethod(const MethodSpec &spec) : m_config(SupervisedConfig::fromJson(spec.config))
 {
-    m_backbone = register_module("backbone", vision::VisionTransformer(vision::vitPreset(spec.backbone)));
-    const int dim = m_backbone->config().embedDim;
-    m_head = register_module("head", SegHead(dim, m_config.headChannels, spec.numClasses + 1));
+    setBackbone(vision::makeBackbone(spec.backbone));
+    const int dim = m_backbone->info().channels;
+    m_head = register_module("head", vision::SegHead(dim, m_config.headChannels, spec.numClasses + 1));
 }
 
 torch::Tensor SupervisedMethod::segment(const torch::Tensor &features, std::int64_t height, std::int64_t width)
@@ -38,7 +38,7 @@ torch::Tensor SupervisedMethod::segment(const torch::Tensor &features, std::int6
 
 StepResult SupervisedMethod::trainStep(const Batch &batch)
 {
-    auto out = m_backbone(batch.images);
+    auto out = m_backbone->forward(batch.images);
     auto logits = segment(out.patchFeatures(), batch.images.size(2), batch.images.size(3));
     StepResult r;
     r.losses["seg"] = torch::nn::functional::cross_entropy(
@@ -48,7 +48,7 @@ StepResult SupervisedMethod::trainStep(const Batch &batch)
 
 MethodOutput SupervisedMethod::infer(const torch::Tensor &image, bool captureAttention, const torch::Tensor &)
 {
-    auto out = m_backbone(image, inspectionCapture(captureAttention, m_backbone->config(), image.size(2), image.size(3)));
+    auto out = m_backbone->forward(image, inspectionCapture(captureAttention, m_backbone->info(), image.size(2), image.size(3)));
     auto probs = segment(out.patchFeatures(), image.size(2), image.size(3)).softmax(1)[0]; // [K+1, H, W]
     MethodOutput result;
     result.gridHeight = out.gridHeight;
@@ -56,7 +56,7 @@ MethodOutput SupervisedMethod::infer(const torch::Tensor &image, bool captureAtt
     result.backgrounds["seg"] = probs[0];
     result.maps["seg"] = probs.slice(0, 1);
     result.scores = std::get<0>(result.maps["seg"].flatten(1).max(1));
-    takeAttention(out, m_backbone->config(), result);
+    takeAttention(out, m_backbone->info(), result);
     return result;
 }
 

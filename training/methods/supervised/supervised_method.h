@@ -2,7 +2,7 @@
 // `supervised`: the same backbone with a segmentation head trained on the ground-truth masks.
 // Not a WSSS method: the upper bound every WSSS method is compared with.
 #include "training/methods/method.h"
-#include "training/methods/seg_head.h"
+#include "vision/heads/seg_head.h"
 
 namespace wsss::training {
 
@@ -31,7 +31,7 @@ public:
 
 private:
     SupervisedConfig m_config;
-    SegHead m_head{nullptr};
+    vision::SegHead m_head{nullptr};
 };
 
 } // namespace wsss::training

@@ -1,6 +1,6 @@
-#include "training/methods/seg_head.h"
+#include "vision/heads/seg_head.h"
 
-namespace wsss::training {
+namespace wsss::vision {
 
 SegHeadImpl::SegHeadImpl(int inChannels, int hidden, int outChannels)
 {
@@ -14,4 +14,4 @@ torch::Tensor SegHeadImpl::forward(const torch::Tensor &features)
     return m_classifier(torch::relu(m_norm(m_fuse(features))));
 }
 
-} // namespace wsss::training
+} // namespace wsss::vision

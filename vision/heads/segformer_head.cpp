@@ -1,4 +1,4 @@
-#include "vision/backbones/segformer_head.h"
+#include "vision/heads/segformer_head.h"
 
 #include "vision/core/error.h"
 

@@ -6,7 +6,7 @@
 #include <torch/nn/modules/conv.h>
 #include <torch/types.h>
 
-namespace wsss::training {
+namespace wsss::vision {
 
 // 1×1 conv (no bias), BN, ReLU, 1×1 conv to outChannels: [B, C, h, w] → [B, out, h, w].
 class SegHeadImpl : public torch::nn::Module {
@@ -20,4 +20,4 @@ private:
 };
 TORCH_MODULE(SegHead);
 
-} // namespace wsss::training
+} // namespace wsss::vision
