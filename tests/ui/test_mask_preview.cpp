@@ -54,6 +54,21 @@ private Q_SLOTS:
         QVERIFY(qAlpha(image.pixel(2, 0)) > 0 && qRed(image.pixel(2, 0)) == qGreen(image.pixel(2, 0))); // hatched white
     }
 
+    void ownBackgroundIsTheArgmax()
+    {
+        auto ins = inspection();
+        ins->maps.push_back({"cam", 0, {0.5f, 0.7f, 0.1f, 0.95f}}); // the method's own background
+        MaskPreview preview;
+        preview.setInspection(ins);
+        wsss::vision::PseudoLabelRule rule;
+        rule.bgThreshold = 0.0f; // ignored: the argmax decides
+        rule.parIterations = 10; // nothing to refine either
+        preview.setRule(rule);
+        preview.rebuild();
+        QCOMPARE(preview.labels(), (std::vector<std::uint8_t>{1, 0, 2, 0}));
+        QVERIFY(!preview.refinementPending(true));
+    }
+
     void refinementIsAskedOnceAndUsed()
     {
         MaskPreview preview;

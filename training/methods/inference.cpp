@@ -237,6 +237,14 @@ std::shared_ptr<Inspection> makeInspection(const LoadedModel &model, const Metho
             ins->maps.push_back({kind, k + 1, std::vector<float>(m.data_ptr<float>(), m.data_ptr<float>() + m.numel())});
         }
     }
+    // A kind that scores background itself (supervised's and AFA's seg, AFA's aff, ViT-PCM's pcm):
+    // its background map as class 0, so the studio's mask is the same argmax the CLI writes.
+    for (const auto &[kind, background] : output.backgrounds) {
+        if (!output.maps.count(kind))
+            continue;
+        auto b = background.to(torch::kCPU, torch::kFloat).contiguous();
+        ins->maps.push_back({kind, 0, std::vector<float>(b.data_ptr<float>(), b.data_ptr<float>() + b.numel())});
+    }
     for (const auto &a : output.attention) {
         AttentionLayer layer;
         layer.heads = static_cast<int>(a.size(0));

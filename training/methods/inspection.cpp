@@ -92,9 +92,28 @@ std::vector<const ClassMap *> Inspection::labelledMaps(const std::string &kind) 
     return out;
 }
 
+const ClassMap *Inspection::ownBackground(const std::string &kind) const
+{
+    const ClassMap *b = map(kind, 0);
+    return b && b->values.size() == static_cast<size_t>(imageWidth) * imageHeight ? b : nullptr;
+}
+
 std::vector<std::uint8_t> Inspection::pseudoMask(const std::string &kind, const vision::PseudoLabelRule &rule) const
 {
-    return applyMaskRule(rule, labelledMaps(kind), static_cast<size_t>(imageWidth) * imageHeight);
+    const size_t n = static_cast<size_t>(imageWidth) * imageHeight;
+    const ClassMap *background = ownBackground(kind);
+    if (!background)
+        return applyMaskRule(rule, labelledMaps(kind), n);
+    // Argmax over [background; labelled maps], ties to background (the CLI's rule for such kinds).
+    std::vector<float> best(background->values);
+    std::vector<std::uint8_t> mask(n, 0);
+    for (const ClassMap *m : labelledMaps(kind))
+        for (size_t i = 0; i < n; ++i)
+            if (m->values[i] > best[i]) {
+                best[i] = m->values[i];
+                mask[i] = static_cast<std::uint8_t>(m->classIndex);
+            }
+    return mask;
 }
 
 std::vector<std::uint8_t> applyMaskRule(const vision::PseudoLabelRule &rule, const std::vector<const ClassMap *> &maps, std::size_t n)

@@ -14,7 +14,7 @@ namespace wsss::training {
 // One per-class map at image resolution, values in [0, 1].
 struct ClassMap {
     std::string kind;   // "cam", "seg", ... (what made it)
-    int classIndex = 0; // index into Inspection::classNames (1..K; 0 = background)
+    int classIndex = 0; // index into Inspection::classNames (1..K; 0 = the kind's own background map)
     std::vector<float> values; // [imageHeight * imageWidth], row-major
 };
 
@@ -75,8 +75,12 @@ struct Inspection {
     // labelled classes], ties to background. [imageHeight * imageWidth] class indices.
     std::vector<std::uint8_t> pseudoMask(const std::string &kind, float bgThreshold) const;
     // The same under the rule's background decision (threshold, or the band with 255 between β_l
-    // and β_h). Refinements (PAR, CRF) are not applied: see RefinedMaps.
+    // and β_h); for a kind with its own background map (ownBackground) the argmax over
+    // [background; maps] instead, whatever the rule says, as `wsss infer` does. Refinements (PAR,
+    // CRF) are not applied: see RefinedMaps.
     std::vector<std::uint8_t> pseudoMask(const std::string &kind, const vision::PseudoLabelRule &rule) const;
+    // The background map of a kind whose method scores background itself (class index 0), or null.
+    const ClassMap *ownBackground(const std::string &kind) const;
     // The maps of a kind for the image's labelled classes, in imageLabels order (full-size only).
     std::vector<const ClassMap *> labelledMaps(const std::string &kind) const;
 };

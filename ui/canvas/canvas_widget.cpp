@@ -513,6 +513,8 @@ void CanvasWidget::paintScene(QPainter &painter)
     const auto &rule = m_preview.rule();
     if (m_showMask && m_document) {
         caption += tr("  ·  corrected mask");
+    } else if (m_showMask && ins.ownBackground(mapKind().toStdString())) {
+        caption += tr("  ·  pseudo-mask %1: argmax with its own background").arg(mapKind());
     } else if (m_showMask) {
         if (rule.crf)
             caption += tr("  ·  pseudo-mask %1, CRF bg %2").arg(mapKind()).arg(rule.bgThreshold, 0, 'f', 2);

@@ -59,7 +59,8 @@ bool MaskPreview::setRefinement(std::shared_ptr<const tr::RefinedMaps> refined)
 
 bool MaskPreview::refinementPending(bool shown) const
 {
-    if (!shown || !m_inspection || !m_rule.refines())
+    // A kind with its own background is decided by the argmax alone (pseudoMask): nothing to refine.
+    if (!shown || !m_inspection || !m_rule.refines() || m_inspection->ownBackground(kind()))
         return false;
     if (m_requestFailed && m_requestedFor.lock() == m_inspection && m_requestedKind == kind() &&
         sameRefinement(m_requestedRule, m_rule))
@@ -90,7 +91,9 @@ void MaskPreview::rebuild()
     // here), then one table lookup per pixel. PAR and the CRF never run here.
     const int w = m_inspection->imageWidth, h = m_inspection->imageHeight;
     const size_t n = static_cast<size_t>(w) * h;
-    if (m_rule.refines() && m_refined && m_rule.crf && m_refined->crfLabels.size() == n) {
+    if (m_inspection->ownBackground(kind())) {
+        m_labels = m_inspection->pseudoMask(kind(), m_rule); // the argmax with the method's background
+    } else if (m_rule.refines() && m_refined && m_rule.crf && m_refined->crfLabels.size() == n) {
         m_labels = m_refined->crfLabels; // kept until the next CRF arrives, even if the threshold moved
     } else if (m_rule.refines() && m_refined && m_rule.parIterations > 0 && !m_refined->maps.empty()) {
         std::vector<const tr::ClassMap *> maps;

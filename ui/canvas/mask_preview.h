@@ -2,7 +2,9 @@
 // MaskPreview: the pseudo-mask the canvas shows, as plain state (no widget), so it is testable and
 // the canvas only draws. It holds the inspection, the map kind and the rule, applies the rule's
 // background decision live to the cached maps (refined ones once the engine's worker has sent
-// them), and keeps the bookkeeping of which refinement was asked for. Rule of use: after any
+// them), and keeps the bookkeeping of which refinement was asked for. A kind that comes with its
+// own background map (supervised, AFA's seg and aff, ViT-PCM) is the argmax over it and the maps,
+// as `wsss infer` writes it; the rule does not apply to it. Rule of use: after any
 // setter, rebuild() makes labels() and image() match.
 #include "training/methods/inspection.h"
 #include "vision/labels/pseudo_label_rule.h"
