@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The CLI end to end on a tiny demo dataset, as a user runs it:
-# demo-data → train (cam, supervised, afa, vitpcm, acr) → infer → eval --json.
+# demo-data → train (cam, supervised, afa, vitpcm, usage, acr) → infer → eval --json.
 set -euo pipefail
 WSSS=${WSSS_BIN:?}
 work=${1:?work folder}
@@ -18,7 +18,7 @@ if grep -q 'slower than' "$work/info.txt"; then cat "$work/info.txt" >&2; exit 1
 test -f "$work/data/labelmap.txt"
 test "$(wc -l < "$work/data/ImageSets/Segmentation/val.txt")" -eq 8
 
-for method in cam supervised afa vitpcm; do
+for method in cam supervised afa vitpcm usage; do
   "$WSSS" train --method $method --data "$work/data" --out "$work/run_$method" \
           --iters 3 --batch 4 --size 64 --backbone vit_test_patch8 --weights none
   test -s "$work/run_$method/checkpoint.wsss"

@@ -4,6 +4,7 @@
 #include "training/methods/afa/afa_method.h"
 #include "training/methods/cam/cam_method.h"
 #include "training/methods/supervised/supervised_method.h"
+#include "training/methods/usage/usage_method.h"
 #include "training/methods/vitpcm/vitpcm_method.h"
 #include "vision/core/error.h"
 
@@ -20,6 +21,7 @@ const std::map<std::string, MethodFactory> &registry()
         {"afa", [](const MethodSpec &s) { return std::make_shared<AfaMethod>(s); }},
         {"cam", [](const MethodSpec &s) { return std::make_shared<CamMethod>(s); }},
         {"supervised", [](const MethodSpec &s) { return std::make_shared<SupervisedMethod>(s); }},
+        {"usage", [](const MethodSpec &s) { return std::make_shared<UsageMethod>(s); }},
         {"vitpcm", [](const MethodSpec &s) { return std::make_shared<VitPcmMethod>(s); }},
     };
     return table;
