@@ -14,6 +14,35 @@ struct TinyDemoRun {
     training::TrainResult trained;    // trained.checkpointPath, trained.metrics
 };
 
+// A tiny demo dataset of `train` and `val` images at 64 px in `folder`; returns the folder.
+inline std::string makeTinyDemoData(const std::string &folder, int train, int val)
+{
+    training::DemoDataOptions demo;
+    demo.out = folder;
+    demo.train = train;
+    demo.val = val;
+    demo.size = 64;
+    training::generateDemoData(demo);
+    return folder;
+}
+
+// A few CPU steps of `method` from scratch on the tiny test ViT at 64 px: the methods' tests' run.
+inline training::TrainOptions tinyRunOptions(const std::string &method, const std::string &data, const std::string &out,
+                                             int iters = 4, int batch = 4)
+{
+    training::TrainOptions o;
+    o.method = method;
+    o.data = data;
+    o.out = out;
+    o.backbone = "vit_test_patch8";
+    o.weights = "none";
+    o.device = "cpu";
+    o.iters = iters;
+    o.batch = batch;
+    o.size = 64;
+    return o;
+}
+
 inline TinyDemoRun makeTinyDemoRun(const std::string &dir, int valImages, const std::string &method = "cam")
 {
     TinyDemoRun run;

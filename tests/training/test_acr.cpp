@@ -1,6 +1,7 @@
 // The `acr` method: its losses by hand, the token-order inversion on a real ViT, the batched
 // gradient maps against a per-class autograd computation, the config and its presets, and a
 // tiny training run through the trainer, the checkpoint and inference.
+#include "support/tiny_demo_run.h"
 #include "support/tensor_compare.h"
 #include "training/checkpoint/checkpoint.h"
 #include "training/data/demo_generator.h"
@@ -303,24 +304,8 @@ private Q_SLOTS:
 
     void tinyTrainingRun()
     {
-        const std::string data = m_dir.filePath("data").toStdString();
-        DemoDataOptions demo;
-        demo.out = data;
-        demo.train = 6;
-        demo.val = 3;
-        demo.size = 64;
-        generateDemoData(demo);
-
-        TrainOptions o;
-        o.method = "acr";
-        o.data = data;
-        o.out = m_dir.filePath("run").toStdString();
-        o.backbone = "vit_test_patch8";
-        o.weights = "none";
-        o.device = "cpu";
-        o.iters = 4;
-        o.batch = 2;
-        o.size = 64;
+        const std::string data = wsss::test::makeTinyDemoData(m_dir.filePath("data").toStdString(), 6, 3);
+        TrainOptions o = wsss::test::tinyRunOptions("acr", data, m_dir.filePath("run").toStdString(), 4, 2);
         std::vector<StepLog> logs;
         TrainCallbacks cb;
         cb.onStep = [&](const StepLog &log) { logs.push_back(log); };

@@ -2,6 +2,7 @@
 // update and that it gets no gradient), the adaptive drop rates, a few optimiser steps on a fixed
 // batch, infer()'s seed maps, and a tiny training run through the trainer, the checkpoint and
 // inference.
+#include "support/tiny_demo_run.h"
 #include "training/checkpoint/checkpoint.h"
 #include "training/data/demo_generator.h"
 #include "training/loop/trainer.h"
@@ -272,24 +273,8 @@ private Q_SLOTS:
     void tinyTrainingRunAndCheckpoint()
     {
         QVERIFY(m_dir.isValid());
-        const std::string data = m_dir.filePath("data").toStdString();
-        DemoDataOptions demo;
-        demo.out = data;
-        demo.train = 8;
-        demo.val = 3;
-        demo.size = 64;
-        generateDemoData(demo);
-
-        TrainOptions o;
-        o.method = "usage";
-        o.data = data;
-        o.out = m_dir.filePath("run").toStdString();
-        o.backbone = "vit_test_patch8";
-        o.weights = "none";
-        o.device = "cpu";
-        o.iters = 4;
-        o.batch = 4;
-        o.size = 64;
+        const std::string data = wsss::test::makeTinyDemoData(m_dir.filePath("data").toStdString(), 8, 3);
+        TrainOptions o = wsss::test::tinyRunOptions("usage", data, m_dir.filePath("run").toStdString(), 4, 4);
         std::vector<StepLog> logs;
         TrainCallbacks cb;
         cb.onStep = [&](const StepLog &log) { logs.push_back(log); };

@@ -1,6 +1,7 @@
 // The `vitpcm` method: its losses by hand, the view geometry and mosaics, the frozen warm-up and
 // the partial unfreezing, a few optimiser steps on a fixed batch, the BPM from infer(), and a
 // tiny training run through the trainer, the checkpoint and inference.
+#include "support/tiny_demo_run.h"
 #include "support/tensor_compare.h"
 #include "training/checkpoint/checkpoint.h"
 #include "training/data/demo_generator.h"
@@ -311,24 +312,8 @@ private Q_SLOTS:
     void tinyTrainingRunAndCheckpoint()
     {
         QVERIFY(m_dir.isValid());
-        const std::string data = m_dir.filePath("data").toStdString();
-        DemoDataOptions demo;
-        demo.out = data;
-        demo.train = 8;
-        demo.val = 3;
-        demo.size = 64;
-        generateDemoData(demo);
-
-        TrainOptions o;
-        o.method = "vitpcm";
-        o.data = data;
-        o.out = m_dir.filePath("run").toStdString();
-        o.backbone = "vit_test_patch8";
-        o.weights = "none";
-        o.device = "cpu";
-        o.iters = 4;
-        o.batch = 4;
-        o.size = 64;
+        const std::string data = wsss::test::makeTinyDemoData(m_dir.filePath("data").toStdString(), 8, 3);
+        TrainOptions o = wsss::test::tinyRunOptions("vitpcm", data, m_dir.filePath("run").toStdString(), 4, 4);
         o.sets = {"hidden=8", "warmup_fraction=0.25"};
         std::vector<StepLog> logs;
         TrainCallbacks cb;
