@@ -5,6 +5,7 @@
 #include <functional>
 #include <string>
 
+#include <torch/nn/module.h>
 #include <torch/types.h>
 
 namespace wsss::test {
@@ -24,6 +25,26 @@ inline bool verifyClose(const torch::Tensor &actual, const torch::Tensor &expect
         return false;
     }
     return true;
+}
+
+// The first parameter or buffer of `a` that `b` lacks or holds with another value, with what is
+// wrong; "" when both hold the same tensors under the same names (a checkpoint round trip).
+inline std::string firstDifferentTensor(const torch::nn::Module &a, const torch::nn::Module &b)
+{
+    const auto check = [](const auto &mine, const auto &theirs, const char *what) -> std::string {
+        if (mine.size() != theirs.size())
+            return std::string(what) + " count " + std::to_string(mine.size()) + " vs " + std::to_string(theirs.size());
+        for (const auto &t : mine) {
+            const torch::Tensor *other = theirs.find(t.key());
+            if (!other)
+                return t.key() + " missing";
+            if (!torch::equal(t.value(), *other))
+                return t.key() + " differs";
+        }
+        return {};
+    };
+    const std::string parameters = check(a.named_parameters(true), b.named_parameters(true), "parameter");
+    return parameters.empty() ? check(a.named_buffers(true), b.named_buffers(true), "buffer") : parameters;
 }
 
 } // namespace wsss::test

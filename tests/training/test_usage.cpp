@@ -2,6 +2,7 @@
 // update and that it gets no gradient), the adaptive drop rates, a few optimiser steps on a fixed
 // batch, infer()'s seed maps, and a tiny training run through the trainer, the checkpoint and
 // inference.
+#include "support/tensor_compare.h"
 #include "support/tiny_demo_run.h"
 #include "training/checkpoint/checkpoint.h"
 #include "training/data/demo_generator.h"
@@ -295,13 +296,7 @@ private Q_SLOTS:
         const auto copy = m_dir.filePath("copy.wsss").toStdString();
         saveCheckpoint(copy, loaded.header, *loaded.method);
         auto again = loadCheckpoint(copy);
-        const auto a = loaded.method->named_parameters(true), b = again.method->named_parameters(true);
-        QCOMPARE(a.size(), b.size());
-        for (const auto &p : a)
-            QVERIFY2(torch::equal(p.value(), b[p.key()]), p.key().c_str());
-        const auto ba = loaded.method->named_buffers(true), bb = again.method->named_buffers(true);
-        for (const auto &p : ba)
-            QVERIFY2(torch::equal(p.value(), bb[p.key()]), p.key().c_str());
+        QCOMPARE(wsss::test::firstDifferentTensor(*loaded.method, *again.method), std::string());
         const auto val = vision::loadVocDataset(data, "val");
         const cv::Mat rgb = vision::readImageRgb(val.items.front().imagePath);
         const auto outA = inferImage(loaded, rgb, false, torch::kCPU, val.items.front().labels);

@@ -29,11 +29,7 @@ void runExport(const ExportOptions &o)
     options.force = o.force;
     options.projectFile = o.project;
     std::unique_ptr<ProgressBar> bar;
-    DatasetInferenceCallbacks callbacks;
-    callbacks.warning = [](const std::string &message) { std::fprintf(stderr, "warning: %s\n", message.c_str()); };
-    callbacks.started = [&bar](std::int64_t total) { bar = std::make_unique<ProgressBar>("export", total); };
-    callbacks.progress = [&bar](std::int64_t done, std::int64_t, const std::string &) { bar->update(done); };
-    const auto result = exportProject(project, options, o.device, callbacks);
+    const auto result = exportProject(project, options, o.device, datasetProgress("export", bar));
     const std::string summary = "→ " + result.out.string() + " (" + o.format + ": " + std::to_string(result.images) +
                                 " images, " + std::to_string(result.corrected.size()) + " corrected, " +
                                 std::to_string(result.rejected.size()) + " rejected)";

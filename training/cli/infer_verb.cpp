@@ -54,15 +54,20 @@ void runInfer(const InferOptions &o)
     options.map = o.map;
     options.saveMaps = o.saveMaps;
     std::unique_ptr<ProgressBar> bar;
-    DatasetInferenceCallbacks callbacks;
-    callbacks.warning = [](const std::string &message) { std::fprintf(stderr, "warning: %s\n", message.c_str()); };
-    callbacks.started = [&bar](std::int64_t total) { bar = std::make_unique<ProgressBar>("infer", total); };
-    callbacks.progress = [&bar](std::int64_t done, std::int64_t, const std::string &) { bar->update(done); };
-    inferDataset(model, device, options, callbacks);
+    inferDataset(model, device, options, datasetProgress("infer", bar));
     bar->finish("→ " + o.out);
 }
 
 } // namespace
+
+DatasetInferenceCallbacks datasetProgress(const std::string &label, std::unique_ptr<ProgressBar> &bar)
+{
+    DatasetInferenceCallbacks callbacks;
+    callbacks.warning = [](const std::string &message) { std::fprintf(stderr, "warning: %s\n", message.c_str()); };
+    callbacks.started = [&bar, label](std::int64_t total) { bar = std::make_unique<ProgressBar>(label, total); };
+    callbacks.progress = [&bar](std::int64_t done, std::int64_t, const std::string &) { bar->update(done); };
+    return callbacks;
+}
 
 void addInferVerb(CLI::App &app)
 {

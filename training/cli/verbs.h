@@ -3,6 +3,7 @@
 // that runs the verb; errors propagate as exceptions to app/wsss_main.cpp's single handler.
 #include <CLI/App.hpp>
 
+#include <memory>
 #include <string>
 #include <utility>
 
@@ -11,6 +12,9 @@ struct PseudoLabelRule;
 }
 
 namespace wsss::training {
+
+struct DatasetInferenceCallbacks;
+class ProgressBar;
 
 void addDemoDataVerb(CLI::App &app);
 void addPretrainVerb(CLI::App &app);
@@ -33,6 +37,10 @@ vision::PseudoLabelRule pseudoLabelRuleFromFlags(float bgThreshold, const std::s
 // The shared help text of --crf.
 inline constexpr const char *kCrfFlagHelp =
     "Dense CRF on [bg-threshold; maps] normalised per pixel (after PAR); its argmax replaces the threshold or band";
+
+// A dataset pass as the CLI reports it (infer, export): warnings on stderr, `bar` made with the
+// split's total and advanced after each image.
+DatasetInferenceCallbacks datasetProgress(const std::string &label, std::unique_ptr<ProgressBar> &bar);
 
 // Sets LibTorch's CPU thread count once (WSSS_THREADS, else the machine's cores).
 void configureThreads();

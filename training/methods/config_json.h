@@ -32,4 +32,18 @@ void readKey(const nlohmann::json &json, const char *key, T &field)
         field = json.at(key).get<T>();
 }
 
+// The config a JSON starts from: its "preset" key, "official" (the default, Config{}) or "paper"
+// (Config::paper()); the keys the JSON sets then override it. wsss::Error naming another preset.
+template <typename Config>
+Config presetConfig(const nlohmann::json &json, const std::string &owner)
+{
+    std::string preset = "official";
+    readKey(json, "preset", preset);
+    if (preset == "paper")
+        return Config::paper();
+    if (preset != "official")
+        throw Error(owner + ": preset " + ('"' + preset + '"') + " is not official or paper");
+    return Config{};
+}
+
 } // namespace wsss::training

@@ -9,6 +9,23 @@
 
 namespace wsss::training {
 
+namespace {
+
+// The value planes of class maps of n values each and the class each writes (others skipped), as
+// vision's byte rules take them.
+vision::LabelledMaps planesOf(const std::vector<const ClassMap *> &maps, std::size_t n)
+{
+    vision::LabelledMaps planes;
+    for (const ClassMap *m : maps)
+        if (m && m->values.size() == n) {
+            planes.maps.push_back(m->values.data());
+            planes.classIds.push_back(m->classIndex);
+        }
+    return planes;
+}
+
+} // namespace
+
 std::vector<float> AttentionLayer::row(int query, int head) const
 {
     std::vector<float> out(static_cast<size_t>(tokens), 0.0f);
@@ -104,44 +121,32 @@ std::vector<std::uint8_t> Inspection::pseudoMask(const std::string &kind, const 
     const ClassMap *background = ownBackground(kind);
     if (!background)
         return applyMaskRule(rule, labelledMaps(kind), n);
-    // Argmax over [background; labelled maps], ties to background (the CLI's rule for such kinds).
-    std::vector<float> best(background->values);
+    // Argmax over [background; labelled maps], ties to background (the CLI's rule for such kinds):
+    // the best class where it beats the background.
+    const auto planes = planesOf(labelledMaps(kind), n);
+    std::vector<float> best(n);
     std::vector<std::uint8_t> mask(n, 0);
-    for (const ClassMap *m : labelledMaps(kind))
-        for (size_t i = 0; i < n; ++i)
-            if (m->values[i] > best[i]) {
-                best[i] = m->values[i];
-                mask[i] = static_cast<std::uint8_t>(m->classIndex);
-            }
+    vision::maxAndArgmax(planes.maps, planes.classIds, n, best.data(), mask.data());
+    for (size_t i = 0; i < n; ++i)
+        if (!(best[i] > background->values[i]))
+            mask[i] = 0;
     return mask;
 }
 
 std::vector<std::uint8_t> applyMaskRule(const vision::PseudoLabelRule &rule, const std::vector<const ClassMap *> &maps, std::size_t n)
 {
-    std::vector<const float *> planes;
-    std::vector<int> ids;
-    for (const ClassMap *m : maps)
-        if (m && m->values.size() == n) {
-            planes.push_back(m->values.data());
-            ids.push_back(m->classIndex);
-        }
+    const auto planes = planesOf(maps, n);
     std::vector<std::uint8_t> mask(n, 0);
-    vision::applyPseudoLabelRule(rule, planes, ids, n, mask.data());
+    vision::applyPseudoLabelRule(rule, planes.maps, planes.classIds, n, mask.data());
     return mask;
 }
 
 std::vector<std::uint8_t> Inspection::pseudoMask(const std::string &kind, float bgThreshold) const
 {
     const size_t n = static_cast<size_t>(imageWidth) * imageHeight;
-    std::vector<const float *> maps;
-    std::vector<int> ids;
-    for (int c : imageLabels)
-        if (const ClassMap *m = map(kind, c); m && m->values.size() == n) {
-            maps.push_back(m->values.data());
-            ids.push_back(c);
-        }
+    const auto planes = planesOf(labelledMaps(kind), n);
     std::vector<std::uint8_t> mask(n, 0);
-    vision::applyBackgroundThreshold(maps, ids, n, bgThreshold, mask.data());
+    vision::applyBackgroundThreshold(planes.maps, planes.classIds, n, bgThreshold, mask.data());
     return mask;
 }
 

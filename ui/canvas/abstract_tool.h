@@ -40,7 +40,7 @@ public:
 
     virtual void activated(CanvasWidget *) {}
     virtual void deactivated(CanvasWidget *) {} // drop a gesture in progress
-    virtual void mousePressed(CanvasWidget *canvas, const ToolEvent &event) = 0;
+    virtual void mousePressed(CanvasWidget *, const ToolEvent &) {}
     virtual void mouseMoved(CanvasWidget *, const ToolEvent &, bool /*buttonDown*/) {}
     virtual void mouseReleased(CanvasWidget *, const ToolEvent &) {}
     // Ctrl+wheel (steps: notches, + up); false leaves the wheel to the canvas's zoom.

@@ -136,10 +136,7 @@ private:
     void rebuildHeatmap();
     void rebuildMask();
     void requestRefinement(); // when the shown mask needs a refinement not yet asked for
-public:
     void selectQueryAt(QPointF widgetPos);
-
-private:
     void updateHover(QPointF widgetPos);
     void refreshHud(); // the HUD's state from the inspection, the cursor and the rule
     QSizeF imageSize() const;

@@ -378,10 +378,10 @@ void CorrectionController::bindCanvas()
     MaskDocument *shown = nullptr;
     if (m_project->isOpen() && m_inspection && !m_imageId.isEmpty()) {
         MaskDocument *document = m_project->findMaskDocument(m_imageId);
+        // Runs after every brush dab: the disk is asked only when no document holds the pixels.
         std::error_code ec;
-        const bool hasFile = std::filesystem::is_regular_file(
-            m_project->project().correctedMaskPath(m_imageId.toStdString()), ec);
-        if ((!document || !document->hasMask()) && hasFile) {
+        if ((!document || !document->hasMask()) &&
+            std::filesystem::is_regular_file(m_project->project().correctedMaskPath(m_imageId.toStdString()), ec)) {
             const auto &labels = m_canvas->maskLabels();
             const int w = m_inspection->imageWidth, h = m_inspection->imageHeight;
             if (labels.size() == size_t(w) * h)

@@ -23,13 +23,7 @@ AcrConfig AcrConfig::fromJson(const nlohmann::json &json)
 {
     rejectUnknownKeys(json, "acr", {"preset", "lr", "alpha", "beta", "optimizer", "views", "grad_layers",
                                     "grad_layers_fraction", "affinity_refine", "product"});
-    std::string preset = "official";
-    readKey(json, "preset", preset);
-    AcrConfig c;
-    if (preset == "paper")
-        c = paper();
-    else if (preset != "official")
-        throw Error("acr: preset \"" + preset + "\" is not official or paper");
+    AcrConfig c = presetConfig<AcrConfig>(json, "acr");
     readKey(json, "lr", c.lr);
     readKey(json, "alpha", c.alpha);
     readKey(json, "beta", c.beta);

@@ -35,13 +35,7 @@ VitPcmConfig VitPcmConfig::fromJson(const nlohmann::json &json)
                       {"preset", "hv_bilstm", "hidden", "dropout", "lstm_dropout", "vit_dropout", "infer_scale",
                        "classifier_init_std", "l2", "lr", "backbone_lr_scale", "warmup_fraction", "unfreeze_blocks",
                        "unfreeze_blocks_fraction", "equivariance", "mosaic", "et_scale", "crop_probability", "crop_fraction", "flip_probability"});
-    std::string preset = "official";
-    readKey(json, "preset", preset);
-    VitPcmConfig c;
-    if (preset == "paper")
-        c = paper();
-    else if (preset != "official")
-        throw Error("vitpcm: preset \"" + preset + "\" is not official or paper");
+    VitPcmConfig c = presetConfig<VitPcmConfig>(json, "vitpcm");
     readKey(json, "hv_bilstm", c.hvBiLstm);
     readKey(json, "hidden", c.hidden);
     readKey(json, "dropout", c.dropout);

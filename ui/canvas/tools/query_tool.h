@@ -1,6 +1,7 @@
 #pragma once
 // QueryTool: a click (or a drag, scrubbing) picks the query patch whose attention and affinity the
-// docks show. The canvas's own behaviour: the manager hands the canvas no tool for it.
+// docks show. Only its action: the behaviour is the canvas's own (CanvasWidget::selectQueryAt),
+// which the manager gets by handing the canvas no tool.
 #include "ui/canvas/abstract_tool.h"
 
 namespace wsss::ui {
@@ -10,8 +11,6 @@ class QueryTool : public AbstractTool {
 public:
     explicit QueryTool(ToolManager *manager);
     bool editsMask() const override { return false; }
-    void mousePressed(CanvasWidget *canvas, const ToolEvent &event) override;
-    void mouseMoved(CanvasWidget *canvas, const ToolEvent &event, bool buttonDown) override;
 };
 
 } // namespace wsss::ui
