@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The demo benchmark of the README: the demo dataset (2000 train / 500 val at 128 px), the runs
-# cam_gap, cam_gmp, afa, acr and supervised trained with the same backbone (vit_demo_patch8, the
+# cam_gap, cam_gmp, afa, acr, supervised, vitpcm and usage trained with the same backbone (vit_demo_patch8, the
 # bundled weights or WSSS_BENCH_WEIGHTS) and the same budget (iters × batch) on the CPU, each
 # with seeds 0 1 2.
 #
@@ -49,8 +49,9 @@ for s in $seeds; do [[ "$s" =~ ^[0-9]+$ ]] || die "WSSS_BENCH_SEEDS: \"$s\" is n
 [[ -n "${seeds// /}" ]] || die "WSSS_BENCH_SEEDS is empty"
 [[ "$protocol" == old ]] || (( nsweep <= ntrain )) || die "WSSS_BENCH_SWEEP=$nsweep exceeds WSSS_BENCH_TRAIN=$ntrain"
 
-# The backbone weights the runs start from, hashed into the settings: a new bundled file (or a
-# rebuilt wsss) is another benchmark, not a continuation of this one.
+# The backbone weights the runs start from, hashed into the settings: a new bundled file is
+# another benchmark, not a continuation of this one. The wsss binary's hash is recorded per run
+# (a rebuild that adds a method must not void the runs already made), not in the settings.
 weights=${WSSS_BENCH_WEIGHTS:-}
 if [[ "$weights" == none ]]; then
   weights_sha=none
@@ -88,16 +89,16 @@ splits="$data/ImageSets/Segmentation"
 head -n "$nprobe" "$splits/train.txt" > "$splits/train_probe.txt"
 
 settings=$("$py" - "$protocol" "$ntrain" "$nval" "$nsweep" "$size" "$iters" "$batch" "${weights:-bundled}" \
-                   "$weights_sha" "$wsss_sha" <<'PY'
+                   "$weights_sha" <<'PY'
 import json, sys
-protocol, ntrain, nval, nsweep, size, iters, batch, weights, weights_sha, wsss_sha = sys.argv[1:]
+protocol, ntrain, nval, nsweep, size, iters, batch, weights, weights_sha = sys.argv[1:]
 old = protocol == "old"
 print(json.dumps({"protocol": protocol,
                   "data": {"train": int(ntrain), "val": int(nval), "size": 128, "seed": 0,
                            "sweep": None if old else int(nsweep)},
                   "train_size": int(size), "infer_size": "the checkpoint's" if old else int(size),
                   "iters": int(iters), "batch": int(batch), "backbone": "vit_demo_patch8",
-                  "weights": weights, "weights_sha256": weights_sha, "wsss_sha256": wsss_sha}, sort_keys=True))
+                  "weights": weights, "weights_sha256": weights_sha}, sort_keys=True))
 PY
 )
 sid=$("$py" "$results_py" settings-id "$settings")
@@ -107,7 +108,8 @@ echo "# demo benchmark: $protocol protocol, settings $sid, results in $results"
 
 # Each run: a name, the method, and its extra flags (both cam poolings named explicitly: GAP,
 # Zhou et al.'s CAM; GMP, AFA's Table 1 baseline). WSSS_BENCH_RUNS picks some by name.
-runs=("cam_gap|cam|--set pooling=gap" "cam_gmp|cam|--set pooling=gmp" "afa|afa|" "acr|acr|" "supervised|supervised|")
+runs=("cam_gap|cam|--set pooling=gap" "cam_gmp|cam|--set pooling=gmp" "afa|afa|" "acr|acr|" "supervised|supervised|"
+      "vitpcm|vitpcm|" "usage|usage|")
 if [[ -n "${WSSS_BENCH_RUNS:-}" ]]; then
   picked=()
   for want in $WSSS_BENCH_RUNS; do
@@ -116,7 +118,7 @@ if [[ -n "${WSSS_BENCH_RUNS:-}" ]]; then
       name=${run%%|*}
       if [[ "$name" == "$want" || ( "$want" == cam && "$name" == cam_* ) ]]; then picked+=("$run"); found=1; fi
     done
-    (( found )) || die "WSSS_BENCH_RUNS: no run \"$want\" (cam, cam_gap, cam_gmp, afa, acr, supervised)"
+    (( found )) || die "WSSS_BENCH_RUNS: no run \"$want\" (cam, cam_gap, cam_gmp, afa, acr, supervised, vitpcm, usage)"
   done
   runs=("${picked[@]}")
 fi
@@ -173,7 +175,7 @@ run_one() { # NAME METHOD FLAGS SEED
   "$wsss" eval --pred "$dir/pred_val" --data "$data" --split val --json --sweep > "$dir/eval_val.json"
   rm -rf -- "$dir/pred_val/maps" # the masks stay; `wsss infer --save-maps` on the checkpoint gives them again
   "$py" "$results_py" record "$results" --settings "$settings" --run "$name" --method "$method" --flags "$flags" \
-        --seed "$seed" --rule "$rule" --train-seconds "$(cat "$dir/train_seconds")" ${sweep_args[@]+"${sweep_args[@]}"} \
+        --seed "$seed" --wsss-sha "$wsss_sha" --rule "$rule" --train-seconds "$(cat "$dir/train_seconds")" ${sweep_args[@]+"${sweep_args[@]}"} \
         --val-eval "$dir/eval_val.json" --val-manifest "$dir/pred_val/manifest.json"
 }
 

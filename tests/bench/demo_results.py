@@ -91,7 +91,7 @@ def cmd_record(a):
         "fpr": val["fpr"], "fnr": val["fnr"],
         "train_sweep_best_miou": sweep.get("best_miou") if sweep else None,
         "train_seconds": a.train_seconds, "manifest_rule": manifest.get("rule"), "map": manifest.get("map"),
-        "threads": os.environ.get("WSSS_THREADS"), "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE"),
+        "wsss_sha256": a.wsss_sha, "threads": os.environ.get("WSSS_THREADS"), "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE"),
         "settings": settings,
     }
     if own:
@@ -240,6 +240,7 @@ def main():
     s.add_argument("--method", required=True)
     s.add_argument("--flags", default="")
     s.add_argument("--seed", type=int, required=True)
+    s.add_argument("--wsss-sha", default=None, help="the wsss binary's hash (the first 16 hex digits)")
     s.add_argument("--rule", choices=("own", "threshold"), required=True)
     s.add_argument("--train-seconds", type=int, required=True)
     s.add_argument("--sweep-eval", help="eval --json --sweep of train_sweep (new protocol, threshold rule)")
