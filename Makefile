@@ -2,6 +2,7 @@
 #   make run    install what is missing, build, make the demo data and open the studio
 #   make test   install what is missing, build, run every test under CTest (GUI tests under Xvfb)
 #   make build  build only;  make bench  run the benchmarks (tests/bench)
+#   make package  build, then the Debian package (CPack): build/wsss-studio_<version>_<arch>.deb
 BUILD_DIR ?= build
 JOBS ?= $(shell nproc)
 DEMO_DIR ?= demo
@@ -12,7 +13,7 @@ export CCACHE_NOHASHDIR := 1
 # Precompiled headers are cacheable only with these (ccache manual, "Precompiled headers").
 export CCACHE_SLOPPINESS := pch_defines,time_macros,include_file_mtime,include_file_ctime
 
-.PHONY: deps build test run bench demo-data clean
+.PHONY: deps build test run bench demo-data package clean
 
 deps:
 	@bash packaging/install-deps.sh
@@ -35,6 +36,10 @@ demo-data: $(DEMO_DIR)/data/labelmap.txt
 
 run: build demo-data
 	@bash packaging/open-demo.sh $(BUILD_DIR) $(DEMO_DIR)
+
+# The package holds what `build` made, stripped; cmake/Packaging.cmake says what goes in.
+package: build
+	cd $(BUILD_DIR) && cpack
 
 bench: build
 	@bash packaging/install-deps.sh --bench

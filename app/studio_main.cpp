@@ -80,7 +80,7 @@ int main(int argc, char *argv[])
     QApplication app(argc, argv);
     QApplication::setOrganizationName(QStringLiteral("WSSS Studio"));
     QApplication::setApplicationName(QStringLiteral("wsss-studio"));
-    QApplication::setApplicationVersion(QStringLiteral("0.1.0"));
+    QApplication::setApplicationVersion(QStringLiteral(WSSS_VERSION));
 
     QCommandLineParser parser;
     parser.setApplicationDescription(QStringLiteral("WSSS Studio: look inside weakly supervised segmentation models."));

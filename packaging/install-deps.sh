@@ -13,6 +13,7 @@ packages=(
   nlohmann-json3-dev libcli11-dev libssl-dev
   xvfb xauth libgl1-mesa-dri libglx-mesa0 python3
   dataset-fashion-mnist
+  dpkg-dev desktop-file-utils appstream  # make package (dpkg-shlibdeps) and its test's validators
 )
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(python3-torch python3-numpy)
