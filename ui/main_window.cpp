@@ -880,8 +880,10 @@ void MainWindow::populateKinds(const tr::Inspection &inspection)
         const QSignalBlocker block(m_kindCombo);
         m_kindCombo->clear();
         m_kindCombo->addItems(kinds);
-        // An opened project's kind first, then the one shown before.
-        const int wanted = kinds.indexOf(m_projectMapKind.isEmpty() ? previous : m_projectMapKind);
+        // An opened project's kind first, then the one shown before, then the method's own.
+        int wanted = kinds.indexOf(m_projectMapKind.isEmpty() ? previous : m_projectMapKind);
+        if (wanted < 0)
+            wanted = kinds.indexOf(QString::fromStdString(inspection.primaryKind));
         m_kindCombo->setCurrentIndex(std::max<int>(0, wanted));
         m_projectMapKind.clear();
     }

@@ -18,6 +18,7 @@
 # Environment: WSSS_BENCH_DIR (.bench/demo), WSSS_BENCH_ITERS (400), WSSS_BENCH_BATCH (16),
 # WSSS_BENCH_SIZE (128; old: 64), WSSS_BENCH_SEEDS ("0 1 2"; old: "0"), WSSS_BENCH_WEIGHTS,
 # WSSS_BENCH_RUNS (names; "cam" picks both cam runs), WSSS_BENCH_PROTOCOL (new | old),
+# WSSS_BENCH_DINO_ITERS (600: the steps of the `dino` run that is ECA's guider),
 # WSSS_BENCH_TRAIN / WSSS_BENCH_VAL / WSSS_BENCH_SWEEP (image counts: 2000 / 500 / 300).
 set -euo pipefail
 build=${1:-build}
@@ -109,7 +110,7 @@ echo "# demo benchmark: $protocol protocol, settings $sid, results in $results"
 # Each run: a name, the method, and its extra flags (both cam poolings named explicitly: GAP,
 # Zhou et al.'s CAM; GMP, AFA's Table 1 baseline). WSSS_BENCH_RUNS picks some by name.
 runs=("cam_gap|cam|--set pooling=gap" "cam_gmp|cam|--set pooling=gmp" "afa|afa|" "acr|acr|" "supervised|supervised|"
-      "vitpcm|vitpcm|" "usage|usage|")
+      "vitpcm|vitpcm|" "usage|usage|" "eca|eca|--guider @dino")
 if [[ -n "${WSSS_BENCH_RUNS:-}" ]]; then
   picked=()
   for want in $WSSS_BENCH_RUNS; do
@@ -118,7 +119,7 @@ if [[ -n "${WSSS_BENCH_RUNS:-}" ]]; then
       name=${run%%|*}
       if [[ "$name" == "$want" || ( "$want" == cam && "$name" == cam_* ) ]]; then picked+=("$run"); found=1; fi
     done
-    (( found )) || die "WSSS_BENCH_RUNS: no run \"$want\" (cam, cam_gap, cam_gmp, afa, acr, supervised, vitpcm, usage)"
+    (( found )) || die "WSSS_BENCH_RUNS: no run \"$want\" (cam, cam_gap, cam_gmp, afa, acr, supervised, vitpcm, usage, eca)"
   done
   runs=("${picked[@]}")
 fi
@@ -138,8 +139,27 @@ infer() { # CHECKPOINT SPLIT OUT [FLAGS…]: into a folder of its own, made afre
   "$wsss" infer --checkpoint "$checkpoint" --data "$data" --split "$split" --out "$out" ${infer_size[@]+"${infer_size[@]}"} "$@"
 }
 
+# ECA's guider: one `dino` run on the demo's train images (labels unused), made once per settings
+# with seed 0 and WSSS_BENCH_DINO_ITERS steps; "@dino" in a run's flags stands for its checkpoint.
+dino_iters=${WSSS_BENCH_DINO_ITERS:-600}
+[[ "$dino_iters" =~ ^[1-9][0-9]*$ ]] || die "WSSS_BENCH_DINO_ITERS=$dino_iters: a positive integer"
+guider() {
+  local dir="$runs_dir/guider_dino_$dino_iters"
+  if [[ ! -f "$dir/train_seconds" ]]; then
+    rm -rf -- "$dir"
+    mkdir -p "$dir"
+    local start
+    start=$(date +%s)
+    "$wsss" train --method dino --data "$data" --out "$dir/train" --iters "$dino_iters" --batch "$batch" \
+            --size "$size" --seed 0 ${weights:+--weights "$weights"} --val-split none >&2
+    echo $(( $(date +%s) - start )) > "$dir/train_seconds"
+  fi
+  echo "$dir/train/checkpoint.wsss"
+}
+
 run_one() { # NAME METHOD FLAGS SEED
-  local name=$1 method=$2 flags=$3 seed=$4
+  local name=$1 method=$2 flags=$3 seed=$4 recorded=$3 # results name the flags as written ("@dino")
+  [[ "$flags" != *@dino* ]] || flags=${flags//@dino/$(guider)}
   local dir="$runs_dir/${name}_s$seed"
   local train="$dir/train" checkpoint="$dir/train/checkpoint.wsss"
   mkdir -p "$dir"
@@ -174,7 +194,7 @@ run_one() { # NAME METHOD FLAGS SEED
   infer "$checkpoint" val "$dir/pred_val" --save-maps ${threshold[@]+"${threshold[@]}"}
   "$wsss" eval --pred "$dir/pred_val" --data "$data" --split val --json --sweep > "$dir/eval_val.json"
   rm -rf -- "$dir/pred_val/maps" # the masks stay; `wsss infer --save-maps` on the checkpoint gives them again
-  "$py" "$results_py" record "$results" --settings "$settings" --run "$name" --method "$method" --flags "$flags" \
+  "$py" "$results_py" record "$results" --settings "$settings" --run "$name" --method "$method" --flags "$recorded" \
         --seed "$seed" --wsss-sha "$wsss_sha" --rule "$rule" --train-seconds "$(cat "$dir/train_seconds")" ${sweep_args[@]+"${sweep_args[@]}"} \
         --val-eval "$dir/eval_val.json" --val-manifest "$dir/pred_val/manifest.json"
 }

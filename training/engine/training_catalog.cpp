@@ -56,6 +56,8 @@ std::vector<std::string> checkTrainOptions(const TrainOptions &o)
     try {
         const auto method = createMethod({o.method, o.backbone, 1, configOverrides(o.configFile, o.sets)});
         needsMasks = method->needsMasks();
+        for (const auto &problem : method->startProblems())
+            problems.push_back("method config: " + problem);
     } catch (const std::exception &e) {
         problems.push_back(std::string("method config: ") + e.what());
     }

@@ -6,23 +6,30 @@
 
 #include <initializer_list>
 #include <string>
+#include <vector>
 
 namespace wsss::training {
 
 inline void rejectUnknownKeys(const nlohmann::json &json, const std::string &owner,
-                              std::initializer_list<const char *> known)
+                              const std::vector<std::string> &known)
 {
     for (auto it = json.begin(); it != json.end(); ++it) {
         bool ok = false;
-        for (const char *k : known)
+        for (const auto &k : known)
             ok = ok || it.key() == k;
         if (!ok) {
             std::string list;
-            for (const char *k : known)
-                list += (list.empty() ? "" : ", ") + std::string(k);
+            for (const auto &k : known)
+                list += (list.empty() ? "" : ", ") + k;
             throw Error(owner + ": unknown config key \"" + it.key() + "\" (known: " + list + ")");
         }
     }
+}
+
+inline void rejectUnknownKeys(const nlohmann::json &json, const std::string &owner,
+                              std::initializer_list<const char *> known)
+{
+    rejectUnknownKeys(json, owner, std::vector<std::string>(known.begin(), known.end()));
 }
 
 template <typename T>

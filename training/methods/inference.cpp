@@ -231,6 +231,7 @@ std::shared_ptr<Inspection> makeInspection(const LoadedModel &model, const Metho
     ins->imageLabels = effectiveLabels(output, labels);
     auto scores = output.scores.contiguous();
     ins->classScores.assign(scores.data_ptr<float>(), scores.data_ptr<float>() + scores.numel());
+    ins->primaryKind = model.method->primaryMap();
     for (const auto &[kind, maps] : output.maps) {
         for (int k = 0; k < maps.size(0); ++k) {
             auto m = maps[k].contiguous();

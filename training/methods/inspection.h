@@ -61,6 +61,7 @@ struct Inspection {
     std::vector<int> imageLabels;        // the classes the image is labelled with (1..K)
     std::vector<float> classScores;      // per foreground class (index k-1 for class k), sigmoid
     std::vector<ClassMap> maps;
+    std::string primaryKind;             // the kind the method's pseudo-masks come from (Method::primaryMap)
     std::vector<AttentionLayer> attention; // every block, in order
     std::vector<AffinityMatrix> affinities; // the method's, by kind
     float defaultBgThreshold = vision::kDefaultBgThreshold;

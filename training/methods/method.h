@@ -121,6 +121,12 @@ public:
     // Initialises the backbone from a weights file (names detected); returns notes on what was
     // skipped or resized.
     std::vector<std::string> loadBackboneWeights(const std::string &path) { return m_backbone->loadWeights(path); }
+    // Weights the method's config names besides the backbone's (ECA's guider): read once when a
+    // run starts, carried by its checkpoints afterwards. Returns notes like loadBackboneWeights.
+    virtual std::vector<std::string> loadAuxiliaryWeights() { return {}; }
+    // What keeps a run of this config from starting that shows without reading any weights (ECA
+    // with no guider file), for the forms that check a run before it starts.
+    virtual std::vector<std::string> startProblems() const { return {}; }
     // The input normalisation the backbone expects (a checkpoint restores its run's, which the
     // weights' family may have changed from the preset's).
     void setInputNormalization(const vision::Normalization &norm) { m_backbone->setNormalization(norm); }

@@ -3,6 +3,8 @@
 #include "training/methods/acr/acr_method.h"
 #include "training/methods/afa/afa_method.h"
 #include "training/methods/cam/cam_method.h"
+#include "training/methods/dino/dino_method.h"
+#include "training/methods/eca/eca_method.h"
 #include "training/methods/supervised/supervised_method.h"
 #include "training/methods/usage/usage_method.h"
 #include "training/methods/vitpcm/vitpcm_method.h"
@@ -20,6 +22,8 @@ const std::map<std::string, MethodFactory> &registry()
         {"acr", [](const MethodSpec &s) { return std::make_shared<AcrMethod>(s); }},
         {"afa", [](const MethodSpec &s) { return std::make_shared<AfaMethod>(s); }},
         {"cam", [](const MethodSpec &s) { return std::make_shared<CamMethod>(s); }},
+        {"dino", [](const MethodSpec &s) { return std::make_shared<DinoMethod>(s); }},
+        {"eca", [](const MethodSpec &s) { return std::make_shared<EcaMethod>(s); }},
         {"supervised", [](const MethodSpec &s) { return std::make_shared<SupervisedMethod>(s); }},
         {"usage", [](const MethodSpec &s) { return std::make_shared<UsageMethod>(s); }},
         {"vitpcm", [](const MethodSpec &s) { return std::make_shared<VitPcmMethod>(s); }},

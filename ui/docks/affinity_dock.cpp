@@ -106,6 +106,10 @@ QString AffinityDock::kindTitle(const std::string &kind)
         return tr("Random-walk transition");
     if (kind == "p2p")
         return tr("Patch-to-patch attention");
+    if (kind == "guider")
+        return tr("Guider key cosine (ECA)");
+    if (kind == "patch_attention")
+        return tr("Patch attention (USAGE)");
     return QString::fromStdString(kind);
 }
 

@@ -48,13 +48,20 @@ nlohmann::json AfaConfig::toJson() const
             {"head_channels", headChannels}};
 }
 
+const std::vector<std::string> &AfaConfig::keys()
+{
+    static const std::vector<std::string> names{
+        "pooling",        "cam_scales",      "bg_high",           "bg_low",         "cam_bg_threshold",
+        "radius",         "radius_fraction", "par_iterations",    "par_dilations",  "par_reference_size",
+        "affinity_input", "aff_background",  "affinity_blocks",   "cls_only_fraction", "seg_switch_fraction",
+        "seg_weight",     "aff_weight",      "head_channels",     "reg_weight",     "reg_sigma_rgb",
+        "reg_sigma_xy",   "reg_scale"};
+    return names;
+}
+
 AfaConfig AfaConfig::fromJson(const nlohmann::json &json)
 {
-    rejectUnknownKeys(json, "afa",
-                      {"pooling", "cam_scales", "bg_high", "bg_low", "cam_bg_threshold", "radius", "radius_fraction",
-                       "par_iterations", "par_dilations", "par_reference_size", "affinity_input", "aff_background",
-                       "affinity_blocks", "cls_only_fraction", "seg_switch_fraction", "seg_weight", "aff_weight",
-                       "head_channels", "reg_weight", "reg_sigma_rgb", "reg_sigma_xy", "reg_scale"});
+    rejectUnknownKeys(json, "afa", keys());
     AfaConfig c;
     readKey(json, "pooling", c.pooling);
     readKey(json, "cam_scales", c.camScales);
@@ -145,8 +152,10 @@ torch::Tensor AffinityHeadImpl::forward(const torch::Tensor &logits)
     return torch::sigmoid(m_proj(s)).squeeze(1);
 }
 
-AfaMethod::AfaMethod(const MethodSpec &spec)
-    : m_config(AfaConfig::fromJson(spec.config)), m_pooling(vision::poolingFromName(m_config.pooling))
+AfaMethod::AfaMethod(const MethodSpec &spec) : AfaMethod(spec, AfaConfig::fromJson(spec.config)) {}
+
+AfaMethod::AfaMethod(const MethodSpec &spec, AfaConfig config)
+    : m_config(std::move(config)), m_pooling(vision::poolingFromName(m_config.pooling))
 {
     if (m_config.affinityInput.empty()) // resolved here, so the stored config says which
         m_config.affinityInput = vision::isMitBackbone(spec.backbone) ? "raw" : "standardized";
@@ -302,7 +311,8 @@ AfaMethod::Targets AfaMethod::targets(const Batch &batch, const Forward &main)
     const auto image = vision::denormalizeTo8Bit(batch.images, norm.mean, norm.std);
     torch::Tensor affinity;
     std::int64_t gh = 0, gw = 0;
-    const auto cams = multiScaleCams(batch.images, &affinity, &gh, &gw) * batch.labels.view({B, K, 1, 1});
+    const auto allCams = multiScaleCams(batch.images, &affinity, &gh, &gw);
+    const auto cams = allCams * batch.labels.view({B, K, 1, 1});
     auto pseudo = vision::refineCamsWithBackground(image, cams, batch.labels, labelConfig);
     auto seg = pseudo;
     if (batch.step > segSwitch) {
@@ -320,6 +330,9 @@ AfaMethod::Targets AfaMethod::targets(const Batch &batch, const Forward &main)
     Targets t;
     t.seg = seg;
     t.affinity = vision::affinityLabels(pseudo, gh0, gw0, walk.radius);
+    t.pseudo = pseudo;
+    t.cams = allCams;
+    t.image = image;
     t.ignored = (seg == 255).to(torch::kFloat).mean().item<double>();
     return t;
 }

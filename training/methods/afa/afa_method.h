@@ -61,6 +61,8 @@ struct AfaConfig {
 
     nlohmann::json toJson() const;
     static AfaConfig fromJson(const nlohmann::json &json);
+    // The config's JSON keys (a method built on AFA takes them beside its own).
+    static const std::vector<std::string> &keys();
 };
 
 // The affinity head: attention logits [B, L, N, N] (L = blocks × heads) → sigmoid of a 1×1 conv
@@ -113,6 +115,9 @@ public:
     struct Targets {
         torch::Tensor seg, affinity;
         double ignored = 0;
+        torch::Tensor pseudo; // [B, H, W] long: the PAR-refined CAM label the affinity labels come from
+        torch::Tensor cams;   // [B, K, H, W] in [0, 1]: the multi-scale CAMs, every class (not label-masked)
+        torch::Tensor image;  // [B, 3, H, W] in [0, 1]: the image PAR read (8-bit steps)
     };
     Targets targets(const Batch &batch, const Forward &main);
     // Multi-scale + flip CAMs [B, K, H, W] in [0, 1]; the affinity of the largest scale
@@ -120,8 +125,13 @@ public:
     torch::Tensor multiScaleCams(const torch::Tensor &images, torch::Tensor *largestAffinity,
                                  std::int64_t *gridH, std::int64_t *gridW);
 
-private:
+protected:
+    // A method built on AFA (ECA) passes the AFA part of its own config.
+    AfaMethod(const MethodSpec &spec, AfaConfig config);
+
     AfaConfig m_config;
+
+private:
     vision::SegformerHead m_segformer{nullptr}; // the seg head of a pyramid backbone (MiT); else m_segHead
     vision::Pooling m_pooling;
     torch::nn::Conv2d m_classifier{nullptr};
