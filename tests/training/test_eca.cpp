@@ -340,7 +340,7 @@ private Q_SLOTS:
         const auto outA = inferImage(loaded, rgb, true, torch::kCPU, val.items.front().labels);
         auto again = loadCheckpoint(result.checkpointPath);
         const auto outB = inferImage(again, rgb, true, torch::kCPU, val.items.front().labels);
-        for (const char *kind : {"carm", "carm_raw", "guider_cue", "cam", "aff", "seg"}) {
+        for (const char *kind : {"carm", "carm_raw", "carm_calibrated", "guider_cue", "cam", "aff", "seg"}) {
             QVERIFY2(outA.maps.count(kind), kind);
             QVERIFY2(torch::equal(outA.maps.at(kind), outB.maps.at(kind)), kind);
             QCOMPARE(outA.maps.at(kind).size(0), static_cast<std::int64_t>(kClasses + 7)); // the demo's 10

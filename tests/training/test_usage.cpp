@@ -258,6 +258,9 @@ private Q_SLOTS:
             QVERIFY(maps.min().item<float>() >= 0 && maps.max().item<float>() <= 1 + 1e-6);
             QCOMPARE(maps[1].abs().max().item<float>(), 0.f); // absent class
         }
+        // α with its background: a distribution over [κ; classes] at every pixel.
+        const auto alphaSum = out.maps.at("usage_alpha").sum(0) + out.backgrounds.at("usage_alpha");
+        QVERIFY(torch::allclose(alphaSum, torch::ones_like(alphaSum), 1e-5, 1e-5));
         QCOMPARE(out.scores.size(0), static_cast<std::int64_t>(kClasses));
         QCOMPARE(out.gridHeight, std::int64_t{5});
         QCOMPARE(out.gridWidth, std::int64_t{4});

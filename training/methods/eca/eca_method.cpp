@@ -240,6 +240,9 @@ MethodOutput EcaMethod::infer(const torch::Tensor &image, bool captureAttention,
     result.maps["carm"] = refined.slice(0, 1);
     result.backgrounds["carm"] = refined[0];
     result.maps["carm_raw"] = vision::resizeMaps(sae.raw, H, W)[0].slice(0, 1);
+    const auto calibrated = vision::resizeMaps(sae.calibrated, H, W)[0];
+    result.maps["carm_calibrated"] = calibrated.slice(0, 1);
+    result.backgrounds["carm_calibrated"] = calibrated[0];
     const auto cue = ((sae.cue[0].view({1, 1, sae.gridH, sae.gridW}) + 1) / 2).clamp(0, 1);
     result.maps["guider_cue"] = vision::resizeMaps(cue, H, W)[0].expand({m_numClasses, H, W}).contiguous();
     result.affinities["guider"] =

@@ -19,7 +19,7 @@ public:
     StepResult trainStep(const Batch &batch) override;
     // AFA's maps (cam, aff, seg) and affinities, plus "carm" (calibrated, PAR-refined, with its
     // background: the CARM label is their argmax), "carm_raw" (fused over the guider's scales,
-    // before calibration), "guider_cue" (the class query's cosine with each patch key, mapped to
+    // before calibration), "carm_calibrated" (before PAR, with its background), "guider_cue" (the class query's cosine with each patch key, mapped to
     // [0, 1] and shown for every class) and the affinity "guider" (the key graph at scale 1).
     MethodOutput infer(const torch::Tensor &image, bool captureAttention, const torch::Tensor &labels) override;
     std::string primaryMap() const override { return "carm"; }

@@ -328,7 +328,7 @@ std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> UsageMethod::seedPass(co
         }
         takeAttention(out, info, *result);
     }
-    return {cam, refined, R};
+    return {z, refined, R};
 }
 
 MethodOutput UsageMethod::infer(const torch::Tensor &image, bool captureAttention, const torch::Tensor &labels)
@@ -336,14 +336,17 @@ MethodOutput UsageMethod::infer(const torch::Tensor &image, bool captureAttentio
     const auto H = image.size(2), W = image.size(3);
     const bool teacher = m_config.seedWeights == "teacher" && teacherReady();
     MethodOutput result;
-    auto [cam, refined, R] = seedPass(image, teacher, captureAttention, &result);
-    auto cams = vision::resizeMaps(cam, H, W);
+    auto [z, refined, R] = seedPass(image, teacher, captureAttention, &result);
+    auto cams = vision::resizeMaps(torch::relu(z), H, W);
+    // α, the spatial activation distribution over [background κ; classes] (Eq. 7) of the first
+    // pass: its own background, so its pseudo-mask is α's argmax.
+    const auto alpha = vision::resizeMaps(vision::classDistribution(z, 1.0, m_config.kappa), H, W)[0];
     torch::Tensor refinedMaps;
     if (refined.defined())
         refinedMaps = vision::resizeMaps(refined, H, W);
     if (m_config.flipInference) {
         auto [fc, fr, fR] = seedPass(image.flip({3}), teacher, false, nullptr);
-        cams = cams + vision::resizeMaps(fc, H, W).flip({3});
+        cams = cams + vision::resizeMaps(torch::relu(fc), H, W).flip({3});
         if (refinedMaps.defined())
             refinedMaps = refinedMaps + vision::resizeMaps(fr, H, W).flip({3});
     }
@@ -354,6 +357,8 @@ MethodOutput UsageMethod::infer(const torch::Tensor &image, bool captureAttentio
         return vision::normalizeMapsMinMax(maps, 1e-8)[0];
     };
     result.maps["usage"] = finish(cams);
+    result.maps["usage_alpha"] = alpha.slice(0, 1);
+    result.backgrounds["usage_alpha"] = alpha[0];
     if (refinedMaps.defined()) {
         result.maps["usage_affinity"] = finish(refinedMaps);
         result.affinities["patch_attention"] = R;

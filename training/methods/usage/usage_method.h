@@ -49,7 +49,8 @@ public:
 
 private:
     torch::Tensor features(const vision::BackboneOutput &out) const;
-    // ReLU CAM and, when refining, R·cam at the patch grid for one pass: {cam, refined, R}.
+    // One pass at the patch grid: {z, refined, R}: the raw activations z and, when refining,
+    // R·ReLU(z) with the patch affinity R.
     std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> seedPass(const torch::Tensor &image, bool teacher,
                                                                      bool captureAttention, MethodOutput *result);
 
