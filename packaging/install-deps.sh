@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config ccache
   qt6-base-dev qt6-base-dev-tools libqt6opengl6-dev libgl-dev
-  libtorch-dev libopenblas0-openmp
+  libtorch-dev libgloo-dev libopenblas0-openmp  # libgloo-dev: the headers c10d's Gloo process group includes
   libopencv-dev libpng-dev libjpeg-dev zlib1g-dev
   libimgui-dev libqcustomplot-dev
   nlohmann-json3-dev libcli11-dev libssl-dev

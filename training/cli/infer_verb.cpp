@@ -1,6 +1,7 @@
 #include "training/checkpoint/checkpoint.h"
 #include "training/cli/progress_bar.h"
 #include "training/cli/verbs.h"
+#include "training/distributed/process_group.h"
 #include "training/export/dataset_inference.h"
 #include "training/methods/inference.h"
 #include "vision/core/error.h"
@@ -26,12 +27,20 @@ struct InferOptions {
     bool crf = false;       // dense CRF after PAR, as `wsss refine --crf`
     std::string band;       // "LO,HI": β_l/β_h band with 255 = ignore
     std::string map;        // which of the method's maps ("" = its primary one)
+    bool distributed = false; // one of WORLD_SIZE processes, each inferring its share of the split
 };
 
 void runInfer(const InferOptions &o)
 {
     configureThreads();
-    const auto device = resolveDevice(o.device);
+    auto device = resolveDevice(o.device);
+    std::unique_ptr<ProcessGroup> group;
+    if (o.distributed) {
+        const auto context = DistributedContext::fromEnvironment();
+        if (device.is_cuda() && o.device.find(':') == std::string::npos) // each rank its own GPU
+            device = torch::Device(torch::kCUDA, static_cast<torch::DeviceIndex>(context.localRank));
+        group = std::make_unique<ProcessGroup>(context, device);
+    }
     auto model = loadCheckpoint(o.checkpoint, device);
     if (o.half)
         useHalfPrecision(model, device);
@@ -53,7 +62,12 @@ void runInfer(const InferOptions &o)
     options.rule = rule;
     options.map = o.map;
     options.saveMaps = o.saveMaps;
+    options.group = group.get();
     std::unique_ptr<ProgressBar> bar;
+    if (group && group->rank() != 0) { // rank 0 shows its share's progress and the result
+        inferDataset(model, device, options, {});
+        return;
+    }
     inferDataset(model, device, options, datasetProgress("infer", bar));
     bar->finish("→ " + o.out);
 }
@@ -88,6 +102,10 @@ void addInferVerb(CLI::App &app)
     verb->add_flag("--crf", o->crf, kCrfFlagHelp);
     verb->add_flag("--save-maps", o->saveMaps, "Also write maps/<id>.npy (float32 [C,H,W], image size)");
     verb->add_option("--device", o->device, "auto | cpu | cuda[:N]")->capture_default_str();
+    verb->add_flag("--distributed", o->distributed,
+                   "One of WORLD_SIZE processes (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT as for `train "
+                   "--distributed`): rank r infers the images i with i % WORLD_SIZE == r into the same --out; rank 0 "
+                   "writes the list and manifest");
     verb->callback([o] { runInfer(*o); });
 }
 

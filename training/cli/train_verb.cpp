@@ -2,10 +2,14 @@
 #include "training/cli/verbs.h"
 #include "training/loop/trainer.h"
 #include "training/methods/method_registry.h"
+#include "vision/core/error.h"
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <memory>
 
 namespace wsss::training {
@@ -24,7 +28,8 @@ void addTrainVerb(CLI::App &app)
     verb->add_option("--split", o->split, "Training list")->capture_default_str();
     verb->add_option("--val-split", o->valSplit, "List scored after training (none: skip)")->capture_default_str();
     verb->add_option("--iters", o->iters, "Optimiser steps")->capture_default_str();
-    verb->add_option("--batch", o->batch, "Batch size")->capture_default_str();
+    verb->add_option("--batch", o->batch, "Batch size (per process with --distributed: the global batch is "
+                                          "--batch × WORLD_SIZE)")->capture_default_str();
     verb->add_option("--size", o->size, "Side in pixels images are resized to (training and inference)")->capture_default_str();
     verb->add_option("--backbone", o->backbone, "Backbone preset")->capture_default_str();
     verb->add_option("--weights", o->weights, "Backbone weights (.safetensors, timm or Hugging Face names), or none (default: the bundled ones)");
@@ -43,15 +48,33 @@ void addTrainVerb(CLI::App &app)
                                           "(--data, --lr and --device may be given anew)");
     verb->add_flag("--force", o->force, "Start over in an --out that already holds a run, overwriting it");
     verb->add_option("--config", o->configFile, "Method config JSON, over the method's defaults");
+    auto guider = std::make_shared<std::string>();
+    verb->add_option("--guider", *guider, "eca: the frozen guider ViT (DINO weights as .safetensors, or the checkpoint "
+                                          "of a `wsss train --method dino` run); the same as --set guider=FILE");
     verb->add_option("--set", o->sets, "key=value override of the method config (repeatable)")->allow_extra_args(false);
     verb->add_option("--device", o->device, "auto | cpu | cuda[:N]")->capture_default_str();
     verb->add_option("--seed", o->seed, "Random seed")->capture_default_str();
-    verb->callback([o] {
+    verb->add_flag("--distributed", o->distributed,
+                   "One of WORLD_SIZE processes training together (c10d: Gloo on the CPU, NCCL on CUDA), set up by "
+                   "RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT (LOCAL_RANK, WSSS_DIST_TIMEOUT seconds, default 60); "
+                   "rank 0 writes --out, the others nothing (README \"Training across processes\")");
+    verb->callback([o, guider] {
         configureThreads();
+        if (!guider->empty()) {
+            if (o->resume)
+                throw Error("train --resume: the run's checkpoint carries its guider; --guider starts a new run");
+            // Stored absolute, so the run's options say which file it was wherever it is repeated.
+            o->sets.push_back("guider=" + nlohmann::json(std::filesystem::absolute(*guider).string()).dump());
+        }
         TrainCallbacks callbacks;
+        // A distributed run's progress is rank 0's; the other ranks print only their errors.
+        const char *rank = std::getenv("RANK");
+        const bool quiet = o->distributed && rank && std::string(rank) != "0";
         // Made at the first step: a resumed run learns its length and start from the checkpoint.
         std::unique_ptr<ProgressBar> bar;
         callbacks.onStep = [&](const StepLog &log) {
+            if (quiet)
+                return;
             if (!bar)
                 bar = std::make_unique<ProgressBar>("train " + (o->method.empty() ? std::string("(resumed)") : o->method),
                                                     log.total, log.step - 1);

@@ -1,6 +1,8 @@
 #include "training/export/dataset_inference.h"
 
 #include "training/checkpoint/file_hash.h"
+#include "training/distributed/data_shard.h"
+#include "training/distributed/process_group.h"
 #include "training/methods/inference.h"
 #include "vision/core/error.h"
 #include "vision/io/atomic_write.h"
@@ -15,8 +17,12 @@
 #include <torch/types.h>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <optional>
+#include <set>
+#include <sstream>
 
 namespace wsss::training {
 
@@ -107,6 +113,56 @@ nlohmann::json checkpointHash(const DatasetInferenceOptions &o, const std::funct
     }
 }
 
+// A distributed inference's results, through the group: rank 0 gets every rank's masks listed
+// in the split's order, as one process lists them (`ids` one per line); the others keep theirs.
+void gatherResults(ProcessGroup &group, const vision::VocDataset &dataset, DatasetInferenceResult &result,
+                   std::string &ids)
+{
+    const nlohmann::json mine = {{"written", ids},                {"skipped", result.skipped},
+                                 {"corrected", result.corrected}, {"rejected", result.leftOut},
+                                 {"complete", result.complete},   {"error", result.error}};
+    // The ranks' shares differ by one image at most: they finish within the group's timeout of
+    // each other on like machines (WSSS_DIST_TIMEOUT raises it); a rank that exits is seen at once.
+    const auto texts = group.gatherText("infer", mine.dump());
+    if (group.rank() != 0)
+        return;
+    std::set<std::string> written, skipped, corrected, rejected;
+    result.complete = true;
+    result.error.clear();
+    for (std::size_t rank = 0; rank < texts.size(); ++rank) {
+        const auto j = nlohmann::json::parse(texts[rank]);
+        std::istringstream lines(j.at("written").get<std::string>());
+        for (std::string id; std::getline(lines, id);)
+            written.insert(id);
+        for (const auto &id : j.at("skipped"))
+            skipped.insert(id.get<std::string>());
+        for (const auto &id : j.at("corrected"))
+            corrected.insert(id.get<std::string>());
+        for (const auto &id : j.at("rejected"))
+            rejected.insert(id.get<std::string>());
+        result.complete = result.complete && j.at("complete").get<bool>();
+        if (const auto error = j.at("error").get<std::string>(); !error.empty())
+            result.error += (result.error.empty() ? "" : "; ") + ("rank " + std::to_string(rank) + ": " + error);
+    }
+    ids.clear();
+    result.written = 0;
+    result.skipped.clear();
+    result.corrected.clear();
+    result.leftOut.clear();
+    for (const auto &item : dataset.items) {
+        if (written.count(item.id)) {
+            ids += item.id + "\n";
+            ++result.written;
+        }
+        if (skipped.count(item.id))
+            result.skipped.push_back(item.id);
+        if (corrected.count(item.id))
+            result.corrected.push_back(item.id);
+        if (rejected.count(item.id))
+            result.leftOut.push_back(item.id);
+    }
+}
+
 } // namespace
 
 DatasetInferenceResult inferDataset(LoadedModel &model, const torch::Device &device,
@@ -127,18 +183,24 @@ DatasetInferenceResult inferDataset(LoadedModel &model, const torch::Device &dev
                                                                    : ", the VOC classes: it has no labelmap.txt") +
                     ") are not the checkpoint's (" + joined(model.header.labelMap.names()) + ")");
     const fs::path out(o.out);
-    checkOutputFolder(out, o.data);
-    const vision::FolderLock lock(out, "wsss infer of " + o.split + " with " + model.header.method);
-    for (const auto &stale : vision::removeStaleTemporaries(out))
-        warn("removed \"" + stale.string() + "\", left by a write that was interrupted");
+    // Distributed: rank 0 prepares the folder; every rank writes the masks of its share.
+    const bool writer = !o.group || o.group->rank() == 0;
+    const int rank = o.group ? o.group->rank() : 0, world = o.group ? o.group->worldSize() : 1;
+    std::optional<vision::FolderLock> lock;
+    if (writer) {
+        checkOutputFolder(out, o.data);
+        lock.emplace(out, "wsss infer of " + o.split + " with " + model.header.method);
+        for (const auto &stale : vision::removeStaleTemporaries(out))
+            warn("removed \"" + stale.string() + "\", left by a write that was interrupted");
+        fs::create_directories(out / "SegmentationClass");
+        if (o.saveMaps)
+            fs::create_directories(out / "maps");
+    }
     const auto palette = vision::paletteFor(model.header.labelMap);
-    fs::create_directories(out / "SegmentationClass");
-    if (o.saveMaps)
-        fs::create_directories(out / "maps");
 
     DatasetInferenceResult result;
     result.total = static_cast<std::int64_t>(dataset.items.size());
-    const nlohmann::json sha256 = checkpointHash(o, warn);
+    const nlohmann::json sha256 = writer ? checkpointHash(o, warn) : nlohmann::json(nullptr);
     auto manifest = [&] {
         nlohmann::json m = {{"method", model.header.method},
                             {"backbone", model.header.backbone},
@@ -162,14 +224,24 @@ DatasetInferenceResult inferDataset(LoadedModel &model, const torch::Device &dev
     // Until the run ends, the manifest says it is incomplete: a kill or a full disk that keeps the
     // last one from being written leaves an output that does not claim to be whole.
     result.complete = false;
-    vision::writeLabelMapFile((out / "labelmap.txt").string(), model.header.labelMap);
-    vision::atomicWriteText(out / "manifest.json", manifest());
+    if (writer) {
+        vision::writeLabelMapFile((out / "labelmap.txt").string(), model.header.labelMap);
+        vision::atomicWriteText(out / "manifest.json", manifest());
+    }
     result.complete = true;
+    if (o.group)
+        o.group->barrier("waiting for rank 0 to prepare --out");
+    std::int64_t share = 0; // this process's images: all of them unless distributed
+    for (std::size_t i = 0; i < dataset.items.size(); ++i)
+        share += inShard(i, rank, world) ? 1 : 0;
     if (callbacks.started)
-        callbacks.started(result.total);
+        callbacks.started(share);
     std::string ids;
     std::int64_t done = 0;
+    std::size_t index = 0;
     for (const auto &item : dataset.items) {
+        if (!inShard(index++, rank, world))
+            continue;
         if (callbacks.stopRequested && callbacks.stopRequested()) {
             result.complete = false;
             break;
@@ -177,7 +249,7 @@ DatasetInferenceResult inferDataset(LoadedModel &model, const torch::Device &dev
         if (o.leaveOut.count(item.id)) {
             result.leftOut.push_back(item.id);
             if (callbacks.progress)
-                callbacks.progress(++done, result.total, item.id);
+                callbacks.progress(++done, share, item.id);
             continue;
         }
         const fs::path correctedPath =
@@ -227,7 +299,16 @@ DatasetInferenceResult inferDataset(LoadedModel &model, const torch::Device &dev
                 result.corrected.push_back(item.id);
         }
         if (callbacks.progress)
-            callbacks.progress(++done, result.total, item.id);
+            callbacks.progress(++done, share, item.id);
+    }
+    if (o.group) {
+        const std::string ownError = result.error;
+        gatherResults(*o.group, dataset, result, ids);
+        if (!writer) { // rank 0 writes the list and the manifest
+            if (!ownError.empty())
+                throw Error(ownError + "; stopped (the masks written before stay in \"" + o.out + "\")");
+            return result;
+        }
     }
     const fs::path list = out / "ImageSets" / "Segmentation" / (o.split + ".txt");
     if (!result.error.empty() && o.discardOnFailure)

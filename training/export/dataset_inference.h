@@ -14,6 +14,8 @@
 
 namespace wsss::training {
 
+class ProcessGroup;
+
 struct DatasetInferenceOptions {
     std::string checkpoint;       // recorded in the manifest (made absolute)
     std::string data;             // VOC-layout folder
@@ -32,6 +34,11 @@ struct DatasetInferenceOptions {
     std::set<std::string> leaveOut; // ids not written (rejected in review); listed under "rejected"
     bool discardOnFailure = false;  // the caller removes `out` when this throws (an export's staging
                                     // folder): no manifest is rewritten after a failed write
+    // `wsss infer --distributed`: this process infers the items i with i % worldSize == rank
+    // (training/distributed/data_shard.h); rank 0 alone checks, locks and prepares `out`, and
+    // writes the list and manifest of every rank's masks at the end. `out` must be one folder for
+    // every rank (one machine, or a shared file system). Null: one process does it all.
+    ProcessGroup *group = nullptr;
 };
 
 struct DatasetInferenceCallbacks {

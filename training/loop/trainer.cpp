@@ -2,6 +2,9 @@
 
 #include "training/checkpoint/checkpoint.h"
 #include "training/data/dataset.h"
+#include "training/distributed/data_shard.h"
+#include "training/distributed/gradient_sync.h"
+#include "training/distributed/process_group.h"
 #include "training/engine/cancel_token.h"
 #include "training/loop/resume_state.h"
 #include "training/loop/schedule.h"
@@ -96,6 +99,7 @@ TrainOptions storedOptions(const TrainOptions &given, const CheckpointHeader &he
         o.lr = given.lr;
     o.out = given.out;
     o.device = given.device;
+    o.distributed = given.distributed;
     o.resume = true;
     return o;
 }
@@ -142,6 +146,15 @@ void initBackbone(Method &method, const TrainOptions &o, const std::function<voi
     if (onNote)
         for (const auto &note : notes)
             onNote("weights \"" + path + "\" (" + note + ")");
+}
+
+// Weights a method reads besides its backbone's (ECA's guider), named by its config.
+void initAuxiliary(Method &method, const std::function<void(const std::string &)> &onNote)
+{
+    const auto notes = method.loadAuxiliaryWeights();
+    if (onNote)
+        for (const auto &note : notes)
+            onNote(method.name() + ": " + note);
 }
 
 // metrics.jsonl of a resumed run: the lines up to the resumed step stay, later ones (written
@@ -278,7 +291,8 @@ std::vector<std::string> optionProblems(const TrainOptions &o)
     return problems;
 }
 
-TrainResult train(const TrainOptions &given, const TrainCallbacks &callbacks, const CancelToken *cancel)
+TrainResult train(const TrainOptions &given, const TrainCallbacks &callbacks, const CancelToken *cancel,
+                  ProcessGroup *group)
 {
     const std::string checkpointPath = (fs::path(given.out) / "checkpoint.wsss").string();
     CheckpointHeader resumed;
@@ -295,17 +309,31 @@ TrainResult train(const TrainOptions &given, const TrainCallbacks &callbacks, co
                         " of " + std::to_string(o.iters) + " steps)");
     }
     validate(o);
-    if (!o.resume)
+    torch::Device device = resolveDevice(o.device);
+    // A distributed run: every rank trains, rank 0 alone writes the run folder (and locks it).
+    std::unique_ptr<ProcessGroup> ownGroup;
+    if (o.distributed && !group) {
+        const auto context = DistributedContext::fromEnvironment();
+        if (device.is_cuda() && o.device.find(':') == std::string::npos) // each rank its own GPU
+            device = torch::Device(torch::kCUDA, static_cast<torch::DeviceIndex>(context.localRank));
+        ownGroup = std::make_unique<ProcessGroup>(context, device);
+        group = ownGroup.get();
+    }
+    const bool writer = !group || group->rank() == 0;
+    const int world = group ? group->worldSize() : 1;
+    if (!o.resume && writer)
         refuseExistingRun(o, checkpointPath);
     // Held until train() returns: a second `wsss train` into this folder (or the studio) is refused.
-    const vision::FolderLock lock(o.out, "wsss train --method " + o.method);
-    for (const auto &stale : vision::removeStaleTemporaries(o.out))
-        if (callbacks.onWarning)
-            callbacks.onWarning("removed \"" + stale.string() + "\", left by a save that was interrupted");
+    std::optional<vision::FolderLock> lock;
+    if (writer) {
+        lock.emplace(o.out, "wsss train --method " + o.method);
+        for (const auto &stale : vision::removeStaleTemporaries(o.out))
+            if (callbacks.onWarning)
+                callbacks.onWarning("removed \"" + stale.string() + "\", left by a save that was interrupted");
+    }
     const auto start = std::chrono::steady_clock::now();
     torch::manual_seed(o.seed);
     std::mt19937_64 rng(o.seed);
-    const torch::Device device = resolveDevice(o.device);
 
     auto dataset = vision::loadVocDataset(o.data, o.split);
     for (const auto &w : dataset.warnings)
@@ -327,16 +355,24 @@ TrainResult train(const TrainOptions &given, const TrainCallbacks &callbacks, co
                                configOverrides(o.configFile, o.sets)});
         header.config = method->config();
         initBackbone(*method, o, callbacks.onWarning);
+        initAuxiliary(*method, callbacks.onWarning);
         method->to(device);
     }
     if (dataset.labelMap.names() != header.labelMap.names())
         throw Error("train --resume: the classes of \"" + o.data + "\" are not the run's");
     const TrainRecipe recipe = resolveRecipe(method->recipe(), o);
     header.train = optionsToJson(o, recipe);
+    // Every rank starts from rank 0's weights; gradients are averaged after each backward.
+    std::optional<GradientSync> sync;
+    if (group) {
+        sync.emplace(*group, *method);
+        sync->broadcastFromRankZero();
+        header.train["world_size"] = world; // the global batch is batch × world_size
+    }
     method->train();
 
     TrainingSet set(dataset, o.size, method->needsMasks(), callbacks.onWarning);
-    if (set.size() < static_cast<std::size_t>(o.batch) && callbacks.onWarning)
+    if (set.size() < static_cast<std::size_t>(o.batch) * world && callbacks.onWarning)
         callbacks.onWarning("--batch " + std::to_string(o.batch) + " is larger than the " + std::to_string(set.size()) +
                             " images of split \"" + o.split + "\": every batch repeats images");
     const auto norm = method->backboneInfo().norm;
@@ -357,15 +393,18 @@ TrainResult train(const TrainOptions &given, const TrainCallbacks &callbacks, co
         smoothed = state.smoothedLoss;
     }
 
-    fs::create_directories(o.out);
     const std::string metricsPath = (fs::path(o.out) / "metrics.jsonl").string();
-    if (o.resume)
-        truncateMetrics(metricsPath, firstStep);
-    if (!o.resume)
-        removeResumeStates(o.out); // a run started over (--force) must not leave another run's states
-    std::ofstream metrics(metricsPath, o.resume ? std::ios::app : std::ios::trunc);
-    if (!metrics)
-        throw Error("train: cannot write \"" + metricsPath + "\"");
+    std::ofstream metrics;
+    if (writer) {
+        fs::create_directories(o.out);
+        if (o.resume)
+            truncateMetrics(metricsPath, firstStep);
+        if (!o.resume)
+            removeResumeStates(o.out); // a run started over (--force) must not leave another run's states
+        metrics.open(metricsPath, o.resume ? std::ios::app : std::ios::trunc);
+        if (!metrics)
+            throw Error("train: cannot write \"" + metricsPath + "\"");
+    }
 
     // A save writes the new step's state, then its checkpoint (the switch), then removes older
     // states: whenever it stops, the checkpoint on disk has its own step's state beside it. A
@@ -430,7 +469,7 @@ TrainResult train(const TrainOptions &given, const TrainCallbacks &callbacks, co
             callbacks.onCheckpoint(stepsDone, kept);
     };
     // Scores the pseudo-masks on the val split, records them in metrics.jsonl and reports them.
-    const bool hasVal =
+    const bool hasVal = writer &&
         o.valSplit != "none" && fs::exists(fs::path(o.data) / "ImageSets" / "Segmentation" / (o.valSplit + ".txt"));
     std::optional<vision::VocDataset> valSet;
     auto validateNow = [&](std::int64_t stepsDone) {
@@ -470,7 +509,7 @@ TrainResult train(const TrainOptions &given, const TrainCallbacks &callbacks, co
     result.checkpointPath = checkpointPath;
     for (std::int64_t step = firstStep; step < o.iters; ++step) {
         if (cancel && cancel->cancelled()) {
-            if (given.saveOnCancel && step > lastSaved && step > 0) // the steps done are kept: --resume continues from here
+            if (writer && given.saveOnCancel && step > lastSaved && step > 0) // the steps done are kept: --resume continues from here
                 saveProgress(step);
             throw Cancelled{};
         }
@@ -478,7 +517,10 @@ TrainResult train(const TrainOptions &given, const TrainCallbacks &callbacks, co
         for (std::size_t g = 0; g < optimizer->param_groups().size(); ++g)
             optimizer->param_groups()[g].options().set_lr(baseLr[g] * factor);
 
-        Batch batch = set.next(rng, o.batch, norm, true);
+        // Distributed: the global batch on every rank, this rank's slice kept (data_shard.h).
+        Batch batch = set.next(rng, o.batch * world, norm, true);
+        if (group)
+            batch = rankSlice(batch, group->rank(), o.batch);
         batch.images = batch.images.to(device);
         batch.labels = batch.labels.to(device);
         if (batch.masks.defined())
@@ -486,16 +528,24 @@ TrainResult train(const TrainOptions &given, const TrainCallbacks &callbacks, co
         batch.step = step;
         batch.totalSteps = o.iters;
         StepResult r;
+        std::map<std::string, double> terms; // the losses logged: averaged over the ranks when distributed
         double value = 0;
         try {
             r = method->trainStep(batch);
             auto loss = r.total();
-            value = loss.item<double>();
+            for (const auto &[name, l] : r.losses)
+                terms[name] = l.item<double>();
+            terms["total"] = loss.item<double>();
+            if (group) // a non-finite loss on one rank stops every rank at the same step
+                terms = group->mean(terms, "all-reduce of the step's losses");
+            value = terms.at("total");
             if (!std::isfinite(value))
                 throw Error(diverged("the loss is not finite at step " + std::to_string(step + 1) + " (" +
                                      describeLosses(r) + ")"));
             optimizer->zero_grad();
             loss.backward();
+            if (sync)
+                sync->allReduceGradients();
             optimizer->step();
         } catch (const c10::Error &e) {
             if (!isOutOfMemory(e))
@@ -508,11 +558,9 @@ TrainResult train(const TrainOptions &given, const TrainCallbacks &callbacks, co
         log.step = step + 1;
         log.total = o.iters;
         log.lr = baseLr.front() * factor;
-        for (const auto &[name, l] : r.losses)
-            log.losses[name] = l.item<double>();
+        log.losses = terms;
         log.logs = r.logs;
-        log.losses["total"] = value;
-        if (log.step % o.logEvery == 0 || log.step == o.iters) {
+        if (writer && (log.step % o.logEvery == 0 || log.step == o.iters)) {
             nlohmann::json line = {{"step", log.step}, {"lr", log.lr}, {"loss", log.losses}};
             if (!log.logs.empty())
                 line["logs"] = log.logs;
@@ -522,15 +570,27 @@ TrainResult train(const TrainOptions &given, const TrainCallbacks &callbacks, co
                                         std::uint64_t{1} << 20));
         }
         result.finalLoss = smoothed;
-        if (log.step % o.saveEvery == 0 && log.step < o.iters)
+        const bool saveStep = log.step % o.saveEvery == 0 && log.step < o.iters;
+        const bool valStep = o.valEvery > 0 && log.step % o.valEvery == 0 && log.step < o.iters;
+        if (writer && saveStep)
             saveProgress(log.step);
-        if (hasVal && o.valEvery > 0 && log.step % o.valEvery == 0 && log.step < o.iters)
+        if (hasVal && valStep)
             validateNow(log.step);
+        // The other ranks wait for rank 0's save and validation however long they take (a rank 0
+        // that exits is still an error at once).
+        if (group && (saveStep || valStep))
+            group->waitForRankZero("waiting for rank 0's save and validation", std::chrono::hours(24));
         if (callbacks.onStep)
             callbacks.onStep(log);
     }
 
     method->eval();
+    if (!writer) { // rank 0 validates and writes the checkpoint
+        result.checkpointPath.clear();
+        result.steps = o.iters;
+        result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        return result;
+    }
     header.step = o.iters;
     header.metrics = {{"final_loss", smoothed}};
     if (hasVal) {

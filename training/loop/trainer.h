@@ -11,6 +11,7 @@
 namespace wsss::training {
 
 class CancelToken;
+class ProcessGroup;
 
 struct TrainOptions {
     std::string method;                    // a registered method name
@@ -39,6 +40,10 @@ struct TrainOptions {
     bool resume = false;                   // continue the run in `out` with its stored options
     bool force = false;                    // start over in an `out` that holds a run
     bool saveOnCancel = false;             // a cancel saves the step reached first (the studio's Cancel); not stored
+    // One of WORLD_SIZE processes (training/distributed/, README "Training across processes"):
+    // `batch` per process, gradients averaged over them; only rank 0 writes `out`. Not stored:
+    // a resumed run is distributed when given anew.
+    bool distributed = false;
 };
 
 // An allocation failure of LibTorch: CUDA's OutOfMemoryError, the studio's CPU allocator's, or
@@ -92,7 +97,10 @@ std::vector<std::string> optionProblems(const TrainOptions &options);
 // Throws wsss::Error on bad input, a non-finite loss or a failed save (the last good checkpoint
 // stays on disk with its resume state). A set `cancel` is seen between steps and throws Cancelled,
 // after saving the step reached (checkpoint and resume state) when saveOnCancel.
+// A distributed run joins `group`, or with none one made from the launcher's environment
+// (DistributedContext::fromEnvironment); ranks other than 0 write nothing and return a result
+// without a checkpoint path.
 TrainResult train(const TrainOptions &options, const TrainCallbacks &callbacks = {},
-                  const CancelToken *cancel = nullptr);
+                  const CancelToken *cancel = nullptr, ProcessGroup *group = nullptr);
 
 } // namespace wsss::training
