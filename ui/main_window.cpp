@@ -888,7 +888,11 @@ void MainWindow::populateKinds(const tr::Inspection &inspection)
         m_projectMapKind.clear();
     }
     m_kindCombo->setEnabled(kinds.size() > 1);
-    m_canvas->setMapKind(m_kindCombo->currentText());
+    // The combo's signal was blocked while it was refilled: every view of the kind follows here.
+    const QString kind = m_kindCombo->currentText();
+    m_canvas->setMapKind(kind);
+    m_classMapsDock->setMapKind(kind);
+    m_correction->setMapKind(kind);
 }
 
 void MainWindow::setBgThreshold(double threshold)

@@ -75,7 +75,10 @@ private Q_SLOTS:
 
     void oneTilePerLabelledClass()
     {
+        // A checkpoint opens on its method's own map (AFA's propagated "aff"), in every view.
         const std::string kind = m_window->canvas()->mapKind().toStdString();
+        QCOMPARE(kind, inspection().primaryKind);
+        QCOMPARE(kind, std::string("aff"));
         QCOMPARE(dock()->kind().toStdString(), kind);
         QVERIFY(inspection().imageLabels.size() >= 2);
         QCOMPARE(dock()->tileCount(), static_cast<int>(inspection().imageLabels.size()));
