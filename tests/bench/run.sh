@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# make bench: ViT and MiT forward times and the refinement toolkit's (rule, PAR, random walk)
-# beside the same operations in Debian's python3-torch, run in the same invocation; then the dense
+# make bench: ViT and MiT forward times, one training step of cam, afa and acr, and the refinement
+# toolkit's (rule, PAR, random walk) beside the same operations in Debian's python3-torch, run in
+# the same invocation, the ViT and training cases also under load (load.py); then the dense
 # CRF (512×512, 21 labels). The demo benchmark (cam_gap, cam_gmp, afa, acr and supervised, three
 # seeds each at 128 px: an hour or more on 2 cores; WSSS_BENCH_PROTOCOL=old: the earlier one-seed
 # 64-px protocol, about 10 min) runs with WSSS_BENCH_DEMO=1; tests/bench/demo_benchmark.sh lists
@@ -23,22 +24,68 @@ core=$("$build/bin/wsss" info | sed -n 's/^blas: OpenBLAS \([A-Za-z0-9]*\).*/\1/
 [[ -n "$core" && -z "${OPENBLAS_CORETYPE:-}" ]] && export OPENBLAS_CORETYPE=$core
 echo "# OpenBLAS kernels: ${OPENBLAS_CORETYPE:-${core:-not OpenBLAS}} (wsss and the python3-torch peers)"
 
-printf "%-18s %5s %5s %8s %12s %14s %7s\n" preset size batch capture wsss_ms python_ms ratio
-for row in "vit_demo_patch8 128 1" "vit_demo_patch8 128 16" "vit_small_patch16 224 1" "vit_small_patch16 384 1" \
-           "vit_base_r50_s16 384 1"; do
+# "loaded": the same case again while tests/bench/load.py (a separate process whose 2 threads
+# multiply matrices, as another job on the user's machine) runs; ours and the peer alternate
+# under the same load. Cases too slow to repeat under load get idle figures only.
+load_pid=
+start_load() { "$py" "$here/load.py" 2 2>/dev/null & load_pid=$!; sleep 1; }
+stop_load() { if [[ -n "$load_pid" ]]; then kill "$load_pid" 2>/dev/null || true; wait "$load_pid" 2>/dev/null || true; load_pid=; fi; }
+trap stop_load EXIT
+
+# One table row per JSON line of ours: idle wsss and python, then (when given) loaded ones.
+table() {
+  "$py" - "$@" <<'PY'
+import json, sys
+lines = [[json.loads(l) for l in a.splitlines()] if a else [] for a in sys.argv[2:6]]
+mine, peer, lmine, lpeer = lines
+key = sys.argv[1]
+for i, (m, p) in enumerate(zip(mine, peer)):
+    row = "%-18s %5d %5d %8s" % (m[key], m["size"], m["batch"], m.get("capture", "-")) if key == "preset" else \
+          "%-8s %5d %5d %-6s" % (m[key], m["size"], m["batch"], m.get("optimizer", "-"))
+    row += " %10.1f %10.1f %6.2f" % (m["median_ms"], p["median_ms"], p["median_ms"] / m["median_ms"])
+    if lmine:
+        lm, lp = lmine[i], lpeer[i]
+        row += " %10.1f %10.1f %6.2f" % (lm["median_ms"], lp["median_ms"], lp["median_ms"] / lm["median_ms"])
+    else:
+        row += " %10s %10s %6s" % ("-", "-", "-")
+    print(row)
+PY
+}
+
+printf "%-18s %5s %5s %8s %10s %10s %6s %10s %10s %6s\n" preset size batch capture wsss_ms python_ms ratio \
+  loaded_wsss loaded_py ratio
+for row in "vit_demo_patch8 128 1 loaded" "vit_demo_patch8 128 16 loaded" "vit_small_patch16 224 1 loaded" \
+           "vit_small_patch16 384 1" "vit_base_r50_s16 384 1"; do
   set -- $row
   mine=$("$build/tests/bench_vit" "$1" "$2" "$3" 5)
   peer=$("$py" "$here/vit_peer.py" "$1" "$2" "$3" 5)
-  "$py" - "$mine" "$peer" <<'PY'
-import json, sys
-mine = [json.loads(l) for l in sys.argv[1].splitlines()]
-peer = [json.loads(l) for l in sys.argv[2].splitlines()]
-for m, p in zip(mine, peer):
-    print("%-18s %5d %5d %8s %12.1f %14.1f %7.2f" % (m["preset"], m["size"], m["batch"], m["capture"],
-          m["median_ms"], p["median_ms"], p["median_ms"] / m["median_ms"]))
-PY
+  lmine= lpeer=
+  if [[ "${4:-}" == loaded ]]; then
+    start_load
+    lmine=$("$build/tests/bench_vit" "$1" "$2" "$3" 5)
+    lpeer=$("$py" "$here/vit_peer.py" "$1" "$2" "$3" 5)
+    stop_load
+  fi
+  table preset "$mine" "$peer" "$lmine" "$lpeer"
 done
-echo "# ratio = python3-torch time / wsss time (> 1: wsss is faster)"
+echo "# ratio = python3-torch time / wsss time (> 1: wsss is faster); loaded: beside load.py's 2 busy threads"
+
+# One training step (forward, losses, backward, optimiser step) of cam, afa and acr on the demo
+# backbone at 128 px, batch 16, beside the same step in python3-torch (train_step_peer.py says
+# what its afa leaves out), idle and loaded.
+repeats=${WSSS_BENCH_TRAIN_REPEATS:-3}
+printf "%-8s %5s %5s %-6s %10s %10s %6s %10s %10s %6s\n" method size batch optim wsss_ms python_ms ratio \
+  loaded_wsss loaded_py ratio
+for method in cam afa acr; do
+  mine=$("$build/tests/bench_train_step" "$method" "$repeats" 16 128)
+  peer=$("$py" "$here/train_step_peer.py" "$method" "$repeats" 16 128)
+  start_load
+  lmine=$("$build/tests/bench_train_step" "$method" "$repeats" 16 128)
+  lpeer=$("$py" "$here/train_step_peer.py" "$method" "$repeats" 16 128)
+  stop_load
+  table method "$mine" "$peer" "$lmine" "$lpeer"
+done
+echo "# train step: median of $repeats after 2 warm-up steps; afa timed after its seg switch"
 
 # MiT-B1 at 512 with AFA's stage-4 stride 1 (capture = the two stage-4 blocks' attention logits).
 printf "%-18s %5s %5s %6s %8s %12s %14s %7s\n" preset size batch stride capture wsss_ms python_ms ratio
