@@ -3,6 +3,7 @@
 #include <QtTest/QtTest>
 
 #include <functional>
+#include <map>
 #include <string>
 
 #include <torch/nn/module.h>
@@ -25,6 +26,15 @@ inline bool verifyClose(const torch::Tensor &actual, const torch::Tensor &expect
         return false;
     }
     return true;
+}
+
+// Copies of a module's parameters by name: what a later state is compared with.
+inline std::map<std::string, torch::Tensor> parameterSnapshot(const torch::nn::Module &m)
+{
+    std::map<std::string, torch::Tensor> out;
+    for (const auto &p : m.named_parameters(true))
+        out[p.key()] = p.value().detach().clone();
+    return out;
 }
 
 // The first parameter or buffer of `a` that `b` lacks or holds with another value, with what is

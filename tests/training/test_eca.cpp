@@ -55,14 +55,6 @@ Batch squaresBatch(std::int64_t totalSteps, std::int64_t step)
     return b;
 }
 
-std::map<std::string, torch::Tensor> snapshot(const torch::nn::Module &m)
-{
-    std::map<std::string, torch::Tensor> out;
-    for (const auto &p : m.named_parameters(true))
-        out[p.key()] = p.value().detach().clone();
-    return out;
-}
-
 } // namespace
 
 class TestEca : public QObject {
@@ -240,7 +232,7 @@ private Q_SLOTS:
     {
         auto m = makeMethod();
         m->train();
-        const auto guiderBefore = snapshot(*m->guider());
+        const auto guiderBefore = wsss::test::parameterSnapshot(*m->guider());
         // Classification alone up to 2000/18000 of the run; the CARM terms after it; CAM seg and
         // CCE after 4000/18000.
         QCOMPARE(m->trainStep(squaresBatch(18, 1)).losses.size(), std::size_t{1});

@@ -49,14 +49,6 @@ Batch fixedBatch()
     return b;
 }
 
-std::map<std::string, torch::Tensor> snapshot(torch::nn::Module &m)
-{
-    std::map<std::string, torch::Tensor> out;
-    for (const auto &p : m.named_parameters(true))
-        out[p.key()] = p.value().detach().clone();
-    return out;
-}
-
 } // namespace
 
 class TestUsage : public QObject {
@@ -148,7 +140,7 @@ private Q_SLOTS:
             for (auto &p : m->classifier()->parameters(true))
                 p.add_(torch::randn_like(p));
         }
-        const auto t0 = snapshot(m->teacherBackbone()), s = snapshot(m->backbone());
+        const auto t0 = wsss::test::parameterSnapshot(m->teacherBackbone()), s = wsss::test::parameterSnapshot(m->backbone());
         const auto c0 = m->teacherClassifier()->weight.detach().clone();
         const auto cs = m->classifier()->weight.detach().clone();
         m->updateTeacher();

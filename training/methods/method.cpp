@@ -1,5 +1,6 @@
 #include "training/methods/method.h"
 
+#include "training/methods/parameter_groups.h"
 #include "vision/core/error.h"
 #include "vision/weights/vit_key_maps.h"
 
@@ -87,10 +88,23 @@ std::unique_ptr<torch::optim::OptimizerOptions> optimizerOptions(const TrainReci
     return std::make_unique<torch::optim::AdamWOptions>(torch::optim::AdamWOptions(lr).weight_decay(weightDecay));
 }
 
+std::vector<torch::optim::OptimizerParamGroup> recipeGroups(const TrainRecipe &recipe,
+                                                            std::array<std::vector<torch::Tensor>, 4> groups)
+{
+    std::vector<torch::optim::OptimizerParamGroup> out;
+    for (int i = 0; i < 4; ++i) {
+        if (groups[i].empty())
+            continue;
+        const double lr = i < 2 ? recipe.lr * recipe.backboneLrScale : recipe.lr;
+        out.emplace_back(groups[i], optimizerOptions(recipe, lr, i % 2 ? 0.0 : recipe.weightDecay));
+    }
+    return out;
+}
+
 std::vector<torch::optim::OptimizerParamGroup> Method::parameterGroups(const TrainRecipe &recipe)
 {
     // Four groups: {backbone, heads} × {decayed, not decayed}.
-    std::vector<torch::Tensor> groups[4];
+    std::array<std::vector<torch::Tensor>, 4> groups;
     const auto noDecayNames = m_backbone->noWeightDecay();
     for (const auto &p : named_parameters(true)) {
         if (!p.value().requires_grad())
@@ -102,14 +116,7 @@ std::vector<torch::optim::OptimizerParamGroup> Method::parameterGroups(const Tra
             noDecay = noDecay || key == "backbone." + n;
         groups[(isBackbone ? 0 : 2) + (noDecay ? 1 : 0)].push_back(p.value());
     }
-    std::vector<torch::optim::OptimizerParamGroup> out;
-    for (int i = 0; i < 4; ++i) {
-        if (groups[i].empty())
-            continue;
-        const double lr = i < 2 ? recipe.lr * recipe.backboneLrScale : recipe.lr;
-        out.emplace_back(groups[i], optimizerOptions(recipe, lr, i % 2 ? 0.0 : recipe.weightDecay));
-    }
-    return out;
+    return recipeGroups(recipe, std::move(groups));
 }
 
 } // namespace wsss::training

@@ -3,6 +3,7 @@
 #include "training/data/color_jitter.h"
 #include "training/methods/config_json.h"
 #include "training/methods/dino/dino_losses.h"
+#include "training/methods/parameter_groups.h"
 #include "vision/backbones/backbone_registry.h"
 #include "vision/core/error.h"
 #include "vision/maps/cam.h"
@@ -14,6 +15,7 @@
 #include <torch/utils.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdio>
 
@@ -398,7 +400,7 @@ std::vector<torch::optim::OptimizerParamGroup> DinoMethod::parameterGroups(const
 {
     // {student ViT, student head} × {decayed, not decayed}; main_dino leaves biases and 1-D
     // (norm) parameters undecayed.
-    std::vector<torch::Tensor> groups[4];
+    std::array<std::vector<torch::Tensor>, 4> groups;
     for (const auto &p : named_parameters(true)) {
         const std::string &key = p.key();
         const bool isVit = key.rfind("student.", 0) == 0;
@@ -406,14 +408,7 @@ std::vector<torch::optim::OptimizerParamGroup> DinoMethod::parameterGroups(const
             continue;
         groups[(isVit ? 0 : 2) + (p.value().dim() <= 1 ? 1 : 0)].push_back(p.value());
     }
-    std::vector<torch::optim::OptimizerParamGroup> out;
-    for (int i = 0; i < 4; ++i) {
-        if (groups[i].empty())
-            continue;
-        const double lr = i < 2 ? recipe.lr * recipe.backboneLrScale : recipe.lr;
-        out.emplace_back(groups[i], optimizerOptions(recipe, lr, i % 2 ? 0.0 : recipe.weightDecay));
-    }
-    return out;
+    return recipeGroups(recipe, std::move(groups));
 }
 
 torch::Tensor DinoMethod::project(const torch::Tensor &views, bool teacher, bool freezeLastLayer)
