@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The CLI end to end on a tiny demo dataset, as a user runs it:
-# demo-data → train (cam, supervised, afa, vitpcm, usage, acr) → infer → eval --json.
+# demo-data → train (cam, supervised, afa, vitpcm, usage, dino, eca, acr) → infer → eval --json.
 set -euo pipefail
 WSSS=${WSSS_BIN:?}
 work=${1:?work folder}
@@ -18,7 +18,7 @@ if grep -q 'slower than' "$work/info.txt"; then cat "$work/info.txt" >&2; exit 1
 test -f "$work/data/labelmap.txt"
 test "$(wc -l < "$work/data/ImageSets/Segmentation/val.txt")" -eq 8
 
-for method in cam supervised afa vitpcm usage; do
+for method in cam supervised afa vitpcm usage dino; do
   "$WSSS" train --method $method --data "$work/data" --out "$work/run_$method" \
           --iters 3 --batch 4 --size 64 --backbone vit_test_patch8 --weights none
   test -s "$work/run_$method/checkpoint.wsss"
@@ -37,6 +37,20 @@ assert 0.0 <= r["miou"] <= 1.0 and 0.0 <= r["fpr"] <= 1.0 and 0.0 <= r["fnr"] <=
 assert r["images"] == 8, r
 PY
 done
+
+# ECA with the dino run as its guider (--guider); its masks are the CARM argmax. Without a
+# guider it does not start, and says how to give one.
+"$WSSS" train --method eca --data "$work/data" --out "$work/run_eca" --iters 3 --batch 4 --size 64 \
+        --backbone vit_test_patch8 --weights none --guider "$work/run_dino/checkpoint.wsss" 2> "$work/eca_train.txt"
+grep -q 'the backbone of a dino run' "$work/eca_train.txt"
+"$WSSS" infer --checkpoint "$work/run_eca/checkpoint.wsss" --data "$work/data" --split val --out "$work/pred_eca"
+test "$(ls "$work/pred_eca/SegmentationClass" | wc -l)" -eq 8
+grep -q '"map": "carm"' "$work/pred_eca/manifest.json"
+if "$WSSS" train --method eca --data "$work/data" --out "$work/run_eca_none" --iters 1 --backbone vit_test_patch8 \
+        --weights none 2> "$work/eca_none.txt"; then
+  echo "eca without a guider must fail"; exit 1
+fi
+grep -q -- '--guider FILE' "$work/eca_none.txt"
 
 # ACR: SGD at its own lr, and gradient maps (a backward pass per image at inference).
 # Another of the method's maps through the rule: afa's seg head; a map it lacks is one error.
