@@ -369,7 +369,22 @@ StepResult AfaMethod::trainStep(const Batch &batch)
     return r;
 }
 
+torch::Tensor AfaMethod::presentClasses(const torch::Tensor &labels, const torch::Tensor &scores)
+{
+    torch::Tensor present = labels.defined() ? labels.to(scores.dtype()).view({1, -1})
+                                             : (scores > 0.5).to(scores.dtype()).view({1, -1});
+    if (present.sum().item<double>() == 0)
+        present.view({-1})[scores.argmax().item<std::int64_t>()] = 1;
+    return present;
+}
+
 MethodOutput AfaMethod::infer(const torch::Tensor &image, bool captureAttention, const torch::Tensor &labels)
+{
+    return inferWith(image, captureAttention, labels, nullptr);
+}
+
+MethodOutput AfaMethod::inferWith(const torch::Tensor &image, bool captureAttention, const torch::Tensor &labels,
+                                  Forward *mainOut)
 {
     const auto H = image.size(2), W = image.size(3);
     vision::BackboneOutput out;
@@ -381,11 +396,7 @@ MethodOutput AfaMethod::infer(const torch::Tensor &image, bool captureAttention,
     result.gridWidth = main.cams.size(3);
     result.scores = torch::sigmoid(main.logits)[0];
 
-    // The classes present: the given labels, else the confident predictions (at least the best).
-    torch::Tensor present = labels.defined() ? labels.to(result.scores.dtype()).view({1, -1})
-                                             : (result.scores > 0.5).to(result.scores.dtype()).view({1, -1});
-    if (present.sum().item<double>() == 0)
-        present.view({-1})[result.scores.argmax().item<std::int64_t>()] = 1;
+    const auto present = presentClasses(labels, result.scores);
 
     // CAM seeds (multi-scale + flip), and their random walk over the learned affinity of the
     // single-scale pass with background β_l, as the official validation scores "aff cams": the
@@ -408,6 +419,8 @@ MethodOutput AfaMethod::infer(const torch::Tensor &image, bool captureAttention,
     result.backgrounds["seg"] = probs[0];
     result.maps["seg"] = probs.slice(0, 1);
     takeAttention(out, info, result);
+    if (mainOut)
+        *mainOut = std::move(main);
     return result;
 }
 

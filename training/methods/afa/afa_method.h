@@ -128,6 +128,12 @@ public:
 protected:
     // A method built on AFA (ECA) passes the AFA part of its own config.
     AfaMethod(const MethodSpec &spec, AfaConfig config);
+    // infer(), also handing back its single-scale forward (a method built on AFA reads its features).
+    MethodOutput inferWith(const torch::Tensor &image, bool captureAttention, const torch::Tensor &labels,
+                           Forward *mainOut);
+    // The classes an inference spreads: the given labels [K], else the scores above 0.5 (at least
+    // the best) → [1, K] in the scores' dtype.
+    static torch::Tensor presentClasses(const torch::Tensor &labels, const torch::Tensor &scores);
 
     AfaConfig m_config;
 

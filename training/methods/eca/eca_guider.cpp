@@ -11,19 +11,31 @@
 #include <torch/nn/functional/upsampling.h>
 #include <torch/utils.h>
 
-#include <fstream>
+#include <optional>
 
 namespace wsss::training {
 
 namespace F = torch::nn::functional;
 
-bool isProjectCheckpoint(const std::string &path)
+namespace {
+
+// The header of a project checkpoint, or nothing for plain weights (or a file load() reports).
+std::optional<CheckpointHeader> checkpointHeader(const std::string &path)
 {
     try {
-        return !readCheckpointHeader(path).method.empty();
+        auto header = readCheckpointHeader(path);
+        if (!header.method.empty())
+            return header;
     } catch (const Error &) {
-        return false; // not a checkpoint (plain weights, or not readable: load() says which)
     }
+    return std::nullopt;
+}
+
+} // namespace
+
+bool isProjectCheckpoint(const std::string &path)
+{
+    return checkpointHeader(path).has_value();
 }
 
 GuiderImpl::GuiderImpl(const std::string &preset)
@@ -45,22 +57,22 @@ void GuiderImpl::train(bool /*on*/)
 std::vector<std::string> GuiderImpl::load(const std::string &path)
 {
     vision::requireSafetensorsFile(path, "eca guider");
-    if (!isProjectCheckpoint(path)) {
+    const auto header = checkpointHeader(path);
+    if (!header) {
         auto notes = m_vit->loadWeights(path);
         for (auto &p : parameters())
             p.set_requires_grad(false);
         return notes;
     }
     // A run's checkpoint: its backbone, with the normalisation it was trained with.
-    const auto header = readCheckpointHeader(path);
     const auto file = vision::readSafetensors(path);
     vision::loadStateDict(*m_vit, file.tensors, path, "backbone.");
-    if (header.normalization)
-        m_vit->setNormalization(*header.normalization);
+    if (header->normalization)
+        m_vit->setNormalization(*header->normalization);
     for (auto &p : parameters())
         p.set_requires_grad(false);
-    return {"the backbone of a " + header.method + " run (" + header.backbone + ", step " +
-            std::to_string(header.step) + ")"};
+    return {"the backbone of a " + header->method + " run (" + header->backbone + ", step " +
+            std::to_string(header->step) + ")"};
 }
 
 GuiderImpl::Keys GuiderImpl::keysAt(const torch::Tensor &image, double scale)

@@ -61,8 +61,10 @@ torch::Tensor resampleAffinity(const torch::Tensor &affinity, std::int64_t gh, s
 
 } // namespace
 
-EcaMethod::EcaMethod(const MethodSpec &spec)
-    : AfaMethod(spec, resolved(spec).afa), m_eca(resolved(spec)), m_numClasses(spec.numClasses)
+EcaMethod::EcaMethod(const MethodSpec &spec) : EcaMethod(spec, resolved(spec)) {}
+
+EcaMethod::EcaMethod(const MethodSpec &spec, EcaConfig config)
+    : AfaMethod(spec, config.afa), m_eca(std::move(config)), m_numClasses(spec.numClasses)
 {
     m_eca.afa = m_config; // AFA resolved its affinity input
     m_guider = register_module("guider", Guider(m_eca.guiderBackbone));
@@ -216,17 +218,13 @@ StepResult EcaMethod::trainStep(const Batch &batch)
 
 MethodOutput EcaMethod::infer(const torch::Tensor &image, bool captureAttention, const torch::Tensor &labels)
 {
-    auto result = AfaMethod::infer(image, captureAttention, labels);
+    Forward main;
+    auto result = inferWith(image, captureAttention, labels, &main);
     const auto H = image.size(2), W = image.size(3);
     const auto norm = backboneInfo().norm;
-    // The classes SAE spreads: the given labels, else the confident predictions (at least the best).
-    torch::Tensor present = labels.defined() ? labels.to(torch::kFloat).view({1, -1})
-                                             : (result.scores > 0.5).to(torch::kFloat).view({1, -1});
-    if (present.sum().item<double>() == 0)
-        present.view({-1})[result.scores.argmax().item<std::int64_t>()] = 1;
-    present = present.to(image.device());
-
-    const auto features = forward(image).features;
+    // The classes SAE spreads: those AFA's maps were made for.
+    const auto present = presentClasses(labels, result.scores).to(torch::kFloat).to(image.device());
+    const auto &features = main.features;
     const auto image01 = vision::denormalizeTo8Bit(image, norm.mean, norm.std);
     const auto sae = classAwareMaps(image01, result.maps.at("cam").unsqueeze(0), present, torch::Tensor(),
                                     features, /*updateBank=*/false);

@@ -52,6 +52,8 @@ public:
     const torch::Tensor &prototypes() const { return m_prototypes; }
 
 private:
+    EcaMethod(const MethodSpec &spec, EcaConfig config); // the config resolved once
+
     EcaConfig m_eca;
     std::int64_t m_numClasses;
     Guider m_guider{nullptr};
