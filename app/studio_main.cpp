@@ -34,7 +34,7 @@ namespace {
 constexpr int kScreenshotTimeoutSeconds = 600;
 
 struct StudioArgs {
-    QString data, checkpoint, split = QStringLiteral("train"), image, className, screenshot;
+    QString data, checkpoint, split = QStringLiteral("train"), image, className, mapKind, screenshot;
     QString device = QStringLiteral("auto");
     bool evaluate = false; // with --screenshot: evaluate the split first, then grab
     bool hud = false;      // show the canvas HUD (reading the query pixel when one is given)
@@ -103,6 +103,9 @@ int main(int argc, char *argv[])
                                          QStringLiteral("Evaluate the split once the first image is shown (with --screenshot: grab after it)."));
     const QCommandLineOption hudOpt(QStringLiteral("hud"),
                                     QStringLiteral("Show the canvas HUD, reading out the --query pixel."));
+    const QCommandLineOption mapOpt(QStringLiteral("map"),
+                                    QStringLiteral("Map kind shown, as in the Map box (cam, aff, seg, grad, acr, carm, ...)."),
+                                    QStringLiteral("KIND"));
     const QCommandLineOption maskOpt(QStringLiteral("mask"), QStringLiteral("Show the pseudo-mask instead of the class map."));
     const QCommandLineOption bandOpt(QStringLiteral("band"),
                                      QStringLiteral("Band decision: class above HI, background at or below LO, ignored between."),
@@ -118,7 +121,7 @@ int main(int argc, char *argv[])
                                                       "are drawn)."),
                                        QStringLiteral("RUN_DIR"));
     parser.addOptions({dataOpt, ckptOpt, splitOpt, imageOpt, queryOpt, classOpt, shotOpt, deviceOpt, evaluateOpt, hudOpt,
-                       maskOpt, bandOpt, parOpt, crfOpt, panelOpt, followOpt});
+                       mapOpt, maskOpt, bandOpt, parOpt, crfOpt, panelOpt, followOpt});
     parser.process(app);
 
     StudioArgs args;
@@ -148,6 +151,7 @@ int main(int argc, char *argv[])
     args.band = parser.value(bandOpt);
     args.crf = parser.isSet(crfOpt);
     args.panel = parser.value(panelOpt);
+    args.mapKind = parser.value(mapOpt);
     args.follow = parser.value(followOpt);
     if (!args.follow.isEmpty() && !QFileInfo(args.follow).isDir()) {
         printError(QStringLiteral("--follow \"%1\" is not a folder (give a run folder of wsss train)").arg(args.follow));
@@ -253,6 +257,8 @@ int main(int argc, char *argv[])
         if (applied || (!args.image.isEmpty() && id != args.image))
             return;
         applied = true;
+        if (!args.mapKind.isEmpty() && !window.setMapKind(args.mapKind))
+            printError(QStringLiteral("the checkpoint has no map \"%1\"; showing its primary one").arg(args.mapKind));
         if (!args.className.isEmpty() && !window.setMapClass(args.className))
             printError(QStringLiteral("unknown class \"%1\"; showing the image's first class").arg(args.className));
         if (args.hasQuery)

@@ -682,6 +682,15 @@ bool MainWindow::setMapClass(const QString &name)
     return true;
 }
 
+bool MainWindow::setMapKind(const QString &kind)
+{
+    const int i = m_kindCombo->findText(kind);
+    if (i < 0)
+        return false;
+    m_kindCombo->setCurrentIndex(i); // the combo's signal moves the canvas, class maps and correction
+    return true;
+}
+
 bool MainWindow::saveScreenshot(const QString &png)
 {
     return grab().save(png, "PNG");

@@ -77,6 +77,8 @@ public:
     void setQueryPixel(QPointF imagePixel);
     // Shows the map of a class by name (as in the model's class list); false if unknown.
     bool setMapClass(const QString &name);
+    // Shows one of the method's map kinds (the Map box: "cam", "aff", ...); false if it has none such.
+    bool setMapKind(const QString &kind);
     bool saveScreenshot(const QString &png);
 
     // The pseudo-label rule: toolbar, thresholds dock and canvas follow it.

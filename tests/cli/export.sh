@@ -55,7 +55,16 @@ expect_error project-no-checkpoint "is not a file" project new --data "$work/dat
              --checkpoint "$work/none.wsss" --out "$work/x.wsssproj"
 expect_error project-no-split "has no split \"test\"" project new --data "$work/data" \
              --checkpoint "$work/run/checkpoint.wsss" --out "$work/x.wsssproj" --split test
+expect_error project-no-image "--image \"val_999999\" is not in split \"train\"" project new --data "$work/data" \
+             --checkpoint "$work/run/checkpoint.wsss" --out "$work/x.wsssproj" --image val_999999
 test ! -e "$work/x.wsssproj"
+# --image: the image the studio opens on.
+"$WSSS" project new --data "$work/data" --checkpoint "$work/run/checkpoint.wsss" --out "$work/open.wsssproj" \
+        --image "${ids[2]}" > /dev/null
+python3 - "$work/open.wsssproj" "${ids[2]}" <<'PY'
+import json, sys
+assert json.load(open(sys.argv[1]))["image"] == sys.argv[2]
+PY
 
 # A rule from a manifest ("rule" key), then the review a person made in the studio: the second
 # image corrected by hand (here: its ground truth), the fourth rejected.

@@ -115,6 +115,21 @@ private Q_SLOTS:
         m_window->setColorMap(wsss::ui::ColorMap::Viridis);
         QCOMPARE(dock()->tileImage(0), expectedTile(kind, dock()->tileClass(0)));
     }
+
+    // MainWindow::setMapKind (wsss-studio --map) moves the Map box, the canvas and this dock; an
+    // unknown kind changes nothing.
+    void setMapKindByName()
+    {
+        auto *kinds = m_window->findChild<QComboBox *>(QStringLiteral("kindCombo"));
+        QVERIFY(m_window->setMapKind(QStringLiteral("cam")));
+        QCOMPARE(kinds->currentText(), QStringLiteral("cam"));
+        QCOMPARE(m_window->canvas()->mapKind(), QStringLiteral("cam"));
+        QCOMPARE(dock()->kind(), QStringLiteral("cam"));
+        QVERIFY(!m_window->setMapKind(QStringLiteral("no_such_map")));
+        QCOMPARE(kinds->currentText(), QStringLiteral("cam"));
+        QVERIFY(m_window->setMapKind(QStringLiteral("aff")));
+        QCOMPARE(dock()->tileImage(0), expectedTile("aff", dock()->tileClass(0)));
+    }
 };
 
 QTEST_MAIN(TestClassMapsDock)

@@ -24,7 +24,7 @@ namespace fs = std::filesystem;
 namespace {
 
 struct ProjectNewOptions {
-    std::string data, checkpoint, out, rule, split = "train", map;
+    std::string data, checkpoint, out, rule, split = "train", map, image;
     bool force = false;
 };
 
@@ -75,6 +75,11 @@ void checkInputs(const ProjectNewOptions &o, const CheckpointHeader &header)
     if (classes.names() != header.labelMap.names())
         throw Error("project new: the classes of \"" + o.data + "\" (" + joined(classes.names()) +
                     ") are not the checkpoint's (" + joined(header.labelMap.names()) + ")");
+    if (!o.image.empty()) {
+        const auto items = vision::loadVocDataset(o.data, o.split).items;
+        if (std::none_of(items.begin(), items.end(), [&](const vision::DatasetItem &item) { return item.id == o.image; }))
+            throw Error("project new: --image \"" + o.image + "\" is not in split \"" + o.split + "\" of \"" + o.data + "\"");
+    }
 }
 
 void runProjectNew(const ProjectNewOptions &o)
@@ -101,6 +106,7 @@ void runProjectNew(const ProjectNewOptions &o)
     project.rule.validate();
     project.mapKind = o.map;
     project.masks = defaultMasksFolder(out);
+    project.image = o.image;
     writeStudioProject(out, project);
     std::printf("project → %s (%s of %s, %s checkpoint; corrected masks go to %s)\n", o.out.c_str(), o.split.c_str(),
                 o.data.c_str(), header.method.c_str(), project.masks.string().c_str());
@@ -122,6 +128,7 @@ void addProjectVerb(CLI::App &app)
                        "(default: the checkpoint's background threshold, else 0.45)");
     create->add_option("--split", o->split, "The split to correct and export")->capture_default_str();
     create->add_option("--map", o->map, "Which of the method's maps the rule reads (default: its primary one)");
+    create->add_option("--image", o->image, "The image the studio opens on (default: the split's first)");
     create->add_flag("--force", o->force, "Overwrite an existing project file");
     create->callback([o] { runProjectNew(*o); });
 }
