@@ -335,6 +335,75 @@ private Q_SLOTS:
                                 "aff_background");
     }
 
+    void camNormalizationKeepsANegativeClass()
+    {
+        // A labelled class that scores negative everywhere: the final norm's bias 1 puts every
+        // token's channel sum at D, and class 0's weights near −1 make its CAM about −D at every
+        // patch, every scale, with a little variation. The official relu_max empties its map;
+        // min_max keeps where it is least negative.
+        torch::NoGradGuard noGrad;
+        torch::manual_seed(3);
+        auto official = createMethod({"afa", "vit_test_patch8", 2, nlohmann::json{{"cam_normalization", "relu_max"}}});
+        auto ours = createMethod({"afa", "vit_test_patch8", 2, nlohmann::json::object()});
+        QCOMPARE(ours->config().at("cam_normalization").get<std::string>(), std::string("min_max"));
+        auto params = official->named_parameters();
+        params["backbone.norm.bias"].fill_(1.0);
+        auto &w = params["classifier.weight"];
+        w[0].copy_(-1 + 0.01 * torch::randn_like(w[0]));
+        auto target = ours->named_parameters();
+        for (const auto &p : params)
+            target[p.key()].copy_(p.value());
+        official->eval();
+        ours->eval();
+        const auto image = torch::randn({1, 3, 32, 32});
+        const auto negative = dynamic_cast<AfaMethod &>(*official).forward(image).cams[0][0];
+        QVERIFY((negative < 0).all().item<bool>());
+        const auto emptied = dynamic_cast<AfaMethod &>(*official).multiScaleCams(image, nullptr, nullptr, nullptr)[0][0];
+        const auto kept = dynamic_cast<AfaMethod &>(*ours).multiScaleCams(image, nullptr, nullptr, nullptr)[0][0];
+        QCOMPARE(emptied.max().item<double>(), 0.0);
+        QVERIFY(std::abs(kept.max().item<double>() - 1.0) < 1e-3);
+        QVERIFY(kept.min().item<double>() < 1e-3);
+        WSSS_VERIFY_THROWS_WITH(createMethod({"afa", "vit_test_patch8", 2, nlohmann::json{{"cam_normalization", "max"}}}),
+                                "cam_normalization");
+    }
+
+    void segMapIsTheMultiScaleFlipMaximum()
+    {
+        torch::NoGradGuard noGrad;
+        torch::manual_seed(5);
+        auto method = createMethod({"afa", "vit_test_patch8", 2, nlohmann::json{{"seg_scales", {1.0, 0.5}}}});
+        auto &afa = dynamic_cast<AfaMethod &>(*method);
+        method->eval();
+        const auto x = torch::randn({1, 3, 32, 32});
+        // By hand: each scale's [x; flip x] logits averaged with the flip undone, brought to the
+        // scale-1 logit size, the element-wise maximum over the scales.
+        auto pairMean = [&](const torch::Tensor &input) {
+            const auto l = afa.segment(afa.forward(torch::cat({input, input.flip({3})})));
+            return (l.slice(0, 0, 1) + l.slice(0, 1).flip({3})) / 2;
+        };
+        const auto one = pairMean(x);
+        const auto half = vision::resizeMaps(pairMean(vision::resizeMaps(x, 16, 16)), one.size(2), one.size(3));
+        const auto msc = afa.multiScaleSegment(x, afa.forward(x));
+        WSSS_VERIFY_CLOSE(msc, torch::maximum(one, half), 1e-5);
+        // With the flip averaged in, the map of the mirrored image is the mirrored map.
+        WSSS_VERIFY_CLOSE(afa.multiScaleSegment(x.flip({3}), afa.forward(x.flip({3}))), msc.flip({3}), 1e-5);
+        // The `seg` map of infer is its softmax at image size.
+        const auto out = method->infer(x, false, torch::tensor({1.0f, 0.0f}));
+        const auto probs = vision::resizeMaps(msc, 32, 32).softmax(1)[0];
+        WSSS_VERIFY_CLOSE(out.maps.at("seg"), probs.slice(0, 1), 1e-5);
+        WSSS_VERIFY_CLOSE(out.backgrounds.at("seg"), probs[0], 1e-5);
+        // [1]: the single unflipped pass.
+        auto single = createMethod({"afa", "vit_test_patch8", 2, nlohmann::json{{"seg_scales", {1.0}}}});
+        auto &one_scale = dynamic_cast<AfaMethod &>(*single);
+        single->eval();
+        const auto mainPass = one_scale.forward(x);
+        WSSS_VERIFY_CLOSE(one_scale.multiScaleSegment(x, mainPass), one_scale.segment(mainPass), 0.0);
+        QCOMPARE(createMethod({"afa", "vit_test_patch8", 2, nlohmann::json::object()})->config().at("seg_scales"),
+                 (nlohmann::json{1.0, 0.5, 0.75}));
+        WSSS_VERIFY_THROWS_WITH(createMethod({"afa", "vit_test_patch8", 2, nlohmann::json{{"seg_scales", {0.0}}}}),
+                                "seg_scales");
+    }
+
     void paddingIsIgnoredByTheLabels()
     {
         // The right half of the crop is padding (Batch::valid false): every seg label there is 255,

@@ -75,6 +75,7 @@ private Q_SLOTS:
         QCOMPARE(c.prototypes.momentum, 0.99);
         QCOMPARE(c.afa.clsOnlyFraction, 2000.0 / 18000.0);
         QCOMPARE(c.afa.segSwitchFraction, 6000.0 / 18000.0);
+        QCOMPARE(c.afa.segScales, (std::vector<double>{1.0, 0.75, 1.25})); // ECA's msc, not AFA's
         QCOMPARE(c.cceStartFraction, 4000.0 / 18000.0);
         QCOMPARE(c.cceLoss, std::string("abs_cosine"));
         QCOMPARE(EcaConfig::fromJson(c.toJson()).toJson(), c.toJson());

@@ -35,6 +35,8 @@ nlohmann::json AfaConfig::toJson() const
             {"par_dilations", parDilations},
             {"par_reference_size", parReferenceSize},
             {"affinity_input", affinityInput},
+            {"cam_normalization", camNormalization},
+            {"seg_scales", segScales},
             {"aff_background", affBackground},
             {"affinity_blocks", affinityBlocks},
             {"cls_only_fraction", clsOnlyFraction},
@@ -55,7 +57,7 @@ const std::vector<std::string> &AfaConfig::keys()
         "radius",         "radius_fraction", "par_iterations",    "par_dilations",  "par_reference_size",
         "affinity_input", "aff_background",  "affinity_blocks",   "cls_only_fraction", "seg_switch_fraction",
         "seg_weight",     "aff_weight",      "head_channels",     "reg_weight",     "reg_sigma_rgb",
-        "reg_sigma_xy",   "reg_scale"};
+        "reg_sigma_xy",   "reg_scale",       "cam_normalization", "seg_scales"};
     return names;
 }
 
@@ -74,6 +76,8 @@ AfaConfig AfaConfig::fromJson(const nlohmann::json &json)
     readKey(json, "par_dilations", c.parDilations);
     readKey(json, "par_reference_size", c.parReferenceSize);
     readKey(json, "affinity_input", c.affinityInput);
+    readKey(json, "cam_normalization", c.camNormalization);
+    readKey(json, "seg_scales", c.segScales);
     readKey(json, "aff_background", c.affBackground);
     readKey(json, "affinity_blocks", c.affinityBlocks);
     readKey(json, "cls_only_fraction", c.clsOnlyFraction);
@@ -89,6 +93,11 @@ AfaConfig AfaConfig::fromJson(const nlohmann::json &json)
         throw Error("afa: need reg_weight >= 0, reg_sigma_rgb > 0, reg_sigma_xy > 0 and 0 < reg_scale <= 1");
     vision::poolingFromName(c.pooling); // validates
     vision::MultiScaleConfig{c.camScales}.validate();
+    try {
+        vision::MultiScaleConfig{c.segScales}.validate();
+    } catch (const Error &e) {
+        throw Error(std::string("afa: seg_scales: ") + e.what());
+    }
     if (!(c.bgLow >= 0 && c.bgLow <= c.bgHigh && c.bgHigh <= 1))
         throw Error("afa: need 0 <= bg_low (" + std::to_string(c.bgLow) + ") <= bg_high (" + std::to_string(c.bgHigh) +
                     ") <= 1");
@@ -106,6 +115,8 @@ AfaConfig AfaConfig::fromJson(const nlohmann::json &json)
     if (!c.affinityInput.empty() && c.affinityInput != "raw" && c.affinityInput != "scaled" &&
         c.affinityInput != "standardized")
         throw Error("afa: affinity_input \"" + c.affinityInput + "\" is not raw, scaled or standardized");
+    if (c.camNormalization != "min_max" && c.camNormalization != "relu_max")
+        throw Error("afa: cam_normalization \"" + c.camNormalization + "\" is not min_max or relu_max");
     if (c.affBackground != "propagated" && c.affBackground != "rule")
         throw Error("afa: aff_background \"" + c.affBackground + "\" is not propagated or rule");
     if (c.affinityBlocks < 1)
@@ -273,6 +284,7 @@ torch::Tensor AfaMethod::multiScaleCams(const torch::Tensor &images, torch::Tens
     vision::MultiScaleConfig config;
     config.scales = m_config.camScales;
     config.merge = vision::FlipMerge::Max;
+    config.relu = m_config.camNormalization == "relu_max";
     config.sizeMultiple = m_backbone->info().inputMultiple; // MiT takes any size
     const auto largest = std::max_element(config.scales.begin(), config.scales.end()) - config.scales.begin();
     const auto B = images.size(0);
@@ -288,6 +300,29 @@ torch::Tensor AfaMethod::multiScaleCams(const torch::Tensor &images, torch::Tens
             return f.cams;
         },
         images, config);
+}
+
+torch::Tensor AfaMethod::multiScaleSegment(const torch::Tensor &images, const Forward &main)
+{
+    auto logits = segment(main);
+    const auto &scales = m_config.segScales;
+    if (scales.size() == 1 && scales[0] == 1.0)
+        return logits;
+    const auto B = images.size(0), H = images.size(2), W = images.size(3);
+    const auto h0 = logits.size(2), w0 = logits.size(3);
+    const int multiple = m_backbone->info().inputMultiple;
+    torch::Tensor best;
+    for (double s : scales) {
+        const auto h = vision::scaledSide(H, s, multiple), w = vision::scaledSide(W, s, multiple);
+        const auto x = (h == H && w == W) ? images : vision::resizeMaps(images, h, w);
+        // The unflipped scale-1 pass is `main`; every other pass runs here.
+        const auto pair = (h == H && w == W) ? torch::cat({logits, segment(forward(x.flip({3})))})
+                                             : segment(forward(torch::cat({x, x.flip({3})})));
+        const auto mean = (pair.slice(0, 0, B) + pair.slice(0, B).flip({3})) / 2;
+        const auto sized = vision::resizeMaps(mean, h0, w0);
+        best = best.defined() ? torch::maximum(best, sized) : sized;
+    }
+    return best;
 }
 
 AfaMethod::Targets AfaMethod::targets(const Batch &batch, const Forward &main)
@@ -415,7 +450,7 @@ MethodOutput AfaMethod::inferWith(const torch::Tensor &image, bool captureAttent
     result.affinities["transition"] =
         vision::transitionMatrix(main.affinity[0], result.gridHeight, result.gridWidth, walk);
 
-    const auto probs = vision::resizeMaps(segment(main), H, W).softmax(1)[0];
+    const auto probs = vision::resizeMaps(multiScaleSegment(image, main), H, W).softmax(1)[0];
     result.backgrounds["seg"] = probs[0];
     result.maps["seg"] = probs.slice(0, 1);
     takeAttention(out, info, result);

@@ -22,6 +22,12 @@ namespace wsss::training {
 struct AfaConfig {
     std::string pooling = "gmp";             // classification pooling (afa.md §3.2; gap as an option)
     std::vector<double> camScales{1.0, 0.5, 1.5}; // multi-scale + flip CAMs; the largest scale's affinity propagates
+    // How each scale's CAM is scaled to [0, 1]: "relu_max" (the official multi_scale_cam: ReLU per
+    // scale, then by the maximum, so a labelled class that scores negative everywhere gets an
+    // empty map and its pixels become background) or "min_max" (no ReLU: (M − min)/(max − min),
+    // as `cam` and ACR: the class's relative evidence is kept). Default min_max: with a weak
+    // backbone a present class often scores below 0 (half of AFA's demo val maps were empty).
+    std::string camNormalization = "min_max";
     double bgHigh = 0.55, bgLow = 0.35;      // β_h, β_l: constant background scores of the pseudo labels
     double camBgThreshold = vision::kDefaultBgThreshold; // background threshold of the CAM seeds at inference
     // Affinity window (Chebyshev, in tokens): `radius` tokens when > 0 (official 8); 0 = the
@@ -45,6 +51,11 @@ struct AfaConfig {
     // [background seeded at β_l; classes]) or "rule" (the propagated background dropped: the
     // pseudo-label rule's threshold or band decides over the class maps).
     std::string affBackground = "propagated";
+    // The `seg` map's test-time scales: each scale runs [x; flip(x)], the pair's logits are
+    // averaged (the flip undone) and brought to the scale-1 logit size, and the element-wise
+    // maximum over scales is softmaxed (AFA's scripts/test_msc_flip.py: {1, 0.5, 0.75}; ECA's
+    // {1, 0.75, 1.25}). [1] = a single pass without the flip.
+    std::vector<double> segScales{1.0, 0.5, 0.75};
     double clsOnlyFraction = 0.1;            // classification only for the first 2000 of 20000 steps
     double segSwitchFraction = 0.3;          // seg labels from the propagated maps after 6000 of 20000
     double segWeight = 0.1, affWeight = 0.1; // λ1, λ2
@@ -109,6 +120,9 @@ public:
                     vision::BackboneOutput *backboneOut = nullptr);
     // Segmentation logits [B, 1 + K, h', w'] of a forward (at its head's resolution).
     torch::Tensor segment(const Forward &f);
+    // seg_scales' multi-scale + flip logits of images [B, 3, H, W], at the size of the scale-1
+    // pass's logits; `main` is that pass of the unflipped images (reused).
+    torch::Tensor multiScaleSegment(const torch::Tensor &images, const Forward &main);
     // The training labels of a batch given its main forward: the seg head's [B, H, W] long and
     // the affinity head's [B, N, N] uint8 over the forward's grid (255 = ignore, which covers the
     // batch's padding), and the fraction of ignored seg pixels. No gradients.

@@ -31,6 +31,7 @@ EcaConfig::EcaConfig()
 {
     afa.clsOnlyFraction = 2000.0 / 18000.0;
     afa.segSwitchFraction = 6000.0 / 18000.0;
+    afa.segScales = {1.0, 0.75, 1.25}; // test_final_eval.py (methods/eca.md §11)
 }
 
 EcaConfig EcaConfig::paper()
