@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Makes the README's screenshots: the studio on the demo data under Xvfb.
 # Usage: tests/screenshots.sh [BUILD_DIR] [DEMO_DIR] [RUNS_DIR]   (after `make build` and
-# `make demo-data`; RUNS_DIR holds the demo benchmark's run_<name>/ folders, for the AFA and ACR shots)
+# `make demo-data`; RUNS_DIR holds the demo benchmark's <name>_s0/train/ runs, for the shots of
+# the other methods: by default the newest .bench/demo/runs_<settings>/)
 set -euo pipefail
 build=${1:-build}
 demo=${2:-demo}
-runs=${3:-.bench/demo}
+runs=${3:-$(ls -dt .bench/demo/runs_*/ 2> /dev/null | head -n 1)}
 out=resources/screenshots
 mkdir -p "$out"
 shot() { # NAME CHECKPOINT IMAGE QUERY CLASS [MORE STUDIO OPTIONS]
@@ -13,17 +14,23 @@ shot() { # NAME CHECKPOINT IMAGE QUERY CLASS [MORE STUDIO OPTIONS]
     --checkpoint "$2" --device cpu --image "$3" --query "$4" --class "$5" --screenshot "$out/$1.png" "${@:6}"
 }
 cam=resources/demo/cam_vit_demo_patch8.wsss
-shot studio "$cam" val_000003 64,40 pullover
+# The first screen of `make run`: val_000007 (a dress and a bag), the query patch on the dress.
+shot studio "$cam" val_000007 64,64 dress
 # The inspection panels with the val split evaluated (sweep, per-class bars, per-image IoU).
-shot panels "$cam" val_000003 64,40 pullover --evaluate
-# AFA's propagated map with its learned affinity and random-walk transition of the query patch,
-# and ACR's refined maps of every labelled class side by side.
-if [[ -f "$runs/run_afa/checkpoint.wsss" ]]; then
-  shot afa "$runs/run_afa/checkpoint.wsss" val_000003 64,40 pullover --panel affinity
-fi
-if [[ -f "$runs/run_acr/checkpoint.wsss" ]]; then
-  shot acr "$runs/run_acr/checkpoint.wsss" val_000003 64,40 pullover --panel class-maps
-fi
+shot panels "$cam" val_000007 64,64 dress --evaluate
+# The other methods on the same image, each on the map that shows why it scores below `cam`:
+# AFA's own CAMs and the query's learned affinity; ACR's refined map and the query's nearly
+# uniform patch attention; ViT-PCM's pseudo-mask (its own background) and per-class maps; ...
+method_shot() { # NAME MAP PANEL [MORE STUDIO OPTIONS]
+  local checkpoint="$runs/${1}_s0/train/checkpoint.wsss"
+  [[ -f "$checkpoint" ]] || { echo "no $checkpoint: skipping the $1 shot" >&2; return 0; }
+  shot "$1" "$checkpoint" val_000007 64,64 dress --map "$2" --panel "$3" "${@:4}"
+}
+method_shot afa cam affinity
+method_shot acr acr affinity
+method_shot vitpcm pcm class-maps --mask
+method_shot usage usage class-maps
+method_shot eca carm class-maps
 # The training panel under the inspection, following a short afa run the CLI writes (loss curves
 # with the learning rate, val mIoU every 40 steps, the kept checkpoints).
 train_dir=.bench/screenshots/afa # relative: the panel's log shows it
