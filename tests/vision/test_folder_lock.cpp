@@ -89,6 +89,23 @@ private Q_SLOTS:
         QCOMPARE(QString::fromStdString(refusal(out, "parent")), QString()); // … and no obstacle
     }
 
+    void anEmptyFolderItMadeGoesWithIt()
+    {
+        const fs::path made = fs::path(m_dir.path().toStdString()) / "made" / "run";
+        { FolderLock lock(made, "wsss train"); }
+        QVERIFY(!fs::exists(made)); // a run that failed before writing leaves nothing
+        {
+            FolderLock lock(made, "wsss train");
+            std::ofstream(made / "checkpoint.wsss") << "x";
+        }
+        QVERIFY(fs::exists(made / "checkpoint.wsss"));
+        { FolderLock lock(made, "wsss train"); } // existed before: kept even if it were empty
+        QVERIFY(fs::exists(made));
+        fs::remove(made / "checkpoint.wsss");
+        { FolderLock lock(made, "wsss train"); }
+        QVERIFY(fs::is_directory(made)); // the user's empty folder is theirs
+    }
+
     void readOnlyFolderIsNamed()
     {
         if (::geteuid() == 0)

@@ -47,7 +47,7 @@ FolderLock::FolderLock(const std::filesystem::path &folder, const std::string &p
     : m_folder(folder), m_path(folder / kFileName)
 {
     std::error_code ec;
-    std::filesystem::create_directories(folder, ec);
+    m_created = std::filesystem::create_directories(folder, ec) && !ec;
     if (ec)
         throw Error("cannot write to " + quoted(folder) + ": cannot create the folder (" + ec.message() + ")");
     // A holder that finishes unlinks the file it locked; a claim on that unlinked file would claim
@@ -108,6 +108,9 @@ FolderLock::~FolderLock()
         return;
     ::unlink(m_path.c_str()); // while still held, so nobody claims the file being removed
     ::close(m_fd);
+    std::error_code ec;
+    if (m_created)
+        std::filesystem::remove(m_folder, ec); // only when empty: anything written keeps the folder
 }
 
 } // namespace wsss::vision

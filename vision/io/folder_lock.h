@@ -14,7 +14,9 @@ public:
     // wsss::Error naming the folder and the holder's pid, purpose and start time when another
     // process holds it.
     FolderLock(const std::filesystem::path &folder, const std::string &purpose);
-    ~FolderLock(); // removes the lock file and releases the claim
+    // Removes the lock file and releases the claim; a folder the lock created that is still empty
+    // goes too (a run that failed before writing anything leaves nothing behind).
+    ~FolderLock();
 
     FolderLock(const FolderLock &) = delete;
     FolderLock &operator=(const FolderLock &) = delete;
@@ -31,6 +33,7 @@ private:
     std::filesystem::path m_folder;
     std::filesystem::path m_path;
     int m_fd = -1;
+    bool m_created = false; // the folder did not exist before the claim
 };
 
 } // namespace wsss::vision
