@@ -266,6 +266,33 @@ private Q_SLOTS:
         QVERIFY(plain.attention.empty());
     }
 
+    void camNormalizationKeepsANegativeClass()
+    {
+        // Class 0 scores far below 0 at every patch (its bias −1000): MCTformer's ReLU leaves an
+        // empty map, min_max (the default) the class's relative evidence.
+        torch::NoGradGuard noGrad;
+        const nlohmann::json common{{"classifier", "conv3x3"}, {"seed_weights", "student"}, {"flip_inference", false}};
+        auto official = common;
+        official["cam_normalization"] = "relu_min_max";
+        auto relu = makeMethod(official);
+        auto ours = makeMethod(common);
+        QCOMPARE(ours->config().at("cam_normalization").get<std::string>(), std::string("min_max"));
+        auto params = relu->named_parameters();
+        params["classifier.bias"][0].fill_(-1000.0);
+        auto target = ours->named_parameters();
+        for (const auto &p : params)
+            target[p.key()].copy_(p.value());
+        relu->eval();
+        ours->eval();
+        const auto image = torch::randn({1, 3, 32, 32});
+        const auto labels = torch::tensor({1.f, 0.f, 1.f});
+        QCOMPARE(relu->infer(image, false, labels).maps.at("usage")[0].max().item<float>(), 0.f);
+        const auto kept = ours->infer(image, false, labels).maps.at("usage")[0];
+        QVERIFY(std::abs(kept.max().item<float>() - 1.f) < 1e-4);
+        QVERIFY(kept.min().item<float>() < 1e-4);
+        QVERIFY_THROWS_EXCEPTION(Error, makeMethod({{"cam_normalization", "max"}}));
+    }
+
     void tinyTrainingRunAndCheckpoint()
     {
         QVERIFY(m_dir.isValid());

@@ -46,6 +46,10 @@ struct UsageConfig {
     // ---- seeds (usage.md §7.1) ----
     std::string seedWeights = "teacher"; // [interp] "teacher" (EMA, once it exists) or "student"
     bool flipInference = true;           // add the horizontally flipped pass
+    // [interp] How the seed CAMs are scaled: "relu_min_max" (MCTformer's ReLU, then min-max: a
+    // class that scores negative except at a few patches keeps only those) or "min_max" (no ReLU,
+    // the class's relative evidence everywhere, as `cam` and ACR). README "Method notes".
+    std::string camNormalization = "min_max";
     bool affinityRefine = true;          // also the "usage_affinity" kind: R·cam, R = Σ_blocks head-mean patch attention
 
     // ---- recipe ----

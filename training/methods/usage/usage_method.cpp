@@ -22,7 +22,7 @@ UsageConfig UsageConfig::fromJson(const nlohmann::json &json)
                        "reg_form", "ema_momentum", "teacher_drop_path", "teacher_dropout", "student_drop_path_min",
                        "student_drop_path_max", "student_dropout_min", "student_dropout_max", "schedule",
                        "status_momentum", "status_init", "status_source", "seed_weights", "flip_inference",
-                       "affinity_refine", "lr", "backbone_lr_scale", "weight_decay"});
+                       "cam_normalization", "affinity_refine", "lr", "backbone_lr_scale", "weight_decay"});
     UsageConfig c;
     readKey(json, "tau1", c.tau1);
     readKey(json, "kappa", c.kappa);
@@ -46,6 +46,7 @@ UsageConfig UsageConfig::fromJson(const nlohmann::json &json)
     readKey(json, "status_source", c.statusSource);
     readKey(json, "seed_weights", c.seedWeights);
     readKey(json, "flip_inference", c.flipInference);
+    readKey(json, "cam_normalization", c.camNormalization);
     readKey(json, "affinity_refine", c.affinityRefine);
     readKey(json, "lr", c.lr);
     readKey(json, "backbone_lr_scale", c.backboneLrScale);
@@ -78,6 +79,7 @@ nlohmann::json UsageConfig::toJson() const
             {"status_source", statusSource},
             {"seed_weights", seedWeights},
             {"flip_inference", flipInference},
+            {"cam_normalization", camNormalization},
             {"affinity_refine", affinityRefine},
             {"lr", lr},
             {"backbone_lr_scale", backboneLrScale},
@@ -136,6 +138,7 @@ void UsageConfig::validate() const
     oneOf("schedule", schedule, {"adaptive", "linear", "fixed"});
     oneOf("status_source", statusSource, {"teacher", "student"});
     oneOf("seed_weights", seedWeights, {"teacher", "student"});
+    oneOf("cam_normalization", camNormalization, {"relu_min_max", "min_max"});
 }
 
 double UsageConfig::progress(double status, std::int64_t step, std::int64_t totalSteps) const
@@ -337,7 +340,8 @@ MethodOutput UsageMethod::infer(const torch::Tensor &image, bool captureAttentio
     const bool teacher = m_config.seedWeights == "teacher" && teacherReady();
     MethodOutput result;
     auto [z, refined, R] = seedPass(image, teacher, captureAttention, &result);
-    auto cams = vision::resizeMaps(torch::relu(z), H, W);
+    const bool relu = m_config.camNormalization == "relu_min_max";
+    auto cams = vision::resizeMaps(relu ? torch::relu(z) : z, H, W);
     // α, the spatial activation distribution over [background κ; classes] (Eq. 7) of the first
     // pass: its own background, so its pseudo-mask is α's argmax.
     const auto alpha = vision::resizeMaps(vision::classDistribution(z, 1.0, m_config.kappa), H, W)[0];
@@ -346,7 +350,7 @@ MethodOutput UsageMethod::infer(const torch::Tensor &image, bool captureAttentio
         refinedMaps = vision::resizeMaps(refined, H, W);
     if (m_config.flipInference) {
         auto [fc, fr, fR] = seedPass(image.flip({3}), teacher, false, nullptr);
-        cams = cams + vision::resizeMaps(torch::relu(fc), H, W).flip({3});
+        cams = cams + vision::resizeMaps(relu ? torch::relu(fc) : fc, H, W).flip({3});
         if (refinedMaps.defined())
             refinedMaps = refinedMaps + vision::resizeMaps(fr, H, W).flip({3});
     }
