@@ -20,7 +20,8 @@ shot studio "$cam" val_000007 64,64 dress
 shot panels "$cam" val_000007 64,64 dress --evaluate
 # The other methods on the same image, each on the map that shows why it scores below `cam`:
 # AFA's own CAMs and the query's learned affinity; ACR's refined map and the query's nearly
-# uniform patch attention; ViT-PCM's pseudo-mask (its own background) and per-class maps; ...
+# uniform patch attention; ViT-PCM's pseudo-mask (its own background) and per-class maps; USAGE's
+# and ECA's maps of the two classes.
 method_shot() { # NAME MAP PANEL [MORE STUDIO OPTIONS]
   local checkpoint="$runs/${1}_s0/train/checkpoint.wsss"
   [[ -f "$checkpoint" ]] || { echo "no $checkpoint: skipping the $1 shot" >&2; return 0; }
