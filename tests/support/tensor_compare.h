@@ -37,6 +37,15 @@ inline std::map<std::string, torch::Tensor> parameterSnapshot(const torch::nn::M
     return out;
 }
 
+// Gives `to` the parameters of `from` by name (two methods built alike that differ in config only).
+inline void copyParameters(torch::nn::Module &from, torch::nn::Module &to)
+{
+    torch::NoGradGuard noGrad;
+    auto target = to.named_parameters(true);
+    for (const auto &p : from.named_parameters(true))
+        target[p.key()].copy_(p.value());
+}
+
 // The first parameter or buffer of `a` that `b` lacks or holds with another value, with what is
 // wrong; "" when both hold the same tensors under the same names (a checkpoint round trip).
 inline std::string firstDifferentTensor(const torch::nn::Module &a, const torch::nn::Module &b)

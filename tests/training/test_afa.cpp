@@ -350,9 +350,7 @@ private Q_SLOTS:
         params["backbone.norm.bias"].fill_(1.0);
         auto &w = params["classifier.weight"];
         w[0].copy_(-1 + 0.01 * torch::randn_like(w[0]));
-        auto target = ours->named_parameters();
-        for (const auto &p : params)
-            target[p.key()].copy_(p.value());
+        wsss::test::copyParameters(*official, *ours);
         official->eval();
         ours->eval();
         const auto image = torch::randn({1, 3, 32, 32});

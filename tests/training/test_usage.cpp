@@ -279,9 +279,7 @@ private Q_SLOTS:
         QCOMPARE(ours->config().at("cam_normalization").get<std::string>(), std::string("min_max"));
         auto params = relu->named_parameters();
         params["classifier.bias"][0].fill_(-1000.0);
-        auto target = ours->named_parameters();
-        for (const auto &p : params)
-            target[p.key()].copy_(p.value());
+        wsss::test::copyParameters(*relu, *ours);
         relu->eval();
         ours->eval();
         const auto image = torch::randn({1, 3, 32, 32});
