@@ -135,6 +135,27 @@ private Q_SLOTS:
         WSSS_VERIFY_CLOSE(out, torch::full({1, 1, 8, 8}, 7.0f), 1e-6);
     }
 
+    void multiScaleMeanMergeAndScaleMaximumAtAGivenSize()
+    {
+        // Mean of the flip pair: ramp and mirrored ramp average to (W − 1)/2. Each scale's map is
+        // the ramp plus its input side, so the maximum over the scales is the largest scale's;
+        // every scale is brought to the asked 4 × 4 first.
+        auto images = torch::zeros({1, 3, 8, 8});
+        auto rampPlusSide = [](const torch::Tensor &x) {
+            return torch::arange(x.size(3), torch::kFloat).view({1, 1, 1, -1}).expand({x.size(0), 1, x.size(2), x.size(3)}) +
+                   static_cast<float>(x.size(2));
+        };
+        MultiScaleConfig config;
+        config.scales = {1.0, 2.0, 0.5};
+        config.merge = FlipMerge::Mean;
+        config.scaleMerge = ScaleMerge::Max;
+        config.relu = false;
+        config.normalize = false;
+        config.outputHeight = config.outputWidth = 4;
+        auto out = multiScaleMaps(rampPlusSide, images, config);
+        WSSS_VERIFY_CLOSE(out, torch::full({1, 1, 4, 4}, 16.0f + 7.5f), 1e-5); // the 16-px scale: ramp mean 7.5
+    }
+
     void scaledSidesAreMultiplesOfThePatch()
     {
         QCOMPARE(scaledSide(64, 0.5, 8), std::int64_t(32));

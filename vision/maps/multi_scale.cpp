@@ -35,7 +35,9 @@ torch::Tensor multiScaleMaps(const std::function<torch::Tensor(const torch::Tens
 {
     config.validate();
     const auto B = images.size(0), H = images.size(2), W = images.size(3);
-    torch::Tensor sum;
+    const auto outH = config.outputHeight > 0 ? config.outputHeight : H;
+    const auto outW = config.outputWidth > 0 ? config.outputWidth : W;
+    torch::Tensor merged;
     for (double s : config.scales) {
         const auto h = scaledSide(H, s, config.sizeMultiple), w = scaledSide(W, s, config.sizeMultiple);
         auto x = (h == H && w == W) ? images
@@ -45,17 +47,23 @@ torch::Tensor multiScaleMaps(const std::function<torch::Tensor(const torch::Tens
                                                                  .align_corners(false));
         if (config.flip)
             x = torch::cat({x, x.flip({3})}, 0);
-        auto maps = resizeMaps(mapsOf(x), H, W);
+        auto maps = resizeMaps(mapsOf(x), outH, outW);
         if (config.flip) {
             auto mirrored = maps.slice(0, B).flip({3});
             maps = maps.slice(0, 0, B);
-            maps = config.merge == FlipMerge::Max ? torch::maximum(maps, mirrored) : maps + mirrored;
+            if (config.merge == FlipMerge::Max)
+                maps = torch::maximum(maps, mirrored);
+            else
+                maps = config.merge == FlipMerge::Sum ? maps + mirrored : (maps + mirrored) / 2;
         }
         if (config.relu)
             maps = torch::relu(maps);
-        sum = sum.defined() ? sum + maps : maps;
+        if (!merged.defined())
+            merged = maps;
+        else
+            merged = config.scaleMerge == ScaleMerge::Sum ? merged + maps : torch::maximum(merged, maps);
     }
-    return config.normalize ? normalizeMapsMinMax(sum, 1e-5) : sum;
+    return config.normalize ? normalizeMapsMinMax(merged, 1e-5) : merged;
 }
 
 } // namespace wsss::vision

@@ -1,8 +1,8 @@
 #pragma once
 // Multi-scale + flip aggregation of class maps (AFA's multi_scale_cam, METHODS.md §8; the
 // usual test-time augmentation of WSSS seeds): the network runs on the image resized to each
-// scale together with its mirror, each result is brought back to the input size, the two
-// flips merged, and the scales summed.
+// scale together with its mirror, each result is brought back to the input size (or a given
+// one), the two flips merged, and the scales summed (or their maximum taken).
 #include <torch/types.h>
 
 #include <functional>
@@ -11,8 +11,14 @@
 namespace wsss::vision {
 
 enum class FlipMerge {
-    Max, // element-wise maximum of the map and the mirrored map of the flip (AFA)
-    Sum, // their sum (ACR, MCTformer)
+    Max,  // element-wise maximum of the map and the mirrored map of the flip (AFA's CAMs)
+    Sum,  // their sum (ACR, MCTformer)
+    Mean, // their mean (AFA's and ECA's segmentation logits)
+};
+
+enum class ScaleMerge {
+    Sum, // the scales' maps summed (CAMs)
+    Max, // their element-wise maximum (AFA's and ECA's segmentation logits)
 };
 
 struct MultiScaleConfig {
@@ -22,12 +28,15 @@ struct MultiScaleConfig {
     bool relu = true;                          // rectify each scale's merged map before the sum
     int sizeMultiple = 1;                      // scaled sides are rounded to a multiple of this (a ViT's patch)
     bool normalize = true;                     // min-max per image and class at the end (eps 1e-5)
+    ScaleMerge scaleMerge = ScaleMerge::Sum;
+    // The size each scale's map is brought to before the scales merge (0: the input's size).
+    std::int64_t outputHeight = 0, outputWidth = 0;
 
     void validate() const; // wsss::Error naming the field
 };
 
 // mapsOf: a batch [N, 3, h, w] → class maps [N, C, h', w'] at any resolution. images [B, 3, H, W]
-// → [B, C, H, W]. Each scale runs [x; flip(x)] as one batch of 2B. The callable is called once
+// → [B, C, H, W] (or the output size). Each scale runs [x; flip(x)] as one batch of 2B. The callable is called once
 // per scale, in the order of config.scales, so it may keep what it needs from a given scale.
 torch::Tensor multiScaleMaps(const std::function<torch::Tensor(const torch::Tensor &)> &mapsOf,
                              const torch::Tensor &images, const MultiScaleConfig &config = {});

@@ -308,21 +308,18 @@ torch::Tensor AfaMethod::multiScaleSegment(const torch::Tensor &images, const Fo
     const auto &scales = m_config.segScales;
     if (scales.size() == 1 && scales[0] == 1.0)
         return logits;
-    const auto B = images.size(0), H = images.size(2), W = images.size(3);
-    const auto h0 = logits.size(2), w0 = logits.size(3);
-    const int multiple = m_backbone->info().inputMultiple;
-    torch::Tensor best;
-    for (double s : scales) {
-        const auto h = vision::scaledSide(H, s, multiple), w = vision::scaledSide(W, s, multiple);
-        const auto x = (h == H && w == W) ? images : vision::resizeMaps(images, h, w);
-        // The unflipped scale-1 pass is `main`; every other pass runs here.
-        const auto pair = (h == H && w == W) ? torch::cat({logits, segment(forward(x.flip({3})))})
-                                             : segment(forward(torch::cat({x, x.flip({3})})));
-        const auto mean = (pair.slice(0, 0, B) + pair.slice(0, B).flip({3})) / 2;
-        const auto sized = vision::resizeMaps(mean, h0, w0);
-        best = best.defined() ? torch::maximum(best, sized) : sized;
-    }
-    return best;
+    // test_msc_flip.py: per scale the mean of the flip pair, at the scale-1 logit size, the
+    // maximum over scales; logits, so no ReLU and no normalisation.
+    vision::MultiScaleConfig config;
+    config.scales = scales;
+    config.merge = vision::FlipMerge::Mean;
+    config.scaleMerge = vision::ScaleMerge::Max;
+    config.relu = false;
+    config.normalize = false;
+    config.sizeMultiple = m_backbone->info().inputMultiple;
+    config.outputHeight = logits.size(2);
+    config.outputWidth = logits.size(3);
+    return vision::multiScaleMaps([&](const torch::Tensor &x) { return segment(forward(x)); }, images, config);
 }
 
 AfaMethod::Targets AfaMethod::targets(const Batch &batch, const Forward &main)

@@ -121,7 +121,8 @@ public:
     // Segmentation logits [B, 1 + K, h', w'] of a forward (at its head's resolution).
     torch::Tensor segment(const Forward &f);
     // seg_scales' multi-scale + flip logits of images [B, 3, H, W], at the size of the scale-1
-    // pass's logits; `main` is that pass of the unflipped images (reused).
+    // pass's logits; `main` is that pass of the unflipped images (its logits are the result when
+    // seg_scales is [1]).
     torch::Tensor multiScaleSegment(const torch::Tensor &images, const Forward &main);
     // The training labels of a batch given its main forward: the seg head's [B, H, W] long and
     // the affinity head's [B, N, N] uint8 over the forward's grid (255 = ignore, which covers the
