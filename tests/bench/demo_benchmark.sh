@@ -139,6 +139,38 @@ infer() { # CHECKPOINT SPLIT OUT [FLAGS…]: into a folder of its own, made afre
   "$wsss" infer --checkpoint "$checkpoint" --data "$data" --split "$split" --out "$out" ${infer_size[@]+"${infer_size[@]}"} "$@"
 }
 
+# DIR TRAIN-FLAGS…: `wsss train` into DIR/train, saving every $save_every steps; a training
+# stopped part-way (a checkpoint, no DIR/train_seconds) resumes from its last save instead of
+# starting over. DIR/train_seconds is the sum of the pieces' wall times.
+save_every=50
+train_resumable() {
+  local dir=$1
+  shift
+  local start spent=0 resume=0 rc=0 ticker
+  if [[ -f "$dir/train/checkpoint.wsss" && -f "$dir/train_seconds.partial" ]]; then
+    spent=$(cat "$dir/train_seconds.partial")
+    resume=1
+    echo "# resuming $dir/train (${spent} s spent before)" >&2
+  else
+    rm -rf -- "$dir/train" "$dir/train_seconds" "$dir/train_seconds.partial"
+    echo 0 > "$dir/train_seconds.partial"
+  fi
+  start=$(date +%s)
+  # The time spent so far, kept current: a benchmark killed mid-run still counts its piece.
+  ( while sleep 30; do echo $(( spent + $(date +%s) - start )) > "$dir/train_seconds.partial"; done ) &
+  ticker=$!
+  if (( resume )); then
+    "$wsss" train --resume --out "$dir/train" --data "$data" || rc=$?
+  else
+    "$wsss" train --out "$dir/train" --save-every "$save_every" "$@" || rc=$?
+  fi
+  kill "$ticker" 2> /dev/null || true
+  wait "$ticker" 2> /dev/null || true
+  (( rc == 0 )) || return "$rc"
+  echo $(( spent + $(date +%s) - start )) > "$dir/train_seconds"
+  rm -f -- "$dir/train_seconds.partial"
+}
+
 # ECA's guider: one `dino` run on the demo's train images (labels unused), made once per settings
 # with seed 0 and WSSS_BENCH_DINO_ITERS steps; "@dino" in a run's flags stands for its checkpoint.
 dino_iters=${WSSS_BENCH_DINO_ITERS:-600}
@@ -146,13 +178,9 @@ dino_iters=${WSSS_BENCH_DINO_ITERS:-600}
 guider() {
   local dir="$runs_dir/guider_dino_$dino_iters"
   if [[ ! -f "$dir/train_seconds" ]]; then
-    rm -rf -- "$dir"
     mkdir -p "$dir"
-    local start
-    start=$(date +%s)
-    "$wsss" train --method dino --data "$data" --out "$dir/train" --iters "$dino_iters" --batch "$batch" \
+    train_resumable "$dir" --method dino --data "$data" --iters "$dino_iters" --batch "$batch" \
             --size "$size" --seed 0 ${weights:+--weights "$weights"} --val-split none >&2
-    echo $(( $(date +%s) - start )) > "$dir/train_seconds"
   fi
   echo "$dir/train/checkpoint.wsss"
 }
@@ -165,13 +193,9 @@ run_one() { # NAME METHOD FLAGS SEED
   mkdir -p "$dir"
   # A training that finished (its time recorded) is kept: only what came after it is redone.
   if [[ ! -f "$checkpoint" || ! -f "$dir/train_seconds" ]]; then
-    rm -rf -- "$train" "$dir/train_seconds"
-    local start
-    start=$(date +%s)
     # shellcheck disable=SC2086
-    "$wsss" train --method "$method" --data "$data" --out "$train" --iters "$iters" --batch "$batch" \
+    train_resumable "$dir" --method "$method" --data "$data" --iters "$iters" --batch "$batch" \
             --size "$size" --seed "$seed" ${weights:+--weights "$weights"} ${train_flags[@]+"${train_flags[@]}"} $flags
-    echo $(( $(date +%s) - start )) > "$dir/train_seconds"
   fi
 
   # Does the method score background itself? Then its masks are the same at thresholds 0 and 1
