@@ -7,6 +7,7 @@
 //   multi-scale CAMs, PAR, random walk and the three losses, not the classification-only start.
 #include "training/methods/method_registry.h"
 #include "vision/core/process_setup.h"
+#include "vision/core/thread_budget.h"
 
 #include <ATen/Parallel.h>
 #include <nlohmann/json.hpp>
@@ -16,6 +17,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <cmath>
 #include <cstdio>
 #include <iostream>
@@ -48,7 +50,9 @@ int main(int argc, char **argv)
     const int repeats = std::atoi(argv[2]);
     const int batchSize = argc > 3 ? std::atoi(argv[3]) : 16, size = argc > 4 ? std::atoi(argv[4]) : 128;
     const std::string backbone = "vit_demo_patch8";
-    at::set_num_threads(static_cast<int>(std::thread::hardware_concurrency())); // as `wsss train`
+    // As `wsss train`: every core or WSSS_THREADS, fewer while other programs keep the cores busy.
+    at::set_num_threads(std::getenv("WSSS_THREADS") ? std::atoi(std::getenv("WSSS_THREADS")) : static_cast<int>(std::thread::hardware_concurrency()));
+    wsss::vision::ThreadBudget threads(at::get_num_threads());
 
     std::stringstream names(argv[1]);
     for (std::string name; std::getline(names, name, ',');) {
@@ -67,8 +71,10 @@ int main(int argc, char **argv)
         batch.totalSteps = kTotalSteps;
 
         std::vector<double> ms;
+        int used = 0;
         for (int r = -2; r < repeats; ++r) { // two warm-up steps
             const auto t0 = std::chrono::steady_clock::now();
+            used = threads.adapt();
             auto result = method->trainStep(batch);
             auto loss = result.total();
             double logged = 0; // the trainer reads every loss for its log
@@ -85,7 +91,7 @@ int main(int argc, char **argv)
         std::sort(ms.begin(), ms.end());
         nlohmann::json line = {{"impl", "wsss"},          {"method", name},   {"backbone", backbone},
                                {"size", size},            {"batch", batchSize}, {"optimizer", recipe.optimizer},
-                               {"median_ms", ms[ms.size() / 2]}, {"min_ms", ms.front()}};
+                               {"median_ms", ms[ms.size() / 2]}, {"min_ms", ms.front()}, {"threads", used}};
         std::cout << line.dump() << std::endl;
     }
     return 0;

@@ -3,6 +3,7 @@
 // Usage: bench_vit PRESET SIZE BATCH REPEATS
 #include "vision/backbones/backbone_registry.h"
 #include "vision/core/process_setup.h"
+#include "vision/core/thread_budget.h"
 
 #include <ATen/Parallel.h>
 #include <nlohmann/json.hpp>
@@ -10,6 +11,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <cstdio>
 #include <iostream>
 #include <thread>
@@ -23,7 +25,9 @@ int main(int argc, char **argv)
     }
     const std::string preset = argv[1];
     const int size = std::atoi(argv[2]), batch = std::atoi(argv[3]), repeats = std::atoi(argv[4]);
-    at::set_num_threads(static_cast<int>(std::thread::hardware_concurrency()));
+    // As `wsss`: every core or WSSS_THREADS, fewer while other programs keep the cores busy.
+    at::set_num_threads(std::getenv("WSSS_THREADS") ? std::atoi(std::getenv("WSSS_THREADS")) : static_cast<int>(std::thread::hardware_concurrency()));
+    wsss::vision::ThreadBudget threads(at::get_num_threads());
     torch::manual_seed(0);
     wsss::vision::VisionTransformer vit(wsss::vision::vitPreset(preset));
     vit->eval();
@@ -36,15 +40,17 @@ int main(int argc, char **argv)
         if (capture && static_cast<int>(out.attention.size()) != vit->config().depth)
             return 1;
         std::vector<double> ms;
+        int used = 0;
         for (int r = 0; r < repeats; ++r) {
             const auto t0 = std::chrono::steady_clock::now();
+            used = threads.adapt();
             out = vit(x, request);
             ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
         }
         std::sort(ms.begin(), ms.end());
         nlohmann::json line = {{"impl", "wsss"}, {"preset", preset}, {"size", size},
                                {"batch", batch},  {"capture", capture}, {"median_ms", ms[ms.size() / 2]},
-                               {"min_ms", ms.front()}};
+                               {"min_ms", ms.front()}, {"threads", used}};
         std::cout << line.dump() << std::endl;
     }
     return 0;

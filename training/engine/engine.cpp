@@ -8,6 +8,7 @@
 #include "training/loop/validation.h"
 #include "training/methods/inference.h"
 #include "vision/core/error.h"
+#include "vision/core/thread_budget.h"
 #include "vision/io/image_io.h"
 #include "vision/io/voc_reader.h"
 #include "vision/metrics/confusion_matrix.h"
@@ -208,6 +209,8 @@ void Engine::State::finish(const Popped &job)
     try {
         if (job.token->cancelled())
             throw Cancelled{};
+        vision::ThreadBudget threads(at::get_num_threads()); // fewer while other programs keep the cores busy
+        threads.adapt();
         execute(job.id, job.job, *job.token);
         sink(JobFinished{job.id});
     } catch (const Cancelled &) {

@@ -5,6 +5,7 @@
 #include "training/distributed/process_group.h"
 #include "training/methods/inference.h"
 #include "vision/core/error.h"
+#include "vision/core/thread_budget.h"
 #include "vision/io/atomic_write.h"
 #include "vision/io/folder_lock.h"
 #include "vision/io/image_io.h"
@@ -14,6 +15,7 @@
 #include "vision/io/voc_reader.h"
 
 #include <nlohmann/json.hpp>
+#include <ATen/Parallel.h>
 #include <torch/types.h>
 
 #include <algorithm>
@@ -239,9 +241,11 @@ DatasetInferenceResult inferDataset(LoadedModel &model, const torch::Device &dev
     std::string ids;
     std::int64_t done = 0;
     std::size_t index = 0;
+    vision::ThreadBudget threads(at::get_num_threads()); // fewer while other programs keep the cores busy
     for (const auto &item : dataset.items) {
         if (!inShard(index++, rank, world))
             continue;
+        threads.adapt();
         if (callbacks.stopRequested && callbacks.stopRequested()) {
             result.complete = false;
             break;

@@ -7,6 +7,7 @@
 #include "training/methods/inference.h"
 #include "vision/backbones/backbone_registry.h"
 #include "vision/core/error.h"
+#include "vision/core/thread_budget.h"
 #include "vision/weights/load_weights.h"
 #include "vision/weights/safetensors.h"
 #include "vision/weights/vit_key_maps.h"
@@ -260,7 +261,9 @@ PretrainResult pretrain(const PretrainOptions &o,
     PretrainResult result;
     double smoothed = 0;
     model.train();
+    vision::ThreadBudget threads(at::get_num_threads()); // fewer while other programs keep the cores busy
     for (std::int64_t step = 0; step < o.iters; ++step) {
+        threads.adapt();
         const double factor = pretrainLrFactor(step, o.iters, o.warmup, o.schedule);
         for (auto &g : optimizer.param_groups())
             static_cast<torch::optim::AdamWOptions &>(g.options()).lr(o.lr * factor);

@@ -14,6 +14,7 @@
 #include "training/methods/method_registry.h"
 #include "vision/backbones/backbone_registry.h"
 #include "vision/core/error.h"
+#include "vision/core/thread_budget.h"
 #include "vision/io/atomic_write.h"
 #include "vision/io/folder_lock.h"
 #include "vision/io/voc_reader.h"
@@ -507,7 +508,9 @@ TrainResult train(const TrainOptions &given, const TrainCallbacks &callbacks, co
 
     TrainResult result;
     result.checkpointPath = checkpointPath;
+    vision::ThreadBudget threads(at::get_num_threads()); // fewer while other programs keep the cores busy
     for (std::int64_t step = firstStep; step < o.iters; ++step) {
+        threads.adapt();
         if (cancel && cancel->cancelled()) {
             if (writer && given.saveOnCancel && step > lastSaved && step > 0) // the steps done are kept: --resume continues from here
                 saveProgress(step);

@@ -1,0 +1,106 @@
+// LibTorch's threads follow the machine's load (vision/core/thread_budget.h): one thread while
+// other programs keep every core busy, all of them again when they stop, none lost to background
+// jobs niced below us, and a count fixed with WSSS_THREADS left alone.
+#include "vision/core/thread_budget.h"
+
+#include <ATen/Parallel.h>
+#include <QProcess>
+#include <QTest>
+
+#include <memory>
+#include <thread>
+#include <vector>
+
+using namespace wsss::vision;
+
+namespace {
+
+int cores()
+{
+    return static_cast<int>(std::thread::hardware_concurrency());
+}
+
+// One busy shell loop per core, in other processes (niced by `nice` when given), until destroyed.
+class BusyCores {
+public:
+    explicit BusyCores(int nice = 0)
+    {
+        for (int i = 0; i < cores(); ++i) {
+            auto p = std::make_unique<QProcess>();
+            QStringList args{"-c", "while :; do :; done"};
+            if (nice > 0)
+                p->start("nice", QStringList{"-n", QString::number(nice), "sh"} + args);
+            else
+                p->start("sh", args);
+            p->waitForStarted();
+            m_processes.push_back(std::move(p));
+        }
+        QTest::qWait(300); // running, not starting
+    }
+    ~BusyCores()
+    {
+        for (auto &p : m_processes) {
+            p->kill();
+            p->waitForFinished();
+        }
+    }
+
+private:
+    std::vector<std::unique_ptr<QProcess>> m_processes;
+};
+
+} // namespace
+
+class TestThreadBudget : public QObject {
+    Q_OBJECT
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        if (othersRunning() < 0)
+            QSKIP("no /proc here: the budget keeps the threads it was given");
+        qunsetenv("WSSS_THREADS");
+    }
+
+    void busyCoresLeaveOneThreadAndTheCountComesBack()
+    {
+        at::set_num_threads(2);
+        {
+            ThreadBudget budget(2);
+            QVERIFY(budget.adapts());
+            {
+                BusyCores busy;
+                QVERIFY2(othersRunning() >= cores(), qPrintable(QString::number(othersRunning())));
+                QCOMPARE(budget.adapt(), 1);
+                QCOMPARE(at::get_num_threads(), 1);
+            }
+            QTest::qWait(150); // past the 100 ms between looks
+            if (othersRunning() == 0) // the machine is ours again (another test job may not be done)
+                QCOMPARE(budget.adapt(), 2);
+        }
+        QCOMPARE(at::get_num_threads(), 2); // what the program was given, when the budget ends
+    }
+
+    void backgroundJobsNicedBelowUsDoNotCount()
+    {
+        BusyCores niced(19);
+        QVERIFY2(othersRunning() < cores(), qPrintable(QString::number(othersRunning())));
+    }
+
+    void aCountTheUserFixedStays()
+    {
+        qputenv("WSSS_THREADS", "2");
+        at::set_num_threads(2);
+        {
+            ThreadBudget budget(2);
+            QVERIFY(!budget.adapts());
+            BusyCores busy;
+            QCOMPARE(budget.adapt(), 2);
+            QCOMPARE(at::get_num_threads(), 2);
+        }
+        qunsetenv("WSSS_THREADS");
+    }
+};
+
+QTEST_GUILESS_MAIN(TestThreadBudget)
+#include "test_thread_budget.moc"

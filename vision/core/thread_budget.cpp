@@ -1,0 +1,155 @@
+#include "vision/core/thread_budget.h"
+
+#include <ATen/Parallel.h>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include <unistd.h>
+
+namespace wsss::vision {
+
+namespace {
+
+// procs_running of /proc/stat: every runnable thread of the machine, this one included.
+int machineRunning()
+{
+    std::ifstream stat("/proc/stat");
+    for (std::string key; stat >> key;) {
+        if (key == "procs_running") {
+            int n = -1;
+            stat >> n;
+            return n;
+        }
+        stat.ignore(1 << 20, '\n');
+    }
+    return -1;
+}
+
+struct TaskState {
+    char state = '?';
+    int nice = 0;
+};
+
+// State and nice value of one thread, from its /proc/…/stat line.
+bool readTask(const std::filesystem::path &stat, TaskState &task)
+{
+    std::ifstream in(stat);
+    std::string line;
+    if (!std::getline(in, line))
+        return false;
+    const auto close = line.rfind(')'); // the name may hold spaces and parentheses
+    if (close == std::string::npos)
+        return false;
+    std::istringstream fields(line.substr(close + 1));
+    std::string field;
+    for (int i = 0; i <= 16 && fields >> field; ++i) { // fields 3 (state) to 19 (nice)
+        if (i == 0)
+            task.state = field.empty() ? '?' : field[0];
+        else if (i == 16)
+            task.nice = std::atoi(field.c_str());
+    }
+    return true;
+}
+
+// This process's threads in state R (running or runnable), the caller among them.
+int ownRunning()
+{
+    int running = 0;
+    std::error_code ec;
+    for (const auto &entry : std::filesystem::directory_iterator("/proc/self/task", ec)) {
+        TaskState task;
+        if (readTask(entry.path() / "stat", task) && task.state == 'R')
+            ++running;
+    }
+    return ec ? -1 : running;
+}
+
+// Runnable threads of other processes that compete with this one: a thread niced 10 or more
+// below this process (a background job) gets under a tenth of a core's time beside one of ours,
+// so it leaves the core to us and is not counted.
+int competingOthers()
+{
+    TaskState self;
+    readTask("/proc/self/stat", self);
+    const std::string ownPid = std::to_string(getpid());
+    int count = 0;
+    std::error_code ec;
+    for (const auto &process : std::filesystem::directory_iterator("/proc", ec)) {
+        const std::string pid = process.path().filename().string();
+        if (pid.empty() || !std::isdigit(static_cast<unsigned char>(pid[0])) || pid == ownPid)
+            continue;
+        std::error_code taskError;
+        for (const auto &thread : std::filesystem::directory_iterator(process.path() / "task", taskError)) {
+            TaskState task;
+            if (readTask(thread.path() / "stat", task) && task.state == 'R' && task.nice < self.nice + 10)
+                ++count;
+        }
+    }
+    return ec ? -1 : count;
+}
+
+bool fixedByUser()
+{
+    const char *env = std::getenv("WSSS_THREADS");
+    return env && std::atoi(env) > 0;
+}
+
+} // namespace
+
+int othersRunning()
+{
+    // The kernel's count first (cheap); the median of three looks, as one can land on a compiler's
+    // short-lived process. Only when others run are their threads read, for their nice values.
+    std::array<int, 3> looks{};
+    for (int &look : looks) {
+        const int all = machineRunning(), own = ownRunning();
+        if (all < 0 || own < 0)
+            return -1;
+        look = std::max(0, all - own);
+    }
+    std::sort(looks.begin(), looks.end());
+    return looks[1] == 0 ? 0 : competingOthers();
+}
+
+ThreadBudget::ThreadBudget(int most)
+    : m_most(std::max(1, most)), m_current(m_most), m_adapts(m_most > 1 && !fixedByUser() && othersRunning() >= 0)
+{
+}
+
+ThreadBudget::~ThreadBudget()
+{
+    if (m_current != m_most)
+        at::set_num_threads(m_most);
+}
+
+int ThreadBudget::adapt()
+{
+    if (!m_adapts)
+        return m_current;
+    using Clock = std::chrono::steady_clock;
+    const auto now = Clock::now();
+    if (m_nextLook != Clock::time_point{} && now < m_nextLook)
+        return m_current;
+    const int cores = static_cast<int>(std::thread::hardware_concurrency());
+    const int others = othersRunning();
+    // Reading every thread's state costs 1.5 ms among 70 threads and more on a desktop: the looks
+    // are spaced so that they take at most 2 % of the time, and at least 100 ms apart.
+    m_nextLook = now + std::max<Clock::duration>(std::chrono::milliseconds(100), 50 * (Clock::now() - now));
+    const int threads = others < 0 ? m_most : std::clamp(cores - others, 1, m_most);
+    if (threads != m_current) {
+        at::set_num_threads(threads);
+        m_current = threads;
+    }
+    return m_current;
+}
+
+} // namespace wsss::vision

@@ -1,0 +1,43 @@
+#pragma once
+// LibTorch's intra-op threads, fitted to the cores other programs leave free. The project's
+// programs use every core (or WSSS_THREADS), which is fastest on an idle machine; beside another
+// busy program, a team of two threads on two shared cores waits at each parallel region's
+// barrier for the mate the scheduler put aside, and a forward of many small regions (the demo
+// backbone at batch 1) ran 37 ms against 21 ms with one thread. So before each piece of work (a
+// training step, an image's inference) the count is set to the free cores, at least 1 and at
+// most what the program was given; background jobs niced well below this program do not count.
+// A count the user fixed with WSSS_THREADS is left alone.
+#include <chrono>
+
+namespace wsss::vision {
+
+// Threads of other processes that are running or runnable now and compete with this one for a
+// core (not niced 10 or more below it). -1 where the platform does not say (no /proc).
+int othersRunning();
+
+class ThreadBudget {
+public:
+    // most: the threads the program may use (at::get_num_threads() when it starts its work);
+    // restored when the budget ends.
+    explicit ThreadBudget(int most);
+    ~ThreadBudget();
+    ThreadBudget(const ThreadBudget &) = delete;
+    ThreadBudget &operator=(const ThreadBudget &) = delete;
+
+    // Before a piece of work: sets LibTorch's threads to the free cores (1 … most) and returns
+    // them. Looks at the machine at most every 100 ms (longer where a look is slow, so looking
+    // takes under 2 % of the time); between looks it keeps its last answer.
+    int adapt();
+
+    int most() const { return m_most; }
+    // False when WSSS_THREADS fixed the count (or there is no /proc): adapt() keeps `most`.
+    bool adapts() const { return m_adapts; }
+
+private:
+    int m_most;
+    int m_current;
+    bool m_adapts;
+    std::chrono::steady_clock::time_point m_nextLook{};
+};
+
+} // namespace wsss::vision
