@@ -37,7 +37,10 @@ int machineRunning()
 struct TaskState {
     char state = '?';
     int nice = 0;
+    unsigned long flags = 0;
 };
+
+constexpr unsigned long kKernelThread = 0x00200000; // PF_KTHREAD: the kernel's own short jobs
 
 // State and nice value of one thread, from its /proc/…/stat line.
 bool readTask(const std::filesystem::path &stat, TaskState &task)
@@ -54,6 +57,8 @@ bool readTask(const std::filesystem::path &stat, TaskState &task)
     for (int i = 0; i <= 16 && fields >> field; ++i) { // fields 3 (state) to 19 (nice)
         if (i == 0)
             task.state = field.empty() ? '?' : field[0];
+        else if (i == 6)
+            task.flags = std::strtoul(field.c_str(), nullptr, 10);
         else if (i == 16)
             task.nice = std::atoi(field.c_str());
     }
@@ -75,7 +80,7 @@ int ownRunning()
 
 // Runnable threads of other processes that compete with this one: a thread niced 10 or more
 // below this process (a background job) gets under a tenth of a core's time beside one of ours,
-// so it leaves the core to us and is not counted.
+// so it leaves the core to us and is not counted, nor are the kernel's own short jobs.
 int competingOthers()
 {
     TaskState self;
@@ -90,7 +95,8 @@ int competingOthers()
         std::error_code taskError;
         for (const auto &thread : std::filesystem::directory_iterator(process.path() / "task", taskError)) {
             TaskState task;
-            if (readTask(thread.path() / "stat", task) && task.state == 'R' && task.nice < self.nice + 10)
+            if (readTask(thread.path() / "stat", task) && task.state == 'R' && task.nice < self.nice + 10 &&
+                !(task.flags & kKernelThread))
                 ++count;
         }
     }
