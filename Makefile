@@ -43,6 +43,7 @@ package: build
 
 bench: build
 	@bash packaging/install-deps.sh --bench
+	cmake --build $(BUILD_DIR) --target benchmarks -j $(JOBS)
 	bash tests/bench/run.sh $(BUILD_DIR)
 
 clean:

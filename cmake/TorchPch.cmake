@@ -3,7 +3,8 @@
 # or through the project's own headers, skip it.
 
 # result = ON when `file` includes <torch/...>, <ATen/...> or <c10/...>, or a project header that
-# does (followed through "vision/..." / "training/..." includes; memoised per file).
+# does (followed through "vision/..." / "training/..." includes and the calling directory's own,
+# e.g. tests/support/; memoised per file).
 function(_wsss_reaches_torch file result)
   get_property(known GLOBAL PROPERTY "WSSS_REACHES_TORCH:${file}" SET)
   if(known)
@@ -18,11 +19,18 @@ function(_wsss_reaches_torch file result)
     if(line MATCHES "include[ \t]*<(torch|ATen|c10)/")
       set(reaches ON)
       break()
-    elseif(line MATCHES "include[ \t]*\"([^\"]+)\"" AND EXISTS "${PROJECT_SOURCE_DIR}/${CMAKE_MATCH_1}")
-      _wsss_reaches_torch("${PROJECT_SOURCE_DIR}/${CMAKE_MATCH_1}" nested)
-      if(nested)
-        set(reaches ON)
-        break()
+    elseif(line MATCHES "include[ \t]*\"([^\"]+)\"")
+      # A project header ("vision/…"), or one of the calling directory's ("support/…" in tests/).
+      set(header "${PROJECT_SOURCE_DIR}/${CMAKE_MATCH_1}")
+      if(NOT EXISTS "${header}")
+        set(header "${CMAKE_CURRENT_SOURCE_DIR}/${CMAKE_MATCH_1}")
+      endif()
+      if(EXISTS "${header}" AND NOT IS_DIRECTORY "${header}")
+        _wsss_reaches_torch("${header}" nested)
+        if(nested)
+          set(reaches ON)
+          break()
+        endif()
       endif()
     endif()
   endforeach()

@@ -72,7 +72,7 @@ private Q_SLOTS:
         std::ofstream(path("model.pth"), std::ios::binary) << std::string("PK\3\4\0\0archive/data.pkl", 22);
         WSSS_VERIFY_THROWS_WITH(vision::readSafetensors(path("model.pth")), "is a PyTorch .pth file (zip)");
         WSSS_VERIFY_THROWS_WITH(vision::readSafetensors(path("model.pth")), "st.save_file");
-        std::ofstream(path("old.pth"), std::ios::binary) << std::string("\x80\x02\x8a\x0alegacy", 12);
+        std::ofstream(path("old.pth"), std::ios::binary) << std::string("\x80\x02\x8a\x0a" "legacy", 10);
         WSSS_VERIFY_THROWS_WITH(vision::readSafetensors(path("old.pth")), "is a PyTorch .pth file (pickle)");
         // A safetensors header of 0x280 bytes begins 0x80 0x02, as a pickle does: it still loads.
         std::string header = "{}";
