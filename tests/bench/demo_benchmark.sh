@@ -157,7 +157,8 @@ train_resumable() {
   fi
   start=$(date +%s)
   # The time spent so far, kept current: a benchmark killed mid-run still counts its piece.
-  ( while sleep 30; do echo $(( spent + $(date +%s) - start )) > "$dir/train_seconds.partial"; done ) &
+  # (Without the lock's descriptor: a ticker left behind by a killed benchmark must not hold it.)
+  ( exec 9>&-; while sleep 30; do echo $(( spent + $(date +%s) - start )) > "$dir/train_seconds.partial"; done ) &
   ticker=$!
   if (( resume )); then
     "$wsss" train --resume --out "$dir/train" --data "$data" || rc=$?
