@@ -64,6 +64,19 @@ if "$WSSS" infer --checkpoint "$work/run_afa/checkpoint.wsss" --data "$work/data
 fi
 grep -q 'has no map "nosuch"' "$work/bad_map.txt"
 
+# A config key that changes how maps are made applies to a trained checkpoint at inference
+# (--set), recorded in the manifest; a key the method does not have is one error naming it.
+"$WSSS" infer --checkpoint "$work/run_afa/checkpoint.wsss" --data "$work/data" --split val \
+        --out "$work/pred_afa_relu" --set cam_normalization=relu_max
+test "$(ls "$work/pred_afa_relu/SegmentationClass" | wc -l)" -eq 8
+grep -q '"config_overrides"' "$work/pred_afa_relu/manifest.json"
+grep -q '"cam_normalization": "relu_max"' "$work/pred_afa_relu/manifest.json"
+if "$WSSS" infer --checkpoint "$work/run_afa/checkpoint.wsss" --data "$work/data" --split val \
+        --out "$work/pred_afa_badset" --set no_such_key=1 2> "$work/bad_set.txt"; then
+  echo "infer --set no_such_key must fail"; exit 1
+fi
+grep -q 'no_such_key' "$work/bad_set.txt"
+
 # A finished run cannot be resumed, and says so.
 if "$WSSS" train --resume --out "$work/run_afa" 2> "$work/resume.txt"; then
   echo "resuming a finished run must fail"; exit 1

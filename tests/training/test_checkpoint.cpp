@@ -58,6 +58,22 @@ private Q_SLOTS:
         QVERIFY(sameNorm(loaded.method->backboneInfo().norm, kCustom));
     }
 
+    // `wsss infer --set`: a key that changes how maps are made reaches the trained model.
+    void overridesAtLoadReachTheModel()
+    {
+        const auto file = path("flip.wsss");
+        writeCheckpoint(file, kCustom);
+        QCOMPARE(training::loadCheckpoint(file).method->config().at("flip_inference").get<bool>(), true);
+        const auto loaded = training::loadCheckpoint(file, torch::kCPU, {{"flip_inference", false}});
+        QCOMPARE(loaded.method->config().at("flip_inference").get<bool>(), false);
+        QCOMPARE(loaded.header.config.at("flip_inference").get<bool>(), false);
+        QCOMPARE(loaded.configOverrides, nlohmann::json({{"flip_inference", false}}));
+        // The tensors are the checkpoint's all the same.
+        const auto plain = training::loadCheckpoint(file);
+        QVERIFY(torch::equal(loaded.method->parameters().front(), plain.method->parameters().front()));
+        WSSS_VERIFY_THROWS_WITH(training::loadCheckpoint(file, torch::kCPU, {{"no_such_key", 1}}), "no_such_key");
+    }
+
     void olderCheckpointsKeepThePreset()
     {
         const auto file = path("old.wsss");

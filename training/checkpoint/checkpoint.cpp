@@ -97,7 +97,7 @@ CheckpointHeader readCheckpointHeader(const std::string &path)
     }
 }
 
-LoadedModel loadCheckpoint(const std::string &path, const torch::Device &device)
+LoadedModel loadCheckpoint(const std::string &path, const torch::Device &device, const nlohmann::json &configOverrides)
 {
     auto file = vision::readSafetensors(path);
     auto it = file.metadata.find("wsss");
@@ -109,8 +109,23 @@ LoadedModel loadCheckpoint(const std::string &path, const torch::Device &device)
     } catch (const nlohmann::json::exception &e) {
         throw Error("checkpoint \"" + path + "\": header is not valid JSON (" + e.what() + ")");
     }
+    const bool overridden = configOverrides.is_object() && !configOverrides.empty();
+    if (overridden) {
+        m.header.config.merge_patch(configOverrides);
+        m.configOverrides = configOverrides;
+    }
     m.method = createMethod(m.header.spec());
-    vision::loadStateDict(*m.method, file.tensors, path);
+    if (overridden) {
+        m.header.config = m.method->config(); // resolved, as a training stores it
+        try {
+            vision::loadStateDict(*m.method, file.tensors, path);
+        } catch (const std::exception &e) {
+            throw Error(std::string(e.what()) + " (the config was changed at load by " + configOverrides.dump() +
+                        ": a key that changes the model's layers cannot be set on a trained checkpoint)");
+        }
+    } else {
+        vision::loadStateDict(*m.method, file.tensors, path);
+    }
     if (m.header.normalization)
         m.method->setInputNormalization(*m.header.normalization);
     m.method->to(device);

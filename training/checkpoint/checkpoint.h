@@ -33,14 +33,19 @@ struct CheckpointHeader {
 };
 
 struct LoadedModel {
-    CheckpointHeader header;
+    CheckpointHeader header;          // its config with the overrides applied
     std::shared_ptr<Method> method;
+    nlohmann::json configOverrides = nlohmann::json::object(); // what was changed at load, if anything
 };
 
 // Atomic write: a crash or a full disk leaves the previous checkpoint intact.
 void saveCheckpoint(const std::string &path, const CheckpointHeader &header, Method &method);
-// Rebuilds the method from the header and loads its tensors (strictly), on `device`.
-LoadedModel loadCheckpoint(const std::string &path, const torch::Device &device = torch::kCPU);
+// Rebuilds the method from the header and loads its tensors (strictly), on `device`. Overrides
+// (`wsss infer --set`) are merged over the stored config first (JSON merge patch): keys that
+// change only how maps are made (affinity_refine, cam_normalization, flip_inference, …) apply to
+// a trained model; one that changes its layers fails on the tensors, with a message saying so.
+LoadedModel loadCheckpoint(const std::string &path, const torch::Device &device = torch::kCPU,
+                           const nlohmann::json &configOverrides = nlohmann::json::object());
 // Only the header (cheap: no tensors are built).
 CheckpointHeader readCheckpointHeader(const std::string &path);
 

@@ -3,6 +3,7 @@
 #include "training/cli/verbs.h"
 #include "training/distributed/process_group.h"
 #include "training/export/dataset_inference.h"
+#include "training/methods/config_overrides.h"
 #include "training/methods/inference.h"
 #include "vision/core/error.h"
 #include "vision/labels/pseudo_label_rule.h"
@@ -11,6 +12,7 @@
 #include <torch/torch.h>
 
 #include <memory>
+#include <vector>
 
 namespace wsss::training {
 
@@ -28,6 +30,8 @@ struct InferOptions {
     std::string band;       // "LO,HI": β_l/β_h band with 255 = ignore
     std::string map;        // which of the method's maps ("" = its primary one)
     bool distributed = false; // one of WORLD_SIZE processes, each inferring its share of the split
+    std::string configFile;   // method config overrides, as `wsss train --config/--set`
+    std::vector<std::string> sets;
 };
 
 void runInfer(const InferOptions &o)
@@ -41,7 +45,7 @@ void runInfer(const InferOptions &o)
             device = torch::Device(torch::kCUDA, static_cast<torch::DeviceIndex>(context.localRank));
         group = std::make_unique<ProcessGroup>(context, device);
     }
-    auto model = loadCheckpoint(o.checkpoint, device);
+    auto model = loadCheckpoint(o.checkpoint, device, configOverrides(o.configFile, o.sets));
     if (o.half)
         useHalfPrecision(model, device);
     if (o.size > 0) {
@@ -101,6 +105,12 @@ void addInferVerb(CLI::App &app)
     verb->add_option("--map", o->map, "Which of the method's maps the rule reads (default: its primary one; e.g. cam, aff, seg)");
     verb->add_flag("--crf", o->crf, kCrfFlagHelp);
     verb->add_flag("--save-maps", o->saveMaps, "Also write maps/<id>.npy (float32 [C,H,W], image size)");
+    verb->add_option("--config", o->configFile,
+                     "Method config JSON over the checkpoint's (keys that change how maps are made, not the layers)");
+    verb->add_option("--set", o->sets,
+                     "key=value over the checkpoint's method config, e.g. affinity_refine=false (repeatable; recorded "
+                     "in the manifest)")
+        ->allow_extra_args(false);
     verb->add_option("--device", o->device, "auto | cpu | cuda[:N]")->capture_default_str();
     verb->add_flag("--distributed", o->distributed,
                    "One of WORLD_SIZE processes (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT as for `train "

@@ -219,6 +219,8 @@ DatasetInferenceResult inferDataset(LoadedModel &model, const torch::Device &dev
                             {"maps_saved", o.saveMaps},
                             {"corrected", result.corrected},
                             {"rejected", result.leftOut}};
+        if (!model.configOverrides.empty())
+            m["config_overrides"] = model.configOverrides; // the maps are not the checkpoint's own
         if (!result.error.empty())
             m["error"] = result.error;
         return m.dump(2) + "\n";
