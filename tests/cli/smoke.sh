@@ -99,6 +99,13 @@ first=$(head -n 1 "$work/data/ImageSets/Segmentation/val.txt")
 for f in input.npy tokens.npy attn_0.npy attn_1.npy scores.npy cam.npy inspection.json; do
   test -s "$work/inspect/$f" || { echo "inspect wrote no $f"; exit 1; }
 done
+# With the checkpoint's config changed (--set, as infer's): cam's maps without the flip average.
+"$WSSS" inspect --checkpoint "$work/run_cam/checkpoint.wsss" --image "$work/data/JPEGImages/$first.jpg" \
+        --out "$work/inspect_noflip" --set flip_inference=false
+cmp -s "$work/inspect/input.npy" "$work/inspect_noflip/input.npy"
+if cmp -s "$work/inspect/cam.npy" "$work/inspect_noflip/cam.npy"; then
+  echo "inspect --set flip_inference=false gave the flip-averaged maps"; exit 1
+fi
 
 # The rule's switches: PAR and the β band (255 = ignore) on the cam maps.
 "$WSSS" infer --checkpoint "$work/run_cam/checkpoint.wsss" --data "$work/data" --split val \

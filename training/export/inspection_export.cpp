@@ -144,7 +144,7 @@ InspectExportResult exportInspection(const InspectExportOptions &o)
     LoadedModel model;
     vision::VisionTransformer vit{nullptr};
     if (!o.checkpoint.empty()) {
-        model = loadCheckpoint(o.checkpoint, device);
+        model = loadCheckpoint(o.checkpoint, device, o.configOverrides);
         if (auto *v = model.method->vit()) // shares the method's module: no copy
             vit = vision::VisionTransformer(std::shared_ptr<vision::VisionTransformerImpl>(model.method->backbone().shared_from_this(), v));
         model.method->eval();

@@ -1,6 +1,8 @@
 #pragma once
 // `wsss inspect`: one image's inspection as .npy files, for people who make figures or compare
 // with other code (NumPy reads them as they are).
+#include <nlohmann/json.hpp>
+
 #include <string>
 #include <vector>
 
@@ -14,6 +16,7 @@ struct InspectExportOptions {
     std::string out;                 // folder
     int size = 0;                    // side the image is resized to; 0 = the checkpoint's / preset's
     std::string device = "cpu";
+    nlohmann::json configOverrides = nlohmann::json::object(); // over the checkpoint's method config
 };
 
 struct InspectExportResult {
