@@ -46,6 +46,18 @@ grep -q 'the backbone of a dino run' "$work/eca_train.txt"
 "$WSSS" infer --checkpoint "$work/run_eca/checkpoint.wsss" --data "$work/data" --split val --out "$work/pred_eca"
 test "$(ls "$work/pred_eca/SegmentationClass" | wc -l)" -eq 8
 grep -q '"map": "carm"' "$work/pred_eca/manifest.json"
+# Its guider swapped on the trained run (--set guider=FILE): read over the checkpoint's copy. (The
+# other guider starts from another seed: the runs above all start from seed 0's weights.)
+"$WSSS" train --method cam --data "$work/data" --out "$work/run_cam_seed5" --iters 1 --batch 4 --size 64 \
+        --backbone vit_test_patch8 --weights none --val-split none --seed 5
+"$WSSS" infer --checkpoint "$work/run_eca/checkpoint.wsss" --data "$work/data" --split val \
+        --out "$work/pred_eca_maps" --save-maps
+"$WSSS" infer --checkpoint "$work/run_eca/checkpoint.wsss" --data "$work/data" --split val \
+        --out "$work/pred_eca_guider" --save-maps --set guider="$work/run_cam_seed5/checkpoint.wsss"
+one=$(ls "$work/pred_eca_maps/maps" | head -n 1)
+if cmp -s "$work/pred_eca_maps/maps/$one" "$work/pred_eca_guider/maps/$one"; then
+  echo "infer --set guider=FILE left the checkpoint's guider"; exit 1
+fi
 if "$WSSS" train --method eca --data "$work/data" --out "$work/run_eca_none" --iters 1 --backbone vit_test_patch8 \
         --weights none 2> "$work/eca_none.txt"; then
   echo "eca without a guider must fail"; exit 1

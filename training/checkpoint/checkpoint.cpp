@@ -123,6 +123,12 @@ LoadedModel loadCheckpoint(const std::string &path, const torch::Device &device,
             throw Error(std::string(e.what()) + " (the config was changed at load by " + configOverrides.dump() +
                         ": a key that changes the model's layers cannot be set on a trained checkpoint)");
         }
+        // Weights a key names (ECA's guider) replace the checkpoint's copy of them.
+        for (const auto &key : m.method->auxiliaryWeightKeys())
+            if (configOverrides.contains(key)) {
+                m.method->loadAuxiliaryWeights();
+                break;
+            }
     } else {
         vision::loadStateDict(*m.method, file.tensors, path);
     }

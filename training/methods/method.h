@@ -124,6 +124,9 @@ public:
     // Weights the method's config names besides the backbone's (ECA's guider): read once when a
     // run starts, carried by its checkpoints afterwards. Returns notes like loadBackboneWeights.
     virtual std::vector<std::string> loadAuxiliaryWeights() { return {}; }
+    // The config keys that name those weights (ECA: "guider"). Changed on a trained checkpoint
+    // (`wsss infer --set guider=FILE`), they are read again over the checkpoint's copy.
+    virtual std::vector<std::string> auxiliaryWeightKeys() const { return {}; }
     // What keeps a run of this config from starting that shows without reading any weights (ECA
     // with no guider file), for the forms that check a run before it starts.
     virtual std::vector<std::string> startProblems() const { return {}; }

@@ -30,6 +30,7 @@ public:
     std::vector<torch::optim::OptimizerParamGroup> parameterGroups(const TrainRecipe &recipe) override;
     // Reads the guider file the config names (DINO weights or a checkpoint's backbone).
     std::vector<std::string> loadAuxiliaryWeights() override;
+    std::vector<std::string> auxiliaryWeightKeys() const override { return {"guider"}; }
     std::vector<std::string> startProblems() const override;
 
     // SAE on a batch (eca.md §7): image [B, 3, H, W] in [0, 1]; cams [B, K, H, W] in [0, 1] (every
