@@ -21,17 +21,18 @@ shot panels "$cam" val_000007 64,64 dress --evaluate
 # The other methods on the same image, each on the map that shows why it scores below `cam`:
 # AFA's own CAMs and the query's learned affinity; ACR's refined map and the query's nearly
 # uniform patch attention; ViT-PCM's pseudo-mask (its own background) and per-class maps; USAGE's
-# and ECA's maps of the two classes.
-method_shot() { # NAME MAP PANEL [MORE STUDIO OPTIONS]
+# maps of the two classes; ECA's CARM with its guider's affinity of a background patch.
+method_shot() { # NAME MAP PANEL QUERY [MORE STUDIO OPTIONS]
   local checkpoint="$runs/${1}_s0/train/checkpoint.wsss"
   [[ -f "$checkpoint" ]] || { echo "no $checkpoint: skipping the $1 shot" >&2; return 0; }
-  shot "$1" "$checkpoint" val_000007 64,64 dress --map "$2" --panel "$3" "${@:4}"
+  shot "$1" "$checkpoint" val_000007 "$4" dress --map "$2" --panel "$3" "${@:5}"
 }
-method_shot afa cam affinity
-method_shot acr acr affinity
-method_shot vitpcm pcm class-maps --mask
-method_shot usage usage class-maps
-method_shot eca carm class-maps
+method_shot afa cam affinity 64,64
+method_shot acr acr affinity 64,64
+method_shot vitpcm pcm class-maps 64,64 --mask
+method_shot usage usage class-maps 64,64
+# ECA: its dress CARM, and the guider's key cosine of a background patch, high over items too.
+method_shot eca carm affinity 16,16
 # The training panel under the inspection, following a short afa run the CLI writes (loss curves
 # with the learning rate, val mIoU every 40 steps, the kept checkpoints).
 train_dir=.bench/screenshots/afa # relative: the panel's log shows it
