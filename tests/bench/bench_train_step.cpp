@@ -22,7 +22,6 @@
 #include <cstdio>
 #include <iostream>
 #include <sstream>
-#include <thread>
 
 namespace {
 
@@ -51,7 +50,7 @@ int main(int argc, char **argv)
     const int batchSize = argc > 3 ? std::atoi(argv[3]) : 16, size = argc > 4 ? std::atoi(argv[4]) : 128;
     const std::string backbone = "vit_demo_patch8";
     // As `wsss train`: every core or WSSS_THREADS, fewer while other programs keep the cores busy.
-    at::set_num_threads(std::getenv("WSSS_THREADS") ? std::atoi(std::getenv("WSSS_THREADS")) : static_cast<int>(std::thread::hardware_concurrency()));
+    at::set_num_threads(wsss::vision::programThreads());
     wsss::vision::ThreadBudget threads(at::get_num_threads());
 
     std::stringstream names(argv[1]);

@@ -14,7 +14,6 @@
 #include <cstdlib>
 #include <cstdio>
 #include <iostream>
-#include <thread>
 
 int main(int argc, char **argv)
 {
@@ -26,7 +25,7 @@ int main(int argc, char **argv)
     const std::string preset = argv[1];
     const int size = std::atoi(argv[2]), batch = std::atoi(argv[3]), repeats = std::atoi(argv[4]);
     // As `wsss`: every core or WSSS_THREADS, fewer while other programs keep the cores busy.
-    at::set_num_threads(std::getenv("WSSS_THREADS") ? std::atoi(std::getenv("WSSS_THREADS")) : static_cast<int>(std::thread::hardware_concurrency()));
+    at::set_num_threads(wsss::vision::programThreads());
     wsss::vision::ThreadBudget threads(at::get_num_threads());
     torch::manual_seed(0);
     wsss::vision::VisionTransformer vit(wsss::vision::vitPreset(preset));

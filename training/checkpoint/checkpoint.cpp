@@ -7,6 +7,7 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <fstream>
 
 namespace wsss::training {
@@ -115,22 +116,20 @@ LoadedModel loadCheckpoint(const std::string &path, const torch::Device &device,
         m.configOverrides = configOverrides;
     }
     m.method = createMethod(m.header.spec());
+    try {
+        vision::loadStateDict(*m.method, file.tensors, path);
+    } catch (const std::exception &e) {
+        if (!overridden)
+            throw;
+        throw Error(std::string(e.what()) + " (the config was changed at load by " + configOverrides.dump() +
+                    ": a key that changes the model's layers cannot be set on a trained checkpoint)");
+    }
     if (overridden) {
         m.header.config = m.method->config(); // resolved, as a training stores it
-        try {
-            vision::loadStateDict(*m.method, file.tensors, path);
-        } catch (const std::exception &e) {
-            throw Error(std::string(e.what()) + " (the config was changed at load by " + configOverrides.dump() +
-                        ": a key that changes the model's layers cannot be set on a trained checkpoint)");
-        }
         // Weights a key names (ECA's guider) replace the checkpoint's copy of them.
-        for (const auto &key : m.method->auxiliaryWeightKeys())
-            if (configOverrides.contains(key)) {
-                m.method->loadAuxiliaryWeights();
-                break;
-            }
-    } else {
-        vision::loadStateDict(*m.method, file.tensors, path);
+        const auto keys = m.method->auxiliaryWeightKeys();
+        if (std::any_of(keys.begin(), keys.end(), [&](const std::string &k) { return configOverrides.contains(k); }))
+            m.method->loadAuxiliaryWeights();
     }
     if (m.header.normalization)
         m.method->setInputNormalization(*m.header.normalization);

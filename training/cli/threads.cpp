@@ -1,9 +1,7 @@
 #include "training/cli/verbs.h"
+#include "vision/core/thread_budget.h"
 
 #include <ATen/Parallel.h>
-
-#include <cstdlib>
-#include <thread>
 
 namespace wsss::training {
 
@@ -13,10 +11,7 @@ void configureThreads()
     if (done)
         return;
     done = true;
-    int threads = static_cast<int>(std::thread::hardware_concurrency());
-    if (const char *env = std::getenv("WSSS_THREADS"); env && std::atoi(env) > 0)
-        threads = std::atoi(env);
-    at::set_num_threads(std::max(1, threads));
+    at::set_num_threads(vision::programThreads());
 }
 
 } // namespace wsss::training

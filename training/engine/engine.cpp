@@ -54,10 +54,8 @@ class TrainingThreads {
 public:
     TrainingThreads() : m_before(at::get_num_threads())
     {
-        int threads = static_cast<int>(std::thread::hardware_concurrency()) - 1;
-        if (const char *env = std::getenv("WSSS_THREADS"); env && std::atoi(env) > 0)
-            threads = std::atoi(env);
-        at::set_num_threads(std::max(1, threads));
+        const int fixed = vision::userThreads();
+        at::set_num_threads(fixed > 0 ? fixed : std::max(1, static_cast<int>(std::thread::hardware_concurrency()) - 1));
     }
     ~TrainingThreads() { at::set_num_threads(m_before); }
     TrainingThreads(const TrainingThreads &) = delete;

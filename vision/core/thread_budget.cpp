@@ -103,13 +103,19 @@ int competingOthers()
     return ec ? -1 : count;
 }
 
-bool fixedByUser()
+} // namespace
+
+int userThreads()
 {
     const char *env = std::getenv("WSSS_THREADS");
-    return env && std::atoi(env) > 0;
+    return env ? std::max(0, std::atoi(env)) : 0;
 }
 
-} // namespace
+int programThreads()
+{
+    const int fixed = userThreads();
+    return fixed > 0 ? fixed : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+}
 
 int othersRunning()
 {
@@ -127,7 +133,7 @@ int othersRunning()
 }
 
 ThreadBudget::ThreadBudget(int most)
-    : m_most(std::max(1, most)), m_current(m_most), m_adapts(m_most > 1 && !fixedByUser() && othersRunning() >= 0)
+    : m_most(std::max(1, most)), m_current(m_most), m_adapts(m_most > 1 && userThreads() == 0 && machineRunning() >= 0)
 {
 }
 

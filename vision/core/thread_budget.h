@@ -11,6 +11,11 @@
 
 namespace wsss::vision {
 
+// The count the user fixed with WSSS_THREADS (a positive number), else 0.
+int userThreads();
+// The threads a program uses when nothing else is known: WSSS_THREADS, else every core.
+int programThreads();
+
 // Threads of other processes that are running or runnable now and compete with this one for a
 // core (not niced 10 or more below it). -1 where the platform does not say (no /proc).
 int othersRunning();
