@@ -62,6 +62,18 @@ private Q_SLOTS:
         qunsetenv("WSSS_THREADS");
     }
 
+    // PAR, the CRF and the pseudo-label rule split their pixels with at::parallel_for, which is
+    // serial unless the core is compiled with OpenMP: a build that drops it halves their speed.
+    void theCoresParallelLoopsUseLibTorchsThreads()
+    {
+        if (cores() < 2)
+            QSKIP("one core: nothing to split");
+        at::set_num_threads(2);
+        QCOMPARE(parallelLoopThreads(), 2);
+        at::set_num_threads(1);
+        QCOMPARE(parallelLoopThreads(), 1);
+    }
+
     void busyCoresLeaveOneThreadAndTheCountComesBack()
     {
         at::set_num_threads(2);

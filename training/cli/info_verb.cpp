@@ -2,6 +2,7 @@
 // run: LibTorch, CPU threads, the BLAS kernels in use, CUDA devices.
 #include "training/cli/verbs.h"
 #include "vision/core/blas_kernels.h"
+#include "vision/core/thread_budget.h"
 
 #include <ATen/Parallel.h>
 #include <CLI/CLI.hpp>
@@ -19,7 +20,11 @@ void addInfoVerb(CLI::App &app)
         configureThreads();
         std::printf("wsss %s\n", WSSS_VERSION);
         std::printf("libtorch: %s\n", TORCH_VERSION);
-        std::printf("cpu threads: %d\n", at::get_num_threads());
+        const int threads = at::get_num_threads(), looping = vision::parallelLoopThreads();
+        if (looping == threads)
+            std::printf("cpu threads: %d\n", threads);
+        else // a build without OpenMP: LibTorch's own kernels use the threads, the core's loops do not
+            std::printf("cpu threads: %d (the core's own loops: %d)\n", threads, looping);
         const std::string core = vision::blasCoreName(), fastest = vision::fastestBlasCoreForThisCpu();
         if (core.empty())
             std::printf("blas: not OpenBLAS\n");

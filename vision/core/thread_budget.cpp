@@ -9,6 +9,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -115,6 +117,19 @@ int programThreads()
 {
     const int fixed = userThreads();
     return fixed > 0 ? fixed : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+}
+
+int parallelLoopThreads()
+{
+    // One chunk per thread LibTorch would use; each records the thread that ran it.
+    const int threads = at::get_num_threads();
+    std::mutex mutex;
+    std::set<std::thread::id> seen;
+    at::parallel_for(0, threads, 1, [&](std::int64_t, std::int64_t) {
+        const std::lock_guard<std::mutex> lock(mutex);
+        seen.insert(std::this_thread::get_id());
+    });
+    return static_cast<int>(seen.size());
 }
 
 int othersRunning()

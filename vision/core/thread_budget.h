@@ -16,6 +16,10 @@ int userThreads();
 // The threads a program uses when nothing else is known: WSSS_THREADS, else every core.
 int programThreads();
 
+// The threads one of the core's parallel loops (at::parallel_for) runs on now: at::get_num_threads()
+// where the core was built with OpenMP, 1 where its loops were compiled serial (`wsss info`).
+int parallelLoopThreads();
+
 // Threads of other processes that are running or runnable now and compete with this one for a
 // core (not niced 10 or more below it). -1 where the platform does not say (no /proc).
 int othersRunning();

@@ -142,8 +142,26 @@ void checkProbabilitiesShape(const at::Tensor &probs)
                     std::string(c10::toString(probs.scalar_type())));
 }
 
-// [C, H, W] probabilities → pixel-major −ln(clip(p, 1e-5, 1)).
-std::vector<float> unaryFromProbabilities(const at::Tensor &probs)
+// Labels padded to a multiple of 8 with impossible ones (unary +inf, so q = 0 there and the
+// filters keep them 0): the lattice's per-label loops then run whole AVX vectors, no tail.
+std::int64_t paddedLabels(std::int64_t labels)
+{
+    return (labels + 7) / 8 * 8;
+}
+
+// A pixel-major unary of paddedLabels(labels) values per pixel, the padding +inf. From LibTorch's
+// allocator, whose block cache reuses it image after image.
+at::Tensor emptyUnary(std::int64_t n, std::int64_t labels)
+{
+    const std::int64_t padded = paddedLabels(labels);
+    at::Tensor unary = at::empty({n, padded}, at::TensorOptions(at::kFloat));
+    if (padded != labels)
+        unary.narrow(1, labels, padded - labels).fill_(std::numeric_limits<float>::infinity());
+    return unary;
+}
+
+// [C, H, W] probabilities → pixel-major −ln(clip(p, 1e-5, 1)), padded.
+at::Tensor unaryFromProbabilities(const at::Tensor &probs)
 {
     const at::Tensor p = probs.to(at::kCPU, at::kFloat).contiguous();
     const std::int64_t labels = p.size(0), n = p.size(1) * p.size(2), width = p.size(2);
@@ -153,18 +171,19 @@ std::vector<float> unaryFromProbabilities(const at::Tensor &probs)
         throw Error("dense CRF: probability of label " + std::to_string(first / n) + " at pixel (y " +
                     std::to_string(first % n / width) + ", x " + std::to_string(first % width) + ") is NaN");
     }
-    std::vector<float> unary(static_cast<std::size_t>(n * labels));
+    at::Tensor unary = emptyUnary(n, labels);
+    float *dst = unary.data_ptr<float>();
+    const std::int64_t stride = unary.size(1);
     at::parallel_for(0, n, kGrain, [&](std::int64_t begin, std::int64_t end) {
         for (std::int64_t i = begin; i < end; ++i)
             for (std::int64_t l = 0; l < labels; ++l)
-                unary[static_cast<std::size_t>(i * labels + l)] =
-                    -std::log(std::clamp(src[l * n + i], kCrfProbabilityClip, 1.0f));
+                dst[i * stride + l] = -std::log(std::clamp(src[l * n + i], kCrfProbabilityClip, 1.0f));
     });
     return unary;
 }
 
-// [H, W] hard labels → pixel-major energies of pydensecrf's unary_from_labels.
-std::vector<float> unaryFromLabels(const at::Tensor &labels, std::int64_t numLabels, float gtProb)
+// [H, W] hard labels → pixel-major energies of pydensecrf's unary_from_labels, padded.
+at::Tensor unaryFromLabels(const at::Tensor &labels, std::int64_t numLabels, float gtProb)
 {
     if (labels.dim() != 2)
         throw Error("dense CRF: labels " + shapeText(labels) + " must be [H, W]");
@@ -179,37 +198,26 @@ std::vector<float> unaryFromLabels(const at::Tensor &labels, std::int64_t numLab
     const std::int64_t *src = lab.data_ptr<std::int64_t>();
     const float on = -std::log(gtProb);
     const float off = -std::log((1.0f - gtProb) / static_cast<float>(numLabels - 1));
-    std::vector<float> unary(static_cast<std::size_t>(n * numLabels), off);
+    at::Tensor unary = emptyUnary(n, numLabels);
+    unary.narrow(1, 0, numLabels).fill_(off);
+    float *dst = unary.data_ptr<float>();
+    const std::int64_t stride = unary.size(1);
     for (std::int64_t i = 0; i < n; ++i) {
         if (src[i] < 0 || src[i] >= numLabels)
             throw Error("dense CRF: label " + std::to_string(src[i]) + " at pixel (y " + std::to_string(i / width) +
                         ", x " + std::to_string(i % width) + ") is outside 0.." + std::to_string(numLabels - 1));
-        unary[static_cast<std::size_t>(i * numLabels + src[i])] = on;
+        dst[i * stride + src[i]] = on;
     }
     return unary;
 }
 
-at::Tensor runCrf(const std::vector<float> &unary, std::int64_t labels, const std::uint8_t *rgb, std::int64_t height,
+// unary: [n, paddedLabels(labels)] from the functions above.
+at::Tensor runCrf(const at::Tensor &unary, std::int64_t labels, const std::uint8_t *rgb, std::int64_t height,
                   std::int64_t width, const DenseCrfParams &params, const at::Device &device)
 {
-    // Labels padded to a multiple of 8 with impossible ones (unary +inf, so q = 0 there and the
-    // filters keep them 0): the lattice's per-label loops then run whole AVX vectors, no tail.
-    const std::int64_t padded = (labels + 7) / 8 * 8, n = height * width;
-    const float *u = unary.data();
-    std::unique_ptr<float[]> paddedUnary;
-    if (padded != labels) {
-        paddedUnary.reset(new float[static_cast<std::size_t>(n * padded)]);
-        at::parallel_for(0, n, kGrain, [&](std::int64_t begin, std::int64_t end) {
-            for (std::int64_t i = begin; i < end; ++i) {
-                float *row = paddedUnary.get() + i * padded;
-                std::copy_n(unary.data() + i * labels, labels, row);
-                std::fill(row + labels, row + padded, std::numeric_limits<float>::infinity());
-            }
-        });
-        u = paddedUnary.get();
-    }
+    const std::int64_t padded = unary.size(1);
     at::Tensor q = at::empty({height, width, padded}, at::TensorOptions(at::kFloat)); // pixel-major
-    denseCrfMeanField(u, padded, rgb, height, width, params, q.data_ptr<float>());
+    denseCrfMeanField(unary.data_ptr<float>(), padded, rgb, height, width, params, q.data_ptr<float>());
     return q.narrow(2, 0, labels).permute({2, 0, 1}).contiguous().to(device);
 }
 
@@ -298,20 +306,22 @@ void denseCrfMeanField(const float *unary, std::int64_t numLabels, const std::ui
     // −U once; each iteration's first filter writes −U + its term, the next ones add theirs (no
     // separate pass to reset the logits).
     // Both are fully written before they are read: no zero-filling pass.
-    std::unique_ptr<float[]> negUnary(new float[static_cast<std::size_t>(values)]);
-    std::unique_ptr<float[]> logits(new float[static_cast<std::size_t>(values)]);
+    // From LibTorch's allocator, whose block cache reuses them image after image.
+    const at::Tensor negUnaryBuffer = at::empty({values}, at::TensorOptions(at::kFloat));
+    const at::Tensor logitsBuffer = at::empty({values}, at::TensorOptions(at::kFloat));
+    float *negUnary = negUnaryBuffer.data_ptr<float>(), *logits = logitsBuffer.data_ptr<float>();
     at::parallel_for(0, values, kGrain * 16, [&](std::int64_t begin, std::int64_t end) {
         for (std::int64_t i = begin; i < end; ++i)
-            negUnary[static_cast<std::size_t>(i)] = -unary[i];
+            negUnary[i] = -unary[i];
     });
-    softmaxRows(negUnary.get(), q, n, numLabels);
+    softmaxRows(negUnary, q, n, numLabels);
     const int labels = static_cast<int>(numLabels);
     for (int it = 0; it < params.iterations; ++it) {
         // Potts: logits = −U + Σ_m w_m·ν_m ⊙ K̂_m(ν_m ⊙ Q); the label-independent part cancels.
-        const float *base = negUnary.get();
+        const float *base = negUnary;
         for (const auto &k : kernels) {
-            k.lattice->filter(q, logits.get(), labels, k.norm.data(), k.weightedNorm.data(), base);
-            base = logits.get();
+            k.lattice->filter(q, logits, labels, k.norm.data(), k.weightedNorm.data(), base);
+            base = logits;
         }
         softmaxRows(const_cast<float *>(base), q, n, numLabels);
     }
@@ -330,7 +340,7 @@ at::Tensor denseCrf(const at::Tensor &probs, const std::uint8_t *rgb, std::int64
     params.validate();
     checkProbabilitiesShape(probs);
     checkImageSize(height, width, probs.size(1), probs.size(2), "probabilities");
-    std::vector<float> unary = unaryFromProbabilities(probs);
+    const at::Tensor unary = unaryFromProbabilities(probs);
     return runCrf(unary, probs.size(0), rgb, height, width, params, probs.device());
 }
 
@@ -350,7 +360,7 @@ at::Tensor denseCrfFromLabels(const at::Tensor &labels, std::int64_t numLabels, 
     if (labels.dim() != 2)
         throw Error("dense CRF: labels " + shapeText(labels) + " must be [H, W]");
     checkImageSize(height, width, labels.size(0), labels.size(1), "labels");
-    std::vector<float> unary = unaryFromLabels(labels, numLabels, gtProb);
+    const at::Tensor unary = unaryFromLabels(labels, numLabels, gtProb);
     return runCrf(unary, numLabels, rgb, height, width, params, labels.device());
 }
 

@@ -4,10 +4,11 @@
 #include "vision/core/vector_clones.h"
 
 #include <ATen/Parallel.h>
+#include <ATen/core/Tensor.h>
+#include <ATen/ops/empty.h>
 
 #include <algorithm>
 #include <cmath>
-#include <memory>
 #include <string>
 
 namespace wsss::vision {
@@ -392,21 +393,24 @@ void PermutohedralLattice::filter(const float *in, float *out, int valueSize, co
     const int d = m_dimensions, vs = valueSize;
     const std::int64_t m = m_numVertices;
     // Row 0 of each buffer is the absent neighbour and stays zero; every other row is written
-    // before it is read, so the buffers need no clearing.
-    std::unique_ptr<float[]> grid(new float[static_cast<std::size_t>((m + 1) * vs)]);
-    std::unique_ptr<float[]> next(new float[static_cast<std::size_t>((m + 1) * vs)]);
-    std::fill(grid.get(), grid.get() + vs, 0.0f);
-    std::fill(next.get(), next.get() + vs, 0.0f);
+    // before it is read, so the buffers need no clearing. LibTorch's allocator, not new[]: the
+    // CRF filters 20 times per image, and its block cache (vision/core/cpu_memory.h) hands the
+    // same pages back each time instead of fresh ones the kernel must zero.
+    const at::Tensor gridBuffer = at::empty({(m + 1) * vs}, at::TensorOptions(at::kFloat));
+    const at::Tensor nextBuffer = at::empty({(m + 1) * vs}, at::TensorOptions(at::kFloat));
+    float *grid = gridBuffer.data_ptr<float>(), *next = nextBuffer.data_ptr<float>();
+    std::fill(grid, grid + vs, 0.0f);
+    std::fill(next, next + vs, 0.0f);
 
     const SplatLists splat{m_splatBegin.data(), m_splatPoint.data(), m_splatWeight.data()};
     at::parallel_for(1, m + 1, kGrain / 4, [&](std::int64_t begin, std::int64_t end) {
-        splatRange(splat, in, inScale, vs, begin, end, grid.get());
+        splatRange(splat, in, inScale, vs, begin, end, grid);
     });
     for (int j = 0; j <= d; ++j) {
         const std::int32_t *nb = m_neighbour.data() + static_cast<std::int64_t>(j) * m * 2;
         // A blur pass is light; below ~64k values per task, threads cost more than they give.
         at::parallel_for(1, m + 1, std::max<std::int64_t>(kGrain, 65536 / vs), [&](std::int64_t begin, std::int64_t end) {
-            blurRange(grid.get(), nb, vs, begin, end, next.get());
+            blurRange(grid, nb, vs, begin, end, next);
         });
         std::swap(grid, next);
     }
@@ -414,7 +418,7 @@ void PermutohedralLattice::filter(const float *in, float *out, int valueSize, co
     const float alpha = 1.0f / (1.0f + std::pow(2.0f, static_cast<float>(-d)));
     const SliceWeights slice{m_pointVertex.data(), m_pointWeight.data(), d + 1};
     at::parallel_for(0, m_numPoints, kGrain / 4, [&](std::int64_t begin, std::int64_t end) {
-        sliceRange(slice, grid.get(), alpha, outScale, add, vs, begin, end, out);
+        sliceRange(slice, grid, alpha, outScale, add, vs, begin, end, out);
     });
 }
 

@@ -35,7 +35,8 @@ void loadStateDict(torch::nn::Module &module, const std::map<std::string, torch:
         }
         used.insert(it->first);
         torch::Tensor value = it->second;
-        const bool isPosEmbed = name == "pos_embed" || name.size() > 10 && name.substr(name.size() - 10) == ".pos_embed";
+        const bool isPosEmbed =
+            name == "pos_embed" || (name.size() > 10 && name.substr(name.size() - 10) == ".pos_embed");
         if (isPosEmbed && value.dim() == 3 && target.dim() == 3 && value.size(2) == target.size(2) &&
             value.size(1) != target.size(1)) {
             // Same width, other grid: resample (timm's resample_abs_pos_embed), keeping the class token.
