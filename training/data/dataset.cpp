@@ -13,11 +13,6 @@
 
 namespace wsss::training {
 
-double uniform01(std::mt19937_64 &rng)
-{
-    return static_cast<double>(rng() >> 11) * (1.0 / 9007199254740992.0);
-}
-
 torch::Tensor imageToTensor(const cv::Mat &rgb, const vision::Normalization &norm)
 {
     cv::Mat continuous = rgb.isContinuous() ? rgb : rgb.clone();

@@ -2,6 +2,7 @@
 // TrainingSet: a VOC-layout split decoded into memory at the training size (the long side; the
 // aspect ratio kept), and the batches drawn from it. Corrupt or missing files are reported
 // through `warn` and skipped.
+#include "training/data/portable_random.h"
 #include "training/methods/method.h"
 #include "vision/backbones/backbone.h"
 #include "vision/io/voc_reader.h"
@@ -59,8 +60,5 @@ private:
     std::vector<std::size_t> m_order;
     std::size_t m_cursor = 0;
 };
-
-// A uniform double in [0, 1) from the generator, identical on every standard library.
-double uniform01(std::mt19937_64 &rng);
 
 } // namespace wsss::training

@@ -1,6 +1,7 @@
 #include "training/data/demo_generator.h"
 
 #include "training/data/fashion_mnist.h"
+#include "training/data/portable_random.h"
 #include "vision/core/error.h"
 #include "vision/io/atomic_write.h"
 #include "vision/io/image_io.h"
@@ -24,31 +25,6 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr double kPi = 3.14159265358979323846;
-
-// Own uniform helpers: std::uniform_*_distribution differ across standard libraries, while
-// mt19937_64's raw output is fixed by the standard, so these keep a seed's images portable.
-double uniform01(std::mt19937_64 &rng)
-{
-    return static_cast<double>(rng() >> 11) * (1.0 / 9007199254740992.0); // 53 bits -> [0, 1)
-}
-
-double uniformReal(std::mt19937_64 &rng, double lo, double hi)
-{
-    return lo + (hi - lo) * uniform01(rng);
-}
-
-// Inclusive range, without modulo bias.
-int uniformInt(std::mt19937_64 &rng, int lo, int hi)
-{
-    const std::uint64_t span = static_cast<std::uint64_t>(hi - lo) + 1;
-    const std::uint64_t limit = std::numeric_limits<std::uint64_t>::max() -
-                                std::numeric_limits<std::uint64_t>::max() % span;
-    std::uint64_t v;
-    do {
-        v = rng();
-    } while (v >= limit);
-    return lo + static_cast<int>(v % span);
-}
 
 std::uint64_t splitmix(std::uint64_t x)
 {

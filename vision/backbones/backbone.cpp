@@ -40,4 +40,15 @@ torch::Tensor BackboneOutput::prefix() const
     return tokens.slice(1, 0, prefixTokens);
 }
 
+torch::Tensor dropPath(const torch::Tensor &branch, double rate, bool training)
+{
+    if (!training || rate <= 0.0)
+        return branch;
+    const double keep = 1.0 - rate;
+    std::vector<std::int64_t> shape(branch.dim(), 1);
+    shape[0] = branch.size(0);
+    auto mask = torch::empty(shape, branch.options()).bernoulli_(keep);
+    return branch / keep * mask;
+}
+
 } // namespace wsss::vision

@@ -97,4 +97,9 @@ public:
     virtual std::vector<std::string> noWeightDecay() const { return {}; }
 };
 
+// Stochastic depth (timm's drop_path), for the residual branches of every backbone: zero the
+// branch for a random subset of samples and scale the kept ones by 1/(1 − rate), so the
+// expectation is unchanged. The branch unchanged when not training or rate ≤ 0.
+torch::Tensor dropPath(const torch::Tensor &branch, double rate, bool training);
+
 } // namespace wsss::vision

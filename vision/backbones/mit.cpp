@@ -114,17 +114,6 @@ torch::Tensor mapToTokens(const torch::Tensor &x)
     return x.flatten(2).transpose(1, 2);
 }
 
-// Stochastic depth per sample (timm's DropPath): the residual branch is zeroed with probability
-// p and scaled by 1/(1−p) otherwise.
-torch::Tensor dropPath(const torch::Tensor &branch, double p, bool training)
-{
-    if (!training || p <= 0.0)
-        return branch;
-    const double keep = 1.0 - p;
-    auto mask = torch::empty({branch.size(0), 1, 1}, branch.options()).bernoulli_(keep);
-    return branch * mask / keep;
-}
-
 } // namespace
 
 OverlapPatchEmbedImpl::OverlapPatchEmbedImpl(int in, int out, int kernel, int stride, double lnEps)

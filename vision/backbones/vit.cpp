@@ -92,23 +92,6 @@ BlockImpl::BlockImpl(const VitConfig &c)
     m_mlp = register_module("mlp", Mlp(c.embedDim, static_cast<int>(c.embedDim * c.mlpRatio)));
 }
 
-namespace {
-
-// Stochastic depth (timm's drop_path): zero a residual branch for a random subset of samples
-// and scale the kept ones by 1/(1 − rate), so the expectation is unchanged.
-torch::Tensor dropPath(const torch::Tensor &branch, double rate, bool training)
-{
-    if (!training || rate <= 0.0)
-        return branch;
-    const double keep = 1.0 - rate;
-    std::vector<std::int64_t> shape(branch.dim(), 1);
-    shape[0] = branch.size(0);
-    auto mask = torch::empty(shape, branch.options()).bernoulli_(keep);
-    return branch / keep * mask;
-}
-
-} // namespace
-
 torch::Tensor BlockImpl::forward(const torch::Tensor &x, const CaptureRequest *what, BlockCapture *into,
                                  double dropPathRate, double dropout)
 {

@@ -1,5 +1,6 @@
 #pragma once
-// Small string helpers shared by the text-format readers.
+// Small string helpers shared by the text-format readers and the file code's messages.
+#include <filesystem>
 #include <string>
 
 namespace wsss::vision {
@@ -12,6 +13,12 @@ inline std::string trim(const std::string &s)
         return {};
     const auto last = s.find_last_not_of(" \t\r\n");
     return s.substr(first, last - first + 1);
+}
+
+// A path in double quotes, as every message names a file.
+inline std::string quoted(const std::filesystem::path &p)
+{
+    return "\"" + p.string() + "\"";
 }
 
 } // namespace wsss::vision

@@ -1,4 +1,5 @@
 #include "vision/io/atomic_write.h"
+#include "vision/core/text.h"
 
 #include "vision/core/error.h"
 
@@ -17,11 +18,6 @@
 
 namespace wsss::vision {
 namespace {
-
-std::string quoted(const std::filesystem::path &p)
-{
-    return "\"" + p.string() + "\"";
-}
 
 [[noreturn]] void fail(const std::filesystem::path &target, const std::string &what, int err)
 {

@@ -1,4 +1,5 @@
 #include "vision/io/folder_lock.h"
+#include "vision/core/text.h"
 
 #include "vision/core/error.h"
 
@@ -15,11 +16,6 @@
 
 namespace wsss::vision {
 namespace {
-
-std::string quoted(const std::filesystem::path &p)
-{
-    return "\"" + p.string() + "\"";
-}
 
 std::string readHolder(int fd)
 {

@@ -33,7 +33,7 @@ void onPngError(png_structp png, png_const_charp msg)
 // Warnings (e.g. a known-incorrect sRGB profile) do not change the indices; keep stderr quiet.
 void onPngWarning(png_structp, png_const_charp) {}
 
-std::string label(const std::string &path)
+std::string pngLabel(const std::string &path)
 {
     return "label PNG \"" + path + "\"";
 }
@@ -117,12 +117,12 @@ cv::Mat readLabelPng(const std::string &path)
 {
     FILE *fp = std::fopen(path.c_str(), "rb");
     if (!fp)
-        throw Error(label(path) + ": cannot open (" + std::strerror(errno) + ")");
+        throw Error(pngLabel(path) + ": cannot open (" + std::strerror(errno) + ")");
     unsigned char signature[8] = {0};
     const std::size_t got = std::fread(signature, 1, 8, fp);
     if (got != 8 || png_sig_cmp(signature, 0, 8) != 0) {
         std::fclose(fp);
-        throw Error(label(path) + ": not a PNG file");
+        throw Error(pngLabel(path) + ": not a PNG file");
     }
     PngContext ctx;
     png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &ctx, onPngError, onPngWarning);
@@ -130,12 +130,12 @@ cv::Mat readLabelPng(const std::string &path)
     if (!png || !info) {
         png_destroy_read_struct(png ? &png : nullptr, nullptr, nullptr);
         std::fclose(fp);
-        throw Error(label(path) + ": cannot initialise libpng");
+        throw Error(pngLabel(path) + ": cannot initialise libpng");
     }
     auto failWith = [&](const std::string &what) {
         png_destroy_read_struct(&png, &info, nullptr);
         std::fclose(fp);
-        throw Error(label(path) + ": " + what);
+        throw Error(pngLabel(path) + ": " + what);
     };
 
     ReadHeader header;
@@ -162,7 +162,7 @@ cv::Mat readLabelPng(const std::string &path)
 void writeLabelPng(const std::string &path, const cv::Mat &labels, const std::array<Rgb, 256> &palette)
 {
     if (labels.empty() || labels.type() != CV_8UC1)
-        throw Error(label(path) + ": cannot write: expected a non-empty CV_8UC1 index image");
+        throw Error(pngLabel(path) + ": cannot write: expected a non-empty CV_8UC1 index image");
     png_color colors[256];
     for (int i = 0; i < 256; ++i)
         colors[i] = png_color{palette[i][0], palette[i][1], palette[i][2]};
@@ -178,13 +178,13 @@ void writeLabelPng(const std::string &path, const cv::Mat &labels, const std::ar
     png_infop info = png ? png_create_info_struct(png) : nullptr;
     if (!png || !info) {
         png_destroy_write_struct(png ? &png : nullptr, nullptr);
-        throw Error(label(path) + ": cannot initialise libpng");
+        throw Error(pngLabel(path) + ": cannot initialise libpng");
     }
     const bool ok = writePngRows(png, info, &buffer, static_cast<png_uint_32>(labels.cols),
                                  static_cast<png_uint_32>(labels.rows), colors, rows.data());
     png_destroy_write_struct(&png, &info);
     if (!ok)
-        throw Error(label(path) + ": PNG encoding failed (" + ctx.message + ")");
+        throw Error(pngLabel(path) + ": PNG encoding failed (" + ctx.message + ")");
     atomicWriteBytes(path, bytes.data(), bytes.size());
 }
 

@@ -20,11 +20,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string quoted(const fs::path &p)
-{
-    return "\"" + p.string() + "\"";
-}
-
 bool isFile(const fs::path &p)
 {
     std::error_code ec;

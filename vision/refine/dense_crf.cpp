@@ -16,7 +16,7 @@ namespace wsss::vision {
 
 namespace {
 
-constexpr std::int64_t kGrain = 2048;
+constexpr std::int64_t kPixelGrain = 2048;
 
 struct NamedPreset {
     const char *name;
@@ -116,7 +116,7 @@ void softmaxRows(float *logits, float *q, std::int64_t n, std::int64_t labels)
     at::_softmax_out(out, in, 1, false);
 }
 
-void checkImage(const at::Tensor &image)
+void checkRgbImage(const at::Tensor &image)
 {
     if (image.scalar_type() != at::kByte || image.dim() != 3 || image.size(2) != 3)
         throw Error("dense CRF: image " + shapeText(image) + " " + std::string(c10::toString(image.scalar_type())) +
@@ -174,7 +174,7 @@ at::Tensor unaryFromProbabilities(const at::Tensor &probs)
     at::Tensor unary = emptyUnary(n, labels);
     float *dst = unary.data_ptr<float>();
     const std::int64_t stride = unary.size(1);
-    at::parallel_for(0, n, kGrain, [&](std::int64_t begin, std::int64_t end) {
+    at::parallel_for(0, n, kPixelGrain, [&](std::int64_t begin, std::int64_t end) {
         for (std::int64_t i = begin; i < end; ++i)
             for (std::int64_t l = 0; l < labels; ++l)
                 dst[i * stride + l] = -std::log(std::clamp(src[l * n + i], kCrfProbabilityClip, 1.0f));
@@ -310,7 +310,7 @@ void denseCrfMeanField(const float *unary, std::int64_t numLabels, const std::ui
     const at::Tensor negUnaryBuffer = at::empty({values}, at::TensorOptions(at::kFloat));
     const at::Tensor logitsBuffer = at::empty({values}, at::TensorOptions(at::kFloat));
     float *negUnary = negUnaryBuffer.data_ptr<float>(), *logits = logitsBuffer.data_ptr<float>();
-    at::parallel_for(0, values, kGrain * 16, [&](std::int64_t begin, std::int64_t end) {
+    at::parallel_for(0, values, kPixelGrain * 16, [&](std::int64_t begin, std::int64_t end) {
         for (std::int64_t i = begin; i < end; ++i)
             negUnary[i] = -unary[i];
     });
@@ -329,7 +329,7 @@ void denseCrfMeanField(const float *unary, std::int64_t numLabels, const std::ui
 
 at::Tensor denseCrf(const at::Tensor &probs, const at::Tensor &image, const DenseCrfParams &params)
 {
-    checkImage(image);
+    checkRgbImage(image);
     const at::Tensor rgb = image.to(at::kCPU).contiguous();
     return denseCrf(probs, rgb.data_ptr<std::uint8_t>(), rgb.size(0), rgb.size(1), params);
 }
@@ -347,7 +347,7 @@ at::Tensor denseCrf(const at::Tensor &probs, const std::uint8_t *rgb, std::int64
 at::Tensor denseCrfFromLabels(const at::Tensor &labels, std::int64_t numLabels, const at::Tensor &image,
                               const DenseCrfParams &params, float gtProb)
 {
-    checkImage(image);
+    checkRgbImage(image);
     const at::Tensor rgb = image.to(at::kCPU).contiguous();
     return denseCrfFromLabels(labels, numLabels, rgb.data_ptr<std::uint8_t>(), rgb.size(0), rgb.size(1), params,
                               gtProb);

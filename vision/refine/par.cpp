@@ -19,25 +19,20 @@ namespace F = torch::nn::functional;
 constexpr double kStdEps = 1e-8; // official PAR: σ + 1e-8, so a flat patch gives 0/1e-8 = 0
 constexpr std::int64_t kTile = 128; // propagation columns per tile (48 kernel rows × 512 B in L1)
 
-std::string shapeOf(const torch::Tensor &t)
-{
-    return c10::str(t.sizes());
-}
-
-void checkImage(const torch::Tensor &image)
+void checkParImage(const torch::Tensor &image)
 {
     if (image.dim() != 4 || image.size(1) != 3)
-        throw Error("PAR: image must be [B, 3, H, W], got " + shapeOf(image));
+        throw Error("PAR: image must be [B, 3, H, W], got " + c10::str(image.sizes()));
 }
 
 void checkMaps(const torch::Tensor &kernel, const torch::Tensor &maps, const ParConfig &config)
 {
     if (kernel.dim() != 4 || kernel.size(1) != config.neighbours())
         throw Error("PAR: kernel must be [B, " + std::to_string(config.neighbours()) + ", H, W], got " +
-                    shapeOf(kernel));
+                    c10::str(kernel.sizes()));
     if (maps.dim() != 4 || maps.size(0) != kernel.size(0) || maps.size(2) != kernel.size(2) ||
         maps.size(3) != kernel.size(3))
-        throw Error("PAR: maps " + shapeOf(maps) + " do not match the kernel " + shapeOf(kernel) +
+        throw Error("PAR: maps " + c10::str(maps.sizes()) + " do not match the kernel " + c10::str(kernel.sizes()) +
                     " (expected [B, K, H, W] with the kernel's B, H and W)");
 }
 
@@ -274,7 +269,7 @@ torch::Tensor parPositionWeights(const ParConfig &config)
 torch::Tensor parKernel(const torch::Tensor &image, const ParConfig &config)
 {
     config.validate();
-    checkImage(image);
+    checkParImage(image);
     if (image.device().is_cpu())
         return kernelCpu(image, config);
     return parKernelTensorOps(image, config);
@@ -291,10 +286,10 @@ torch::Tensor parPropagate(const torch::Tensor &kernel, const torch::Tensor &map
 
 torch::Tensor refineWithPar(const torch::Tensor &image, const torch::Tensor &maps, const ParConfig &config)
 {
-    checkImage(image);
+    checkParImage(image);
     if (maps.dim() != 4 || maps.size(0) != image.size(0))
         throw Error("PAR: maps must be [B, K, h, w] with the image's batch " + std::to_string(image.size(0)) +
-                    ", got " + shapeOf(maps));
+                    ", got " + c10::str(maps.sizes()));
     const std::int64_t H = image.size(2), W = image.size(3);
     auto sized = maps.to(torch::kFloat);
     if (sized.size(2) != H || sized.size(3) != W)
@@ -308,7 +303,7 @@ torch::Tensor refineWithPar(const torch::Tensor &image, const torch::Tensor &map
 torch::Tensor parKernelTensorOps(const torch::Tensor &image, const ParConfig &config)
 {
     config.validate();
-    checkImage(image);
+    checkParImage(image);
     const auto img = image.to(torch::kFloat);
     const std::int64_t H = img.size(2), W = img.size(3);
     const int pad = maxDilation(config);

@@ -10,11 +10,6 @@
 namespace wsss::vision {
 namespace {
 
-std::string shapeOf(const torch::Tensor &t)
-{
-    return c10::str(t.sizes());
-}
-
 } // namespace
 
 void RandomWalkConfig::validate() const
@@ -48,7 +43,7 @@ torch::Tensor transitionMatrix(const torch::Tensor &affinity, std::int64_t heigh
     config.validate();
     const std::int64_t n = height * width;
     if ((affinity.dim() != 2 && affinity.dim() != 3) || affinity.size(-1) != n || affinity.size(-2) != n)
-        throw Error("random walk: affinity " + shapeOf(affinity) + " is not [B, N, N] or [N, N] with N = " +
+        throw Error("random walk: affinity " + c10::str(affinity.sizes()) + " is not [B, N, N] or [N, N] with N = " +
                     std::to_string(height) + "×" + std::to_string(width) + " = " + std::to_string(n));
     auto a = affinity.is_floating_point() ? affinity : affinity.to(torch::kFloat);
     if (config.radius >= 0)
@@ -64,7 +59,7 @@ torch::Tensor randomWalk(const torch::Tensor &seeds, const torch::Tensor &transi
     if (seeds.dim() != 3 || (transition.dim() != 2 && transition.dim() != 3) ||
         transition.size(-2) != seeds.size(2) || transition.size(-1) != seeds.size(2) ||
         (transition.dim() == 3 && transition.size(0) != seeds.size(0)))
-        throw Error("random walk: seeds " + shapeOf(seeds) + " and transition " + shapeOf(transition) +
+        throw Error("random walk: seeds " + c10::str(seeds.sizes()) + " and transition " + c10::str(transition.sizes()) +
                     " do not match (expected [B, K, N] and [B, N, N] or [N, N])");
     if (steps < 0)
         throw Error("random walk: steps " + std::to_string(steps) + " is negative");
@@ -78,13 +73,13 @@ torch::Tensor propagateWithBackground(const torch::Tensor &cams, const torch::Te
                                       const torch::Tensor &classLabels, double bgScore, const RandomWalkConfig &config)
 {
     if (cams.dim() != 4)
-        throw Error("AFA propagation: cams must be [B, C, h, w], got " + shapeOf(cams));
+        throw Error("AFA propagation: cams must be [B, C, h, w], got " + c10::str(cams.sizes()));
     const std::int64_t B = cams.size(0), C = cams.size(1), h = cams.size(2), w = cams.size(3);
     if (classLabels.dim() != 2 || classLabels.size(0) != B || classLabels.size(1) != C)
-        throw Error("AFA propagation: class labels " + shapeOf(classLabels) + " do not match cams " + shapeOf(cams) +
+        throw Error("AFA propagation: class labels " + c10::str(classLabels.sizes()) + " do not match cams " + c10::str(cams.sizes()) +
                     " (expected [B, C])");
     if (affinity.dim() != 3 || affinity.size(0) != B)
-        throw Error("AFA propagation: affinity " + shapeOf(affinity) + " is not [B, N, N] for " +
+        throw Error("AFA propagation: affinity " + c10::str(affinity.sizes()) + " is not [B, N, N] for " +
                     std::to_string(B) + " images");
     const auto transition = transitionMatrix(affinity, h, w, config);
     const auto maps = cams.to(transition.scalar_type());
