@@ -2,9 +2,11 @@
 // method's recipe and parameter groups, its optimiser, every loss read back, zero_grad, backward,
 // step), on random images and random multi-hot labels. Prints one JSON object per method;
 // tests/bench/run.sh sets it beside train_step_peer.py.
-// Usage: bench_train_step METHOD[,METHOD…] REPEATS [BATCH [SIZE]]
+// Usage: bench_train_step METHOD[,METHOD…] REPEATS [BATCH [SIZE [PRECISION]]] (fp32 or bf16, as
+//   `wsss train --precision`)
 //   afa's steps are timed after its seg switch (step 40 of 100): the full step with its
 //   multi-scale CAMs, PAR, random walk and the three losses, not the classification-only start.
+#include "training/loop/precision.h"
 #include "training/methods/method_registry.h"
 #include "vision/core/process_setup.h"
 #include "vision/core/thread_budget.h"
@@ -42,12 +44,14 @@ std::unique_ptr<torch::optim::Optimizer> makeOptimizer(const wsss::training::Tra
 int main(int argc, char **argv)
 {
     wsss::vision::prepareProcess(argv); // as every program of the project: may start it again
-    if (argc < 3 || argc > 5) {
-        std::fprintf(stderr, "usage: %s METHOD[,METHOD...] REPEATS [BATCH [SIZE]]\n", argv[0]);
+    if (argc < 3 || argc > 6) {
+        std::fprintf(stderr, "usage: %s METHOD[,METHOD...] REPEATS [BATCH [SIZE [PRECISION]]]\n", argv[0]);
         return 2;
     }
     const int repeats = std::atoi(argv[2]);
     const int batchSize = argc > 3 ? std::atoi(argv[3]) : 16, size = argc > 4 ? std::atoi(argv[4]) : 128;
+    const std::string precision = argc > 5 ? argv[5] : "fp32";
+    wsss::training::checkPrecision(precision);
     const std::string backbone = "vit_demo_patch8";
     // As `wsss train`: every core or WSSS_THREADS, fewer while other programs keep the cores busy.
     at::set_num_threads(wsss::vision::programThreads());
@@ -74,7 +78,11 @@ int main(int argc, char **argv)
         for (int r = -2; r < repeats; ++r) { // two warm-up steps
             const auto t0 = std::chrono::steady_clock::now();
             used = threads.adapt();
-            auto result = method->trainStep(batch);
+            wsss::training::StepResult result;
+            {
+                const wsss::training::PrecisionScope scope(precision, torch::kCPU); // as the trainer
+                result = method->trainStep(batch);
+            }
             auto loss = result.total();
             double logged = 0; // the trainer reads every loss for its log
             for (const auto &[key, l] : result.losses)
@@ -90,7 +98,8 @@ int main(int argc, char **argv)
         std::sort(ms.begin(), ms.end());
         nlohmann::json line = {{"impl", "wsss"},          {"method", name},   {"backbone", backbone},
                                {"size", size},            {"batch", batchSize}, {"optimizer", recipe.optimizer},
-                               {"median_ms", ms[ms.size() / 2]}, {"min_ms", ms.front()}, {"threads", used}};
+                               {"median_ms", ms[ms.size() / 2]}, {"min_ms", ms.front()}, {"threads", used},
+                               {"precision", precision}};
         std::cout << line.dump() << std::endl;
     }
     return 0;

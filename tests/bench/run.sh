@@ -41,7 +41,8 @@ mine, peer, lmine, lpeer = lines
 key = sys.argv[1]
 for i, (m, p) in enumerate(zip(mine, peer)):
     row = "%-18s %5d %5d %8s" % (m[key], m["size"], m["batch"], m.get("capture", "-")) if key == "preset" else \
-          "%-8s %5d %5d %-6s" % (m[key], m["size"], m["batch"], m.get("optimizer", "-"))
+          "%-8s %5d %5d %-6s" % (m[key] + ("/bf16" if m.get("precision") == "bf16" else ""), m["size"], m["batch"],
+                                 m.get("optimizer", "-"))
     row += " %10.1f %10.1f %6.2f" % (m["median_ms"], p["median_ms"], p["median_ms"] / m["median_ms"])
     if lmine:
         lm, lp = lmine[i], lpeer[i]
@@ -85,7 +86,18 @@ for method in cam afa acr; do
   stop_load
   table method "$mine" "$peer" "$lmine" "$lpeer"
 done
-echo "# train step: median of $repeats after 2 warm-up steps; afa timed after its seg switch"
+# The same under `--precision bf16` (autocast to bfloat16 in ours and in the peer): matrix
+# products at twice the rate on CPUs with AVX-512 BF16, emulated and slower elsewhere.
+for method in cam acr; do
+  mine=$("$build/tests/bench_train_step" "$method" "$repeats" 16 128 bf16)
+  peer=$("$py" "$here/train_step_peer.py" "$method" "$repeats" 16 128 bf16)
+  start_load
+  lmine=$("$build/tests/bench_train_step" "$method" "$repeats" 16 128 bf16)
+  lpeer=$("$py" "$here/train_step_peer.py" "$method" "$repeats" 16 128 bf16)
+  stop_load
+  table method "$mine" "$peer" "$lmine" "$lpeer"
+done
+echo "# train step: median of $repeats after 2 warm-up steps; afa timed after its seg switch; /bf16: --precision bf16"
 
 # MiT-B1 at 512 with AFA's stage-4 stride 1 (capture = the two stage-4 blocks' attention logits).
 printf "%-18s %5s %5s %6s %8s %12s %14s %7s\n" preset size batch stride capture wsss_ms python_ms ratio

@@ -187,6 +187,7 @@ def main():
     names, repeats = sys.argv[1].split(","), int(sys.argv[2])
     batch = int(sys.argv[3]) if len(sys.argv) > 3 else 16
     size = int(sys.argv[4]) if len(sys.argv) > 4 else 128
+    precision = sys.argv[5] if len(sys.argv) > 5 else "fp32"  # bf16: the step under autocast, as `wsss train --precision bf16`
     for name in names:
         torch.manual_seed(0)
         model = {"cam": Cam, "acr": Acr, "afa": Afa}[name](Vit(*PRESETS["vit_demo_patch8"]))
@@ -198,7 +199,8 @@ def main():
         times = []
         for r in range(-2, repeats):
             t0 = time.perf_counter()
-            losses = model.step(images, labels)
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
+                losses = model.step(images, labels)
             total = sum(losses.values())
             logged = sum(l.item() for l in losses.values()) + total.item()
             if not math.isfinite(logged):
@@ -211,7 +213,7 @@ def main():
         times.sort()
         print(json.dumps({"impl": "python3-torch " + torch.__version__, "method": name, "backbone": "vit_demo_patch8",
                           "size": size, "batch": batch, "threads": torch.get_num_threads(),
-                          "median_ms": times[len(times) // 2], "min_ms": times[0]}), flush=True)
+                          "median_ms": times[len(times) // 2], "min_ms": times[0], "precision": precision}), flush=True)
 
 
 if __name__ == "__main__":

@@ -98,12 +98,20 @@ class Block(nn.Module):
         return x + self.fc2(F.gelu(self.fc1(self.norm2(x))))
 
 
+class FloatGroupNorm(nn.GroupNorm):
+    """Group norm on float32 input, as the project's stem under autocast to bfloat16 (torch 1.13's
+    CPU kernel takes no bfloat16 input beside float32 weights); a no-op cast in float32."""
+
+    def forward(self, x):
+        return super().forward(x.float())
+
+
 class Vit(nn.Module):
     def __init__(self, patch, dim, depth, heads, stem, img, resnet):
         super().__init__()
         layers, c = [], 3
         for ch in stem:
-            layers += [nn.Conv2d(c, ch, 3, 2, 1, bias=False), nn.GroupNorm(min(8, ch), ch), nn.ReLU()]
+            layers += [nn.Conv2d(c, ch, 3, 2, 1, bias=False), FloatGroupNorm(min(8, ch), ch), nn.ReLU()]
             c = ch
         if resnet:
             layers, c = [ResNetV2(*resnet)], resnet[2][-1]

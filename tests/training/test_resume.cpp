@@ -148,6 +148,43 @@ private Q_SLOTS:
         QCOMPARE(resumeStateCount(stopped.out), 0);
     }
 
+    // --precision bf16: the steps run under autocast (the losses differ from float32's by
+    // bfloat16's rounding, not more), the run stores it, and --resume keeps it.
+    void bf16RunsUnderAutocastAndResumesSo()
+    {
+        const auto reference = options("fp32_whole");
+        train(reference);
+        const auto curve32 = lossCurve(reference.out);
+        auto whole = options("bf16_whole");
+        whole.precision = "bf16";
+        train(whole);
+        const auto curve16 = lossCurve(whole.out);
+        QCOMPARE(curve16.size(), curve32.size());
+        const double first32 = curve32.at(1), first16 = curve16.at(1);
+        QVERIFY2(first16 != first32 && std::abs(first16 - first32) < 0.05 * std::abs(first32),
+                 qPrintable(QString("step 1: bf16 %1, fp32 %2").arg(first16).arg(first32)));
+        QCOMPARE(readCheckpointHeader(whole.out + "/checkpoint.wsss").train.at("precision").get<std::string>(),
+                 std::string("bf16"));
+
+        auto stopped = options("bf16_stopped");
+        stopped.precision = "bf16";
+        QVERIFY(stopAfter(stopped, 6));
+        auto resume = resuming(stopped.out);
+        resume.device = "cpu";
+        train(resume); // precision not given: the stored one
+        const auto resumed = lossCurve(stopped.out);
+        for (const auto &[step, loss] : curve16)
+            QVERIFY2(std::abs(resumed.at(step) - loss) <= 1e-5 * std::max(1.0, std::abs(loss)),
+                     qPrintable(QString("step %1: %2 resumed vs %3").arg(step).arg(resumed.at(step)).arg(loss)));
+
+        auto wrong = options("fp16");
+        wrong.precision = "fp16";
+        const auto problems = optionProblems(wrong);
+        QCOMPARE(static_cast<int>(problems.size()), 1);
+        QVERIFY2(QString::fromStdString(problems.front()).contains("--precision: precision \"fp16\" is not known"),
+                 problems.front().c_str());
+    }
+
     void resumeRejectsWhatDoesNotFit()
     {
         TrainOptions nothing;

@@ -6,6 +6,7 @@
 #include "training/distributed/gradient_sync.h"
 #include "training/distributed/process_group.h"
 #include "training/engine/cancel_token.h"
+#include "training/loop/precision.h"
 #include "training/loop/resume_state.h"
 #include "training/loop/schedule.h"
 #include "training/loop/validation.h"
@@ -46,7 +47,7 @@ nlohmann::json optionsToJson(const TrainOptions &o, const TrainRecipe &recipe)
     // The dataset as an absolute path, so --resume works from any folder.
     return {{"method", o.method}, {"data", fs::absolute(o.data).string()}, {"split", o.split}, {"val_split", o.valSplit},
             {"backbone", o.backbone}, {"weights", o.weights}, {"iters", o.iters}, {"batch", o.batch},
-            {"size", o.size},       {"seed", o.seed},     {"config_file", o.configFile}, {"set", o.sets},
+            {"size", o.size},       {"seed", o.seed},     {"precision", o.precision},     {"config_file", o.configFile}, {"set", o.sets},
             {"log_every", o.logEvery}, {"save_every", o.saveEvery}, {"val_every", o.valEvery},
             {"keep_checkpoints", o.keepCheckpoints}, {"recipe", recipe.toJson()},
             // The recipe as resolved, also as the flags that set it, so the run can be repeated.
@@ -75,6 +76,7 @@ TrainOptions storedOptions(const TrainOptions &given, const CheckpointHeader &he
         o.weightDecay = j.at("weight_decay").get<double>();
         o.warmup = j.at("warmup").get<int>();
         o.seed = j.value("seed", o.seed);
+        o.precision = j.value("precision", o.precision); // runs from before the option: fp32
         o.configFile = j.value("config_file", o.configFile);
         o.sets = j.value("set", o.sets);
         o.logEvery = j.value("log_every", o.logEvery);
@@ -279,6 +281,11 @@ std::vector<std::string> optionProblems(const TrainOptions &o)
         problems.push_back("train: --save-every " + std::to_string(o.saveEvery) + " must be positive");
     if (o.valEvery < 0)
         problems.push_back("train: --val-every " + std::to_string(o.valEvery) + " must be 0 (only at the end) or positive");
+    try {
+        checkPrecision(o.precision);
+    } catch (const Error &e) {
+        problems.push_back(std::string("train: --precision: ") + e.what());
+    }
     if (o.lr && !(*o.lr > 0))
         problems.push_back("train: --lr " + lrText(*o.lr) + " must be positive");
     try {
@@ -534,7 +541,10 @@ TrainResult train(const TrainOptions &given, const TrainCallbacks &callbacks, co
         std::map<std::string, double> terms; // the losses logged: averaged over the ranks when distributed
         double value = 0;
         try {
-            r = method->trainStep(batch);
+            {
+                const PrecisionScope precision(o.precision, device);
+                r = method->trainStep(batch);
+            }
             auto loss = r.total();
             for (const auto &[name, l] : r.losses)
                 terms[name] = l.item<double>();

@@ -102,4 +102,12 @@ public:
 // expectation is unchanged. The branch unchanged when not training or rate ≤ 0.
 torch::Tensor dropPath(const torch::Tensor &branch, double rate, bool training);
 
+// x in float32 (x itself when it is): group norm's input under `wsss train --precision bf16`,
+// as LibTorch 1.13's CPU kernel takes no bfloat16 input beside float32 weights and autocast's
+// lists leave it out.
+inline torch::Tensor inFloat(const torch::Tensor &x)
+{
+    return x.scalar_type() == torch::kFloat ? x : x.to(torch::kFloat);
+}
+
 } // namespace wsss::vision

@@ -1,5 +1,6 @@
 #include "vision/backbones/resnetv2_stem.h"
 
+#include "vision/backbones/backbone.h"
 #include "vision/core/error.h"
 
 #include <torch/nn/functional/padding.h>
@@ -97,9 +98,9 @@ ResNetBottleneckImpl::ResNetBottleneckImpl(int in, int out, int stride, const Re
 torch::Tensor ResNetBottleneckImpl::forward(const torch::Tensor &x)
 {
     auto shortcut = m_downConv ? m_downNorm(m_downConv(x)) : x;
-    auto y = torch::relu(m_norm1(m_conv1(x)));
-    y = torch::relu(m_norm2(m_conv2(y)));
-    y = m_norm3(m_conv3(y));
+    auto y = torch::relu(m_norm1(inFloat(m_conv1(x))));
+    y = torch::relu(m_norm2(inFloat(m_conv2(y))));
+    y = m_norm3(inFloat(m_conv3(y)));
     return torch::relu(y + shortcut);
 }
 
@@ -128,7 +129,7 @@ ResNetV2StemImpl::ResNetV2StemImpl(const ResNetV2Config &c)
 
 torch::Tensor ResNetV2StemImpl::forward(const torch::Tensor &x)
 {
-    auto y = torch::relu(m_stemNorm(m_stemConv(x)));
+    auto y = torch::relu(m_stemNorm(inFloat(m_stemConv(x))));
     // Max-pool with "SAME" padding: padded cells are −∞ so they never win.
     y = F::max_pool2d(padSame(y, 3, 2, -std::numeric_limits<double>::infinity()), F::MaxPool2dFuncOptions(3).stride(2));
     for (auto &block : m_blocks)

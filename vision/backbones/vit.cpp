@@ -134,7 +134,7 @@ public:
         m_conv = register_module("conv", StdConv2d(in, out, 3, 2));
         m_norm = register_module("norm", torch::nn::GroupNorm(torch::nn::GroupNormOptions(std::min(8, out), out).eps(1e-5)));
     }
-    torch::Tensor forward(const torch::Tensor &x) { return torch::relu(m_norm(m_conv(x))); }
+    torch::Tensor forward(const torch::Tensor &x) { return torch::relu(m_norm(inFloat(m_conv(x)))); }
 
 private:
     StdConv2d m_conv{nullptr};
