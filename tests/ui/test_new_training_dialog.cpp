@@ -264,6 +264,9 @@ private Q_SLOTS:
         auto d = makeDialog();
         const QString out = m_dir.filePath(QStringLiteral("run-ok"));
         fillValid(*d, out);
+        auto *precision = d->findChild<QComboBox *>(QStringLiteral("precisionCombo"));
+        QCOMPARE(precision->currentData().toString(), QStringLiteral("fp32")); // the default
+        precision->setCurrentIndex(precision->findData(QStringLiteral("bf16")));
         d->show();
         QVERIFY(QTest::qWaitForWindowExposed(d.get()));
         const auto messages = tr_::checkTrainOptions(d->options());
@@ -277,6 +280,7 @@ private Q_SLOTS:
         QCOMPARE(o.split, std::string("train"));
         QCOMPARE(o.valSplit, std::string("val"));
         QCOMPARE(o.device, std::string("cpu"));
+        QCOMPARE(o.precision, std::string("bf16"));
         QCOMPARE(o.iters, 2);
         QCOMPARE(o.batch, 2);
         QCOMPARE(o.size, 64);
@@ -289,6 +293,7 @@ private Q_SLOTS:
         QCOMPARE(QString::fromStdString(next->options().data), m_data);
         QCOMPARE(next->options().iters, 2);
         QCOMPARE(next->options().device, std::string("cpu"));
+        QCOMPARE(next->options().precision, std::string("bf16"));
         // Not the folder that now holds a run: a new one beside it.
         QVERIFY(next->findChild<QLineEdit *>(QStringLiteral("outEdit"))->text().isEmpty());
         QCOMPARE(QFileInfo(QString::fromStdString(next->options().out)).absolutePath(), QFileInfo(out).absolutePath());
@@ -308,6 +313,7 @@ private Q_SLOTS:
         o.backbone = "vit_demo_patch8";
         o.weights = "none";
         o.device = "cpu";
+        o.precision = "bf16";
         o.iters = 30;
         o.batch = 3;
         o.size = 96;
@@ -330,6 +336,7 @@ private Q_SLOTS:
         QCOMPARE(back.backbone, o.backbone);
         QCOMPARE(back.weights, o.weights);
         QCOMPARE(back.device, o.device);
+        QCOMPARE(back.precision, o.precision);
         QCOMPARE(back.iters, o.iters);
         QCOMPARE(back.batch, o.batch);
         QCOMPARE(back.size, o.size);

@@ -110,6 +110,7 @@ private:
     QComboBox *m_backbone = nullptr;
     QLineEdit *m_weights = nullptr;
     QComboBox *m_device = nullptr;
+    QComboBox *m_precision = nullptr;
     QLineEdit *m_data = nullptr;
     QComboBox *m_split = nullptr;
     QComboBox *m_valSplit = nullptr;
