@@ -229,6 +229,25 @@ private Q_SLOTS:
                  true);
     }
 
+    // --precision bf16: the first step's loss is float32's to bfloat16's rounding (the forward ran
+    // under autocast), and the run still learns and saves float32 tensors.
+    void bf16StepsRunUnderAutocast()
+    {
+        auto o = tinyRun(path("bf16.safetensors"));
+        o.iters = 1;
+        o.evalImages = 16;
+        double first32 = 0, first16 = 0;
+        training::pretrain(o, [&](std::int64_t, std::int64_t, double loss) { first32 = loss; });
+        o.precision = "bf16";
+        training::pretrain(o, [&](std::int64_t, std::int64_t, double loss) { first16 = loss; });
+        QVERIFY2(first16 != first32 && std::abs(first16 - first32) < 0.02 * first32,
+                 qPrintable(QString("bf16 %1, fp32 %2").arg(first16).arg(first32)));
+        for (const auto &[name, t] : vision::readSafetensors(path("bf16.safetensors")).tensors)
+            QCOMPARE(t.scalar_type(), torch::kFloat);
+        o.precision = "half";
+        QVERIFY_THROWS_EXCEPTION(Error, training::pretrain(o));
+    }
+
     void aBadWeightsFileIsNamed()
     {
         const auto bad = path("not_weights.safetensors");

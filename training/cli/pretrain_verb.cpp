@@ -40,6 +40,10 @@ void addPretrainVerb(CLI::App &app)
     verb->add_option("--jitter", o->augment.jitter, "Colour jitter strength (brightness, contrast, saturation)")
         ->capture_default_str();
     verb->add_option("--device", o->device, "auto | cpu | cuda[:N]")->capture_default_str();
+    verb->add_option("--precision", o->precision,
+                     "fp32 | bf16: bf16 runs each step's forward and loss under autocast to bfloat16 (the weights "
+                     "and the EMA stay float32)")
+        ->capture_default_str();
     verb->add_option("--seed", o->seed, "Random seed")->capture_default_str();
     verb->add_option("--eval-images", o->evalImages, "Held-out test-split composites scored at the end")
         ->capture_default_str();

@@ -3,6 +3,7 @@
 #include "training/data/dataset.h"
 #include "training/data/demo_generator.h"
 #include "training/data/fashion_mnist.h"
+#include "training/loop/precision.h"
 #include "training/loop/schedule.h"
 #include "training/methods/inference.h"
 #include "vision/backbones/backbone_registry.h"
@@ -212,6 +213,11 @@ PretrainResult pretrain(const PretrainOptions &o,
         throw Error("pretrain: --multi-fraction " + std::to_string(o.multiFraction) + " must be in [0, 1]");
     if (o.augment.cropMinArea <= 0 || o.augment.cropMinArea > 1 || o.augment.jitter < 0 || o.augment.jitter >= 1)
         throw Error("pretrain: --crop-min-area must be in (0, 1] and --jitter in [0, 1)");
+    try {
+        checkPrecision(o.precision);
+    } catch (const Error &e) {
+        throw Error(std::string("pretrain: --precision: ") + e.what());
+    }
     pretrainLrFactor(0, o.iters, o.warmup, o.schedule); // names an unknown schedule before any work
     const auto start = std::chrono::steady_clock::now();
     torch::manual_seed(o.seed);
@@ -271,12 +277,16 @@ PretrainResult pretrain(const PretrainOptions &o,
         const bool multi = multiCompositor &&
                            std::floor((step + 1) * o.multiFraction) > std::floor(step * o.multiFraction);
         torch::Tensor loss;
-        if (multi) {
-            auto batch = multiBatch(*multiCompositor, rng, multiImages, norm, o.augment, classes);
-            loss = multiItemLoss(model.forward(batch.images.to(device)), batch.targets.to(device));
-        } else {
-            auto batch = singleBatch(trainCompositor, rng, o.batch, norm, &o.augment);
-            loss = singleItemLoss(model.forward(batch.images.to(device)), batch.targets.to(device), o.labelSmoothing);
+        {
+            const PrecisionScope precision(o.precision, device); // the forward and the loss only
+            if (multi) {
+                auto batch = multiBatch(*multiCompositor, rng, multiImages, norm, o.augment, classes);
+                loss = multiItemLoss(model.forward(batch.images.to(device)), batch.targets.to(device));
+            } else {
+                auto batch = singleBatch(trainCompositor, rng, o.batch, norm, &o.augment);
+                loss = singleItemLoss(model.forward(batch.images.to(device)), batch.targets.to(device),
+                                      o.labelSmoothing);
+            }
         }
         const double value = loss.item<double>();
         if (!std::isfinite(value))
