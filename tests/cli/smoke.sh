@@ -11,8 +11,9 @@ export WSSS_THREADS=2
 # does not know the CPU's model (it would fall back to its oldest ones, about 3× slower).
 env -u OPENBLAS_CORETYPE "$WSSS" info > "$work/info.txt"
 grep -q '^libtorch: ' "$work/info.txt"
-grep -q '^cpu threads: 2$' "$work/info.txt"
-if grep -q 'slower than' "$work/info.txt"; then cat "$work/info.txt" >&2; exit 1; fi
+grep -q '^cpu threads: 2$' "$work/info.txt" # the core's own loops on both threads too
+grep -q '^bf16 on the cpu: ' "$work/info.txt"
+if grep '^blas: ' "$work/info.txt" | grep -q 'slower than'; then cat "$work/info.txt" >&2; exit 1; fi
 
 "$WSSS" demo-data --out "$work/data" --train 16 --val 8 --size 64 --seed 3
 test -f "$work/data/labelmap.txt"

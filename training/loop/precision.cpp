@@ -19,6 +19,15 @@ void checkPrecision(const std::string &precision)
     throw Error("precision \"" + precision + "\" is not known (known: fp32, bf16)");
 }
 
+bool cpuHasBf16Products()
+{
+#if defined(__x86_64__) || defined(__i386__)
+    return __builtin_cpu_supports("avx512bf16") || __builtin_cpu_supports("amx-bf16");
+#else
+    return false;
+#endif
+}
+
 PrecisionScope::PrecisionScope(const std::string &precision, const c10::Device &device)
 {
     checkPrecision(precision);

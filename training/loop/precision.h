@@ -15,6 +15,10 @@ std::vector<std::string> precisionNames(); // "fp32", "bf16"
 // Throws wsss::Error naming the value and the known ones.
 void checkPrecision(const std::string &precision);
 
+// Whether this CPU multiplies bfloat16 in hardware (AVX-512 BF16 or AMX): where it does not,
+// --precision bf16 is emulated and slower than fp32 on the CPU (`wsss info` says which).
+bool cpuHasBf16Products();
+
 // Autocast to bfloat16 on `device`'s type for its lifetime when precision is "bf16"; nothing for
 // "fp32". Restores the previous state (nested scopes are fine).
 class PrecisionScope {
