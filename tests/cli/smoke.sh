@@ -39,6 +39,22 @@ assert r["images"] == 8, r
 PY
 done
 
+# Per-image scores (--per-image): one row per val image, the worst first, each in [0, 1]; the
+# dataset's own masks as the predictions score 1 on every image.
+"$WSSS" eval --pred "$work/pred_cam" --data "$work/data" --split val --per-image "$work/per_image_cam.csv" > /dev/null
+"$WSSS" eval --pred "$work/data" --data "$work/data" --split val --per-image "$work/per_image_gt.csv" > /dev/null
+python3 - "$work/per_image_cam.csv" "$work/per_image_gt.csv" "$work/data/ImageSets/Segmentation/val.txt" <<'PY'
+import csv, sys
+cam, gt = (list(csv.DictReader(open(p))) for p in sys.argv[1:3])
+ids = set(open(sys.argv[3]).read().split())
+for rows in (cam, gt):
+    assert {r["id"] for r in rows} == ids and len(rows) == len(ids), rows
+    assert all(0.0 <= float(r[k]) <= 1.0 for r in rows for k in ("miou", "fpr", "fnr", "pixel_accuracy")), rows
+mious = [float(r["miou"]) for r in cam]
+assert mious == sorted(mious), mious
+assert all(float(r["miou"]) == 1.0 and float(r["fpr"]) == 0.0 for r in gt), gt
+PY
+
 # ECA with the dino run as its guider (--guider); its masks are the CARM argmax. Without a
 # guider it does not start, and says how to give one.
 "$WSSS" train --method eca --data "$work/data" --out "$work/run_eca" --iters 3 --batch 4 --size 64 \

@@ -1,5 +1,6 @@
 #include "training/cli/verbs.h"
 #include "vision/core/error.h"
+#include "vision/io/atomic_write.h"
 #include "vision/io/labelmap_file.h"
 #include "vision/io/npy.h"
 #include "vision/io/palette_png.h"
@@ -10,11 +11,13 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <vector>
 
 namespace wsss::training {
 
@@ -26,7 +29,33 @@ struct EvalOptions {
     std::string pred, data, split = "val";
     bool json = false;
     bool sweep = false;
+    std::string perImage; // CSV of each image's scores, worst first ("" = none)
 };
+
+struct ImageScore {
+    std::string id;
+    vision::SegmentationScores scores;
+};
+
+// One row per scored image, the lowest mIoU first (the masks to look at first in the studio).
+// Written whole or not at all.
+void writePerImage(const std::string &path, std::vector<ImageScore> rows)
+{
+    std::stable_sort(rows.begin(), rows.end(),
+                     [](const ImageScore &a, const ImageScore &b) { return a.scores.miou < b.scores.miou; });
+    std::string csv = "id,miou,fpr,fnr,pixel_accuracy\n";
+    char line[160];
+    for (const auto &r : rows) {
+        std::snprintf(line, sizeof line, ",%.6f,%.6f,%.6f,%.6f\n", r.scores.miou, r.scores.meanFpr, r.scores.meanFnr,
+                      r.scores.pixelAccuracy);
+        csv += r.id + line;
+    }
+    try {
+        vision::atomicWriteText(path, csv);
+    } catch (const std::exception &e) {
+        throw Error("eval: --per-image: " + std::string(e.what()));
+    }
+}
 
 nlohmann::json number(double v)
 {
@@ -63,6 +92,7 @@ void runEval(const EvalOptions &o)
     vision::ConfusionMatrix cm(n);
     vision::ThresholdSweep sweep(n);
     int scored = 0, sweptImages = 0;
+    std::vector<ImageScore> perImage;
     nlohmann::json missing = nlohmann::json::array();
     for (const auto &item : dataset.items) {
         if (item.maskPath.empty()) {
@@ -81,6 +111,11 @@ void runEval(const EvalOptions &o)
                             std::to_string(gt.rows));
             cm.add(gt.data, pred.data, gt.total());
             ++scored;
+            if (!o.perImage.empty()) {
+                vision::ConfusionMatrix own(n);
+                own.add(gt.data, pred.data, gt.total());
+                perImage.push_back({item.id, own.scores()});
+            }
             if (o.sweep) {
                 // Maps saved by `wsss infer --save-maps`: all K classes; the image's labels pick.
                 const auto maps = vision::readNpy((fs::path(o.pred) / "maps" / (item.id + ".npy")).string());
@@ -96,6 +131,8 @@ void runEval(const EvalOptions &o)
     }
     if (scored == 0)
         throw Error("eval: no image of \"" + o.data + "\" split \"" + o.split + "\" could be scored against \"" + o.pred + "\"");
+    if (!o.perImage.empty())
+        writePerImage(o.perImage, std::move(perImage));
     auto result = scoresJson(cm.scores(), dataset.labelMap);
     result["images"] = scored;
     result["skipped"] = missing;
@@ -133,6 +170,8 @@ void addEvalVerb(CLI::App &app)
     verb->add_option("--data", o->data, "VOC-layout dataset folder with SegmentationClass")->required();
     verb->add_option("--split", o->split, "Image list")->capture_default_str();
     verb->add_flag("--json", o->json, "Print one JSON object on stdout");
+    verb->add_option("--per-image", o->perImage,
+                     "Also write each image's mIoU, FPR, FNR and pixel accuracy to this CSV, the lowest mIoU first");
     verb->add_flag("--sweep", o->sweep, "Also sweep the background threshold over maps/<id>.npy (infer --save-maps)");
     verb->callback([o] { runEval(*o); });
 }
