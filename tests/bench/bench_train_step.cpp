@@ -6,8 +6,8 @@
 //   `wsss train --precision`)
 //   afa's steps are timed after its seg switch (step 40 of 100): the full step with its
 //   multi-scale CAMs, PAR, random walk and the three losses, not the classification-only start.
-#include "training/loop/precision.h"
 #include "training/methods/method_registry.h"
+#include "vision/core/precision.h"
 #include "vision/core/process_setup.h"
 #include "vision/core/thread_budget.h"
 
@@ -51,7 +51,7 @@ int main(int argc, char **argv)
     const int repeats = std::atoi(argv[2]);
     const int batchSize = argc > 3 ? std::atoi(argv[3]) : 16, size = argc > 4 ? std::atoi(argv[4]) : 128;
     const std::string precision = argc > 5 ? argv[5] : "fp32";
-    wsss::training::checkPrecision(precision);
+    wsss::vision::checkPrecision(precision);
     const std::string backbone = "vit_demo_patch8";
     // As `wsss train`: every core or WSSS_THREADS, fewer while other programs keep the cores busy.
     at::set_num_threads(wsss::vision::programThreads());
@@ -80,7 +80,7 @@ int main(int argc, char **argv)
             used = threads.adapt();
             wsss::training::StepResult result;
             {
-                const wsss::training::PrecisionScope scope(precision, torch::kCPU); // as the trainer
+                const wsss::vision::PrecisionScope scope(precision, torch::kCPU); // as the trainer
                 result = method->trainStep(batch);
             }
             auto loss = result.total();

@@ -39,6 +39,28 @@ assert r["images"] == 8, r
 PY
 done
 
+# Inference under autocast to bfloat16 (--precision bf16): recorded in the manifest, maps back in
+# float32, scores close to float32's.
+"$WSSS" infer --checkpoint "$work/run_cam/checkpoint.wsss" --data "$work/data" --split val \
+        --out "$work/pred_cam_bf16" --save-maps --precision bf16
+"$WSSS" eval --pred "$work/pred_cam_bf16" --data "$work/data" --split val --json > "$work/eval_cam_bf16.json"
+python3 - "$work/pred_cam_bf16" "$work/eval_cam.json" "$work/eval_cam_bf16.json" <<'PY'
+import json, struct, sys
+manifest = json.load(open(sys.argv[1] + "/manifest.json"))
+assert manifest["precision"] == "bf16", manifest
+fp32, bf16 = (json.load(open(p)) for p in sys.argv[2:4])
+assert abs(fp32["miou"] - bf16["miou"]) < 0.05, (fp32["miou"], bf16["miou"])
+first = sorted(__import__("os").listdir(sys.argv[1] + "/maps"))[0]
+npy16 = open(sys.argv[1] + "/maps/" + first, "rb").read()
+npy32 = open(sys.argv[1].replace("pred_cam_bf16", "pred_cam") + "/maps/" + first, "rb").read()
+assert b"'<f4'" in npy16[:128], npy16[:128]
+assert len(npy16) == len(npy32) and npy16 != npy32  # the network ran in bfloat16: other roundings
+PY
+if "$WSSS" infer --checkpoint "$work/run_cam/checkpoint.wsss" --data "$work/data" --split val \
+        --out "$work/pred_fp8" --precision fp8 2> "$work/fp8.txt"; then exit 1; fi
+grep -q 'precision "fp8" is not known' "$work/fp8.txt"
+test ! -e "$work/pred_fp8"
+
 # Per-image scores (--per-image): one row per val image, the worst first, each in [0, 1]; the
 # dataset's own masks as the predictions score 1 on every image.
 "$WSSS" eval --pred "$work/pred_cam" --data "$work/data" --split val --per-image "$work/per_image_cam.csv" > /dev/null

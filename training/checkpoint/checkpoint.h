@@ -36,6 +36,7 @@ struct LoadedModel {
     CheckpointHeader header;          // its config with the overrides applied
     std::shared_ptr<Method> method;
     nlohmann::json configOverrides = nlohmann::json::object(); // what was changed at load, if anything
+    std::string precision = "fp32"; // bf16: inferImage runs the method under autocast (vision/core/precision.h)
 };
 
 // Atomic write: a crash or a full disk leaves the previous checkpoint intact.

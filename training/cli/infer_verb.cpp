@@ -6,6 +6,7 @@
 #include "training/methods/config_overrides.h"
 #include "training/methods/inference.h"
 #include "vision/core/error.h"
+#include "vision/core/precision.h"
 #include "vision/labels/pseudo_label_rule.h"
 
 #include <CLI/CLI.hpp>
@@ -24,6 +25,7 @@ struct InferOptions {
     bool saveMaps = false;
     int size = 0; // 0: the checkpoint's input size
     bool half = false;
+    std::string precision = "fp32";
     bool par = false;       // PAR on the maps before the rule
     int parIterations = 10;
     bool crf = false;       // dense CRF after PAR, as `wsss refine --crf`
@@ -48,6 +50,12 @@ void runInfer(const InferOptions &o)
     auto model = loadCheckpoint(o.checkpoint, device, configOverrides(o.configFile, o.sets));
     if (o.half)
         useHalfPrecision(model, device);
+    try {
+        vision::checkPrecision(o.precision);
+    } catch (const Error &e) {
+        throw Error(std::string("infer: --precision: ") + e.what());
+    }
+    model.precision = o.precision;
     if (o.size > 0) {
         const int multiple = model.method->backboneInfo().sizeMultiple;
         if (o.size % multiple != 0)
@@ -99,6 +107,9 @@ void addInferVerb(CLI::App &app)
         ->check(CLI::Range(0.0f, 1.0f));
     verb->add_option("--size", o->size, "Side images are resized to (default: the checkpoint's training size)");
     verb->add_flag("--half", o->half, "Float16 inference (CUDA only)");
+    verb->add_option("--precision", o->precision,
+                     "fp32 | bf16: bf16 runs the network under autocast to bfloat16 (maps come back float32)")
+        ->capture_default_str();
     verb->add_flag("--par", o->par, "Pixel-adaptive refinement (AFA) of the maps before the rule");
     verb->add_option("--par-iters", o->parIterations, "PAR iterations")->capture_default_str()->check(CLI::Range(1, 1000));
     verb->add_option("--band", o->band, "LO,HI: class above HI, background at or below LO, 255 (ignore) between");

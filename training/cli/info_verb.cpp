@@ -1,8 +1,8 @@
 // `wsss info`: what this build runs on, for bug reports and for checking a server before a long
 // run: LibTorch, CPU threads, the BLAS kernels in use, CUDA devices.
 #include "training/cli/verbs.h"
-#include "training/loop/precision.h"
 #include "vision/core/blas_kernels.h"
+#include "vision/core/precision.h"
 #include "vision/core/thread_budget.h"
 
 #include <ATen/Parallel.h>
@@ -34,7 +34,7 @@ void addInfoVerb(CLI::App &app)
                         fastest.c_str(), fastest.c_str());
         else
             std::printf("blas: OpenBLAS %s\n", core.c_str());
-        std::printf("bf16 on the cpu: %s\n", cpuHasBf16Products()
+        std::printf("bf16 on the cpu: %s\n", vision::cpuHasBf16Products()
                                                   ? "in hardware (--precision bf16 is about twice as fast)"
                                                   : "emulated (--precision bf16 is slower than fp32 here)");
         const auto devices = torch::cuda::is_available() ? torch::cuda::device_count() : 0;

@@ -221,6 +221,8 @@ DatasetInferenceResult inferDataset(LoadedModel &model, const torch::Device &dev
                             {"rejected", result.leftOut}};
         if (!model.configOverrides.empty())
             m["config_overrides"] = model.configOverrides; // the maps are not the checkpoint's own
+        if (model.precision != "fp32")
+            m["precision"] = model.precision;
         if (!result.error.empty())
             m["error"] = result.error;
         return m.dump(2) + "\n";

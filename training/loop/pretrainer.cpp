@@ -3,11 +3,11 @@
 #include "training/data/dataset.h"
 #include "training/data/demo_generator.h"
 #include "training/data/fashion_mnist.h"
-#include "training/loop/precision.h"
 #include "training/loop/schedule.h"
 #include "training/methods/inference.h"
 #include "vision/backbones/backbone_registry.h"
 #include "vision/core/error.h"
+#include "vision/core/precision.h"
 #include "vision/core/thread_budget.h"
 #include "vision/weights/load_weights.h"
 #include "vision/weights/safetensors.h"
@@ -214,7 +214,7 @@ PretrainResult pretrain(const PretrainOptions &o,
     if (o.augment.cropMinArea <= 0 || o.augment.cropMinArea > 1 || o.augment.jitter < 0 || o.augment.jitter >= 1)
         throw Error("pretrain: --crop-min-area must be in (0, 1] and --jitter in [0, 1)");
     try {
-        checkPrecision(o.precision);
+        vision::checkPrecision(o.precision);
     } catch (const Error &e) {
         throw Error(std::string("pretrain: --precision: ") + e.what());
     }
@@ -278,7 +278,7 @@ PretrainResult pretrain(const PretrainOptions &o,
                            std::floor((step + 1) * o.multiFraction) > std::floor(step * o.multiFraction);
         torch::Tensor loss;
         {
-            const PrecisionScope precision(o.precision, device); // the forward and the loss only
+            const vision::PrecisionScope precision(o.precision, device); // the forward and the loss only
             if (multi) {
                 auto batch = multiBatch(*multiCompositor, rng, multiImages, norm, o.augment, classes);
                 loss = multiItemLoss(model.forward(batch.images.to(device)), batch.targets.to(device));

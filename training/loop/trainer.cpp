@@ -6,7 +6,6 @@
 #include "training/distributed/gradient_sync.h"
 #include "training/distributed/process_group.h"
 #include "training/engine/cancel_token.h"
-#include "training/loop/precision.h"
 #include "training/loop/resume_state.h"
 #include "training/loop/schedule.h"
 #include "training/loop/validation.h"
@@ -15,6 +14,7 @@
 #include "training/methods/method_registry.h"
 #include "vision/backbones/backbone_registry.h"
 #include "vision/core/error.h"
+#include "vision/core/precision.h"
 #include "vision/core/thread_budget.h"
 #include "vision/io/atomic_write.h"
 #include "vision/io/folder_lock.h"
@@ -282,7 +282,7 @@ std::vector<std::string> optionProblems(const TrainOptions &o)
     if (o.valEvery < 0)
         problems.push_back("train: --val-every " + std::to_string(o.valEvery) + " must be 0 (only at the end) or positive");
     try {
-        checkPrecision(o.precision);
+        vision::checkPrecision(o.precision);
     } catch (const Error &e) {
         problems.push_back(std::string("train: --precision: ") + e.what());
     }
@@ -542,7 +542,7 @@ TrainResult train(const TrainOptions &given, const TrainCallbacks &callbacks, co
         double value = 0;
         try {
             {
-                const PrecisionScope precision(o.precision, device);
+                const vision::PrecisionScope precision(o.precision, device);
                 r = method->trainStep(batch);
             }
             auto loss = r.total();

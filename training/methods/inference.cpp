@@ -2,6 +2,7 @@
 
 #include "training/data/dataset.h"
 #include "vision/core/error.h"
+#include "vision/core/precision.h"
 #include "vision/labels/pseudo_label_maps.h"
 #include "vision/maps/cam.h"
 #include "vision/refine/dense_crf.h"
@@ -55,7 +56,11 @@ MethodOutput inferImage(LoadedModel &model, const cv::Mat &rgb, bool captureAtte
                 multiHot[c - 1] = 1.0f;
         multiHot = multiHot.to(device, dtype);
     }
-    MethodOutput out = model.method->infer(input, captureAttention, multiHot);
+    MethodOutput out;
+    {
+        const vision::PrecisionScope precision(model.precision, device); // outputs come back float32 below
+        out = model.method->infer(input, captureAttention, multiHot);
+    }
 
     auto toImage = [&](const torch::Tensor &maps) { // [C, h, w] → [C, H, W] on the CPU
         return vision::resizeMaps(maps.unsqueeze(0).to(torch::kFloat), rgb.rows, rgb.cols)[0].to(torch::kCPU).contiguous();

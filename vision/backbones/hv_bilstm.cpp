@@ -1,6 +1,7 @@
 #include "vision/backbones/hv_bilstm.h"
 
 #include "vision/core/error.h"
+#include "vision/core/text.h"
 
 #include <torch/nn/functional/dropout.h>
 #include <torch/nn/init.h>
@@ -13,11 +14,6 @@ namespace wsss::vision {
 namespace F = torch::nn::functional;
 
 namespace {
-
-bool startsWith(const std::string &s, const std::string &prefix)
-{
-    return s.compare(0, prefix.size(), prefix) == 0;
-}
 
 torch::nn::LSTM makeLstm(const HvBiLstmConfig &c)
 {

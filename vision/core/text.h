@@ -15,6 +15,11 @@ inline std::string trim(const std::string &s)
     return s.substr(first, last - first + 1);
 }
 
+inline bool startsWith(const std::string &s, const std::string &prefix)
+{
+    return s.compare(0, prefix.size(), prefix) == 0;
+}
+
 // A path in double quotes, as every message names a file.
 inline std::string quoted(const std::filesystem::path &p)
 {

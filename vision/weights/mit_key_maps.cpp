@@ -2,6 +2,7 @@
 
 #include "vision/backbones/mit.h"
 #include "vision/core/error.h"
+#include "vision/core/text.h"
 #include "vision/weights/load_weights.h"
 #include "vision/weights/safetensors.h"
 
@@ -43,11 +44,6 @@ const std::string kHfValue = "attention.self.value.";
 // Tensors of a weights file that are not the encoder's: loaded nowhere, noted.
 const std::vector<std::string> kOfficialIgnored = {"head."};                       // ImageNet classifier
 const std::vector<std::string> kHfIgnored = {"classifier.", "decode_head."};       // classifier, SegFormer decoder
-
-bool startsWith(const std::string &s, const std::string &prefix)
-{
-    return s.compare(0, prefix.size(), prefix) == 0;
-}
 
 bool startsWithAny(const std::string &s, const std::vector<std::string> &prefixes)
 {

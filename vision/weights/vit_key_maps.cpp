@@ -2,6 +2,7 @@
 
 #include "vision/backbones/vit.h"
 #include "vision/core/error.h"
+#include "vision/core/text.h"
 #include "vision/weights/load_weights.h"
 #include "vision/weights/safetensors.h"
 
@@ -13,11 +14,6 @@
 namespace wsss::vision {
 
 namespace {
-
-bool startsWith(const std::string &s, const std::string &prefix)
-{
-    return s.compare(0, prefix.size(), prefix) == 0;
-}
 
 std::string joined(const std::vector<std::string> &names)
 {

@@ -1,10 +1,10 @@
-#include "training/loop/precision.h"
+#include "vision/core/precision.h"
 
 #include "vision/core/error.h"
 
 #include <ATen/autocast_mode.h>
 
-namespace wsss::training {
+namespace wsss::vision {
 
 std::vector<std::string> precisionNames()
 {
@@ -61,4 +61,4 @@ PrecisionScope::~PrecisionScope()
         at::autocast::set_cpu_enabled(m_wasEnabled);
 }
 
-} // namespace wsss::training
+} // namespace wsss::vision

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-namespace wsss::training {
+namespace wsss::vision {
 
 std::vector<std::string> precisionNames(); // "fp32", "bf16"
 // Throws wsss::Error naming the value and the known ones.
@@ -34,4 +34,4 @@ private:
     bool m_wasEnabled = false;
 };
 
-} // namespace wsss::training
+} // namespace wsss::vision
