@@ -1,8 +1,8 @@
 #pragma once
-// Training precision (`wsss train --precision`): "fp32", or "bf16": each step's forward and
-// losses run under LibTorch's autocast to bfloat16 (matrix products and convolutions in
-// bfloat16, reductions and losses kept in float32 by autocast's lists), while the weights, their
-// gradients and the optimiser stay float32. On CPUs with AVX-512 BF16 (and on GPUs) a matrix
+// Compute precision (`wsss train/pretrain/infer --precision`): "fp32", or "bf16": a training
+// step's forward and losses, or an inference's network, run under LibTorch's autocast to
+// bfloat16 (matrix products and convolutions in bfloat16, reductions and losses kept in float32
+// by autocast's lists), while the weights, their gradients and the optimiser stay float32. On CPUs with AVX-512 BF16 (and on GPUs) a matrix
 // product takes about half the time; elsewhere bfloat16 is emulated and slower.
 #include <c10/core/Device.h>
 
