@@ -109,13 +109,13 @@ void runEval(const EvalOptions &o)
                 throw Error("prediction \"" + predPath.string() + "\" is " + std::to_string(pred.cols) + "x" +
                             std::to_string(pred.rows) + ", ground truth " + std::to_string(gt.cols) + "x" +
                             std::to_string(gt.rows));
-            cm.add(gt.data, pred.data, gt.total());
+            // Counted once per image, then merged: --per-image reads the image's own counts.
+            vision::ConfusionMatrix own(n);
+            own.add(gt.data, pred.data, gt.total());
+            cm.merge(own);
             ++scored;
-            if (!o.perImage.empty()) {
-                vision::ConfusionMatrix own(n);
-                own.add(gt.data, pred.data, gt.total());
+            if (!o.perImage.empty())
                 perImage.push_back({item.id, own.scores()});
-            }
             if (o.sweep) {
                 // Maps saved by `wsss infer --save-maps`: all K classes; the image's labels pick.
                 const auto maps = vision::readNpy((fs::path(o.pred) / "maps" / (item.id + ".npy")).string());

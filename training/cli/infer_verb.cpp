@@ -50,11 +50,8 @@ void runInfer(const InferOptions &o)
     auto model = loadCheckpoint(o.checkpoint, device, configOverrides(o.configFile, o.sets));
     if (o.half)
         useHalfPrecision(model, device);
-    try {
-        vision::checkPrecision(o.precision);
-    } catch (const Error &e) {
-        throw Error(std::string("infer: --precision: ") + e.what());
-    }
+    if (const std::string problem = vision::precisionProblem(o.precision); !problem.empty())
+        throw Error("infer: --precision: " + problem);
     model.precision = o.precision;
     if (o.size > 0) {
         const int multiple = model.method->backboneInfo().sizeMultiple;

@@ -213,11 +213,8 @@ PretrainResult pretrain(const PretrainOptions &o,
         throw Error("pretrain: --multi-fraction " + std::to_string(o.multiFraction) + " must be in [0, 1]");
     if (o.augment.cropMinArea <= 0 || o.augment.cropMinArea > 1 || o.augment.jitter < 0 || o.augment.jitter >= 1)
         throw Error("pretrain: --crop-min-area must be in (0, 1] and --jitter in [0, 1)");
-    try {
-        vision::checkPrecision(o.precision);
-    } catch (const Error &e) {
-        throw Error(std::string("pretrain: --precision: ") + e.what());
-    }
+    if (const std::string problem = vision::precisionProblem(o.precision); !problem.empty())
+        throw Error("pretrain: --precision: " + problem);
     pretrainLrFactor(0, o.iters, o.warmup, o.schedule); // names an unknown schedule before any work
     const auto start = std::chrono::steady_clock::now();
     torch::manual_seed(o.seed);

@@ -43,7 +43,7 @@ struct PretrainOptions {
     int multiSize = 128;         // their side; their batch holds batch·(size/multiSize)² images
     PretrainAugment augment{0.6, true, 0.2};
     std::string device = "auto";
-    std::string precision = "fp32"; // fp32 | bf16: the forward and loss under autocast (loop/precision.h)
+    std::string precision = "fp32"; // fp32 | bf16: the forward and loss under autocast (vision/core/precision.h)
     std::uint64_t seed = 0;
     int evalImages = 1000;       // held-out composites (test split) scored at the end
     std::uint64_t evalSeed = 1;  // fixes the held-out composites, so runs compare on the same set

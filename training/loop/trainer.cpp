@@ -281,11 +281,8 @@ std::vector<std::string> optionProblems(const TrainOptions &o)
         problems.push_back("train: --save-every " + std::to_string(o.saveEvery) + " must be positive");
     if (o.valEvery < 0)
         problems.push_back("train: --val-every " + std::to_string(o.valEvery) + " must be 0 (only at the end) or positive");
-    try {
-        vision::checkPrecision(o.precision);
-    } catch (const Error &e) {
-        problems.push_back(std::string("train: --precision: ") + e.what());
-    }
+    if (const std::string problem = vision::precisionProblem(o.precision); !problem.empty())
+        problems.push_back("train: --precision: " + problem);
     if (o.lr && !(*o.lr > 0))
         problems.push_back("train: --lr " + lrText(*o.lr) + " must be positive");
     try {

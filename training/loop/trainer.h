@@ -22,7 +22,7 @@ struct TrainOptions {
     std::string backbone = "vit_demo_patch8";
     std::string weights;                   // "" = the preset's bundled weights, "none" = scratch
     std::string device = "auto";           // auto | cpu | cuda[:N]
-    std::string precision = "fp32";        // fp32 | bf16: the steps' forward under autocast (loop/precision.h)
+    std::string precision = "fp32";        // fp32 | bf16: the steps' forward under autocast (vision/core/precision.h)
     int iters = 1000;                      // optimiser steps
     int batch = 8;
     int size = 128;                        // training crop side, pixels

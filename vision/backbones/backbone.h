@@ -107,7 +107,7 @@ torch::Tensor dropPath(const torch::Tensor &branch, double rate, bool training);
 // lists leave it out.
 inline torch::Tensor inFloat(const torch::Tensor &x)
 {
-    return x.scalar_type() == torch::kFloat ? x : x.to(torch::kFloat);
+    return x.to(torch::kFloat); // x itself when it is float32 already
 }
 
 } // namespace wsss::vision

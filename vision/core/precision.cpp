@@ -11,12 +11,21 @@ std::vector<std::string> precisionNames()
     return {"fp32", "bf16"};
 }
 
+std::string precisionProblem(const std::string &precision)
+{
+    std::string known;
+    for (const auto &name : precisionNames()) {
+        if (precision == name)
+            return {};
+        known += (known.empty() ? "" : ", ") + name;
+    }
+    return "precision \"" + precision + "\" is not known (known: " + known + ")";
+}
+
 void checkPrecision(const std::string &precision)
 {
-    for (const auto &name : precisionNames())
-        if (precision == name)
-            return;
-    throw Error("precision \"" + precision + "\" is not known (known: fp32, bf16)");
+    if (const std::string problem = precisionProblem(precision); !problem.empty())
+        throw Error(problem);
 }
 
 bool cpuHasBf16Products()

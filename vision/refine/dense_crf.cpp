@@ -35,14 +35,6 @@ const NamedPreset kPresets[] = {
     {"toco", {1.0f, 1.0f, 121.0f, 5.0f, 4.0f, 10}},
 };
 
-std::string shapeText(const at::Tensor &t)
-{
-    std::string s = "[";
-    for (std::int64_t i = 0; i < t.dim(); ++i)
-        s += (i ? ", " : "") + std::to_string(t.size(i));
-    return s + "]";
-}
-
 void requirePositive(float value, const char *field)
 {
     if (!(value > 0.0f && std::isfinite(value)))
@@ -119,7 +111,7 @@ void softmaxRows(float *logits, float *q, std::int64_t n, std::int64_t labels)
 void checkRgbImage(const at::Tensor &image)
 {
     if (image.scalar_type() != at::kByte || image.dim() != 3 || image.size(2) != 3)
-        throw Error("dense CRF: image " + shapeText(image) + " " + std::string(c10::toString(image.scalar_type())) +
+        throw Error("dense CRF: image " + c10::str(image.sizes()) + " " + std::string(c10::toString(image.scalar_type())) +
                     " must be [H, W, 3] uint8 RGB");
 }
 
@@ -134,9 +126,9 @@ void checkImageSize(std::int64_t height, std::int64_t width, std::int64_t expect
 void checkProbabilitiesShape(const at::Tensor &probs)
 {
     if (probs.dim() != 3)
-        throw Error("dense CRF: probabilities " + shapeText(probs) + " must be [C, H, W]");
+        throw Error("dense CRF: probabilities " + c10::str(probs.sizes()) + " must be [C, H, W]");
     if (probs.size(0) == 0)
-        throw Error("dense CRF: probabilities " + shapeText(probs) + " have 0 labels");
+        throw Error("dense CRF: probabilities " + c10::str(probs.sizes()) + " have 0 labels");
     if (!at::isFloatingType(probs.scalar_type()))
         throw Error("dense CRF: probabilities must be floating point, not " +
                     std::string(c10::toString(probs.scalar_type())));
@@ -182,11 +174,10 @@ at::Tensor unaryFromProbabilities(const at::Tensor &probs)
     return unary;
 }
 
-// [H, W] hard labels → pixel-major energies of pydensecrf's unary_from_labels, padded.
+// [H, W] hard labels (denseCrfFromLabels checked the shape) → pixel-major energies of
+// pydensecrf's unary_from_labels, padded.
 at::Tensor unaryFromLabels(const at::Tensor &labels, std::int64_t numLabels, float gtProb)
 {
-    if (labels.dim() != 2)
-        throw Error("dense CRF: labels " + shapeText(labels) + " must be [H, W]");
     if (at::isFloatingType(labels.scalar_type()) || labels.scalar_type() == at::kBool)
         throw Error("dense CRF: labels must be integers, not " + std::string(c10::toString(labels.scalar_type())));
     if (numLabels < 2)
@@ -358,7 +349,7 @@ at::Tensor denseCrfFromLabels(const at::Tensor &labels, std::int64_t numLabels, 
 {
     params.validate();
     if (labels.dim() != 2)
-        throw Error("dense CRF: labels " + shapeText(labels) + " must be [H, W]");
+        throw Error("dense CRF: labels " + c10::str(labels.sizes()) + " must be [H, W]");
     checkImageSize(height, width, labels.size(0), labels.size(1), "labels");
     const at::Tensor unary = unaryFromLabels(labels, numLabels, gtProb);
     return runCrf(unary, numLabels, rgb, height, width, params, labels.device());
