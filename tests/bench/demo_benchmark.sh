@@ -19,7 +19,9 @@
 # WSSS_BENCH_SIZE (128; old: 64), WSSS_BENCH_SEEDS ("0 1 2"; old: "0"), WSSS_BENCH_WEIGHTS,
 # WSSS_BENCH_RUNS (names; "cam" picks both cam runs), WSSS_BENCH_PROTOCOL (new | old),
 # WSSS_BENCH_DINO_ITERS (600: the steps of the `dino` run that is ECA's guider),
-# WSSS_BENCH_TRAIN / WSSS_BENCH_VAL / WSSS_BENCH_SWEEP (image counts: 2000 / 500 / 300).
+# WSSS_BENCH_TRAIN / WSSS_BENCH_VAL / WSSS_BENCH_SWEEP (image counts: 2000 / 500 / 300),
+# WSSS_BENCH_PRECISION (fp32 | bf16: `wsss train --precision` of every run, the guider's too;
+# inference stays float32).
 set -euo pipefail
 build=${1:-build}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -42,6 +44,8 @@ batch=${WSSS_BENCH_BATCH:-16}
 ntrain=${WSSS_BENCH_TRAIN:-2000}
 nval=${WSSS_BENCH_VAL:-500}
 nsweep=${WSSS_BENCH_SWEEP:-300}
+precision=${WSSS_BENCH_PRECISION:-fp32}
+[[ "$precision" == fp32 || "$precision" == bf16 ]] || die "WSSS_BENCH_PRECISION=$precision: fp32 or bf16"
 nprobe=4 # train images of the own-background probe (ACR infers a few seconds an image)
 for v in iters batch size ntrain nval nsweep; do
   [[ "${!v}" =~ ^[1-9][0-9]*$ ]] || die "$v=${!v}: a positive integer"
@@ -90,11 +94,14 @@ splits="$data/ImageSets/Segmentation"
 head -n "$nprobe" "$splits/train.txt" > "$splits/train_probe.txt"
 
 settings=$("$py" - "$protocol" "$ntrain" "$nval" "$nsweep" "$size" "$iters" "$batch" "${weights:-bundled}" \
-                   "$weights_sha" <<'PY'
+                   "$weights_sha" "$precision" <<'PY'
 import json, sys
-protocol, ntrain, nval, nsweep, size, iters, batch, weights, weights_sha = sys.argv[1:]
+protocol, ntrain, nval, nsweep, size, iters, batch, weights, weights_sha, precision = sys.argv[1:]
 old = protocol == "old"
-print(json.dumps({"protocol": protocol,
+# float32 training is named only when it is not the default, so the settings (and their id) of
+# the runs made before the option existed stay the same.
+extra = {} if precision == "fp32" else {"precision": precision}
+print(json.dumps({**extra, "protocol": protocol,
                   "data": {"train": int(ntrain), "val": int(nval), "size": 128, "seed": 0,
                            "sweep": None if old else int(nsweep)},
                   "train_size": int(size), "infer_size": "the checkpoint's" if old else int(size),
@@ -131,6 +138,7 @@ else
   train_flags=(--val-split none)
   infer_size=(--size "$size")
 fi
+[[ "$precision" == fp32 ]] || train_flags+=(--precision "$precision")
 
 infer() { # CHECKPOINT SPLIT OUT [FLAGS…]: into a folder of its own, made afresh
   local checkpoint=$1 split=$2 out=$3
@@ -181,7 +189,7 @@ guider() {
   if [[ ! -f "$dir/train_seconds" ]]; then
     mkdir -p "$dir"
     train_resumable "$dir" --method dino --data "$data" --iters "$dino_iters" --batch "$batch" \
-            --size "$size" --seed 0 ${weights:+--weights "$weights"} --val-split none >&2
+            --size "$size" --seed 0 ${weights:+--weights "$weights"} --val-split none --precision "$precision" >&2
   fi
   echo "$dir/train/checkpoint.wsss"
 }

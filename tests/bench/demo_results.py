@@ -154,7 +154,8 @@ def cmd_table(a):
           "%d iters × batch %d; weights %s"
           % (settings["protocol"], a.settings_id, d["train"], d["val"], d["size"], settings["train_size"],
              settings["infer_size"] if isinstance(settings["infer_size"], str) else "%d px" % settings["infer_size"],
-             settings["iters"], settings["batch"], settings["weights"]))
+             settings["iters"], settings["batch"], settings["weights"])
+          + ("; training in %s" % settings["precision"] if "precision" in settings else ""))
     if old:
         print("# background threshold: the val-best one (old protocol); mean ± SD over seeds")
         main_header = "val mIoU (val-best threshold)"

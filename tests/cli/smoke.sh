@@ -200,6 +200,14 @@ for i in ids:
 print("infer --crf: %d of %d masks differ from the plain rule's" % (differs, len(ids)))
 PY
 
+# Pretraining says how good the backbone is, per class and on its own training items.
+"$WSSS" pretrain --backbone vit_test_patch8 --out "$work/pretrained.safetensors" --iters 2 --batch 4 --size 32 \
+        --multi-fraction 0 --eval-images 200 > "$work/pretrain.txt" 2>&1
+test -s "$work/pretrained.safetensors"
+grep -Eq 'accuracy [0-9.]+% \(raw weights [0-9.]+%; train-split items [0-9.]+%\)' "$work/pretrain.txt"
+test "$(grep '^per class:' "$work/pretrain.txt" | grep -Eo ' [0-9]+%' | wc -l)" -eq 10
+grep -q '^most confused (true → answer, images): ' "$work/pretrain.txt"
+
 # Bad input gets a clear message and a non-zero exit.
 if "$WSSS" train --method cam --data "$work/data" --out "$work/bad" --iters 1 --backbone vit_test_patch8 \
      --weights none --set pool=gap 2> "$work/err.txt"; then

@@ -105,6 +105,29 @@ private Q_SLOTS:
         const double constant = training::singleItemAccuracy(
             [](const torch::Tensor &x) { return torch::zeros({x.size(0), 10}); }, testItems, size, images, seed, norm);
         QVERIFY2(constant > 0.04 && constant < 0.17, qPrintable(QString("constant model: %1").arg(constant)));
+        // Its confusion: every image answered class 0, so class 0 is all right and the rest all
+        // wrong, and the worst cells are the classes drawn most often, answered 0.
+        const auto confusion = training::singleItemConfusion(
+            [](const torch::Tensor &x) { return torch::zeros({x.size(0), 10}); }, testItems, size, images, seed, norm);
+        QCOMPARE(confusion.accuracy(), constant);
+        QCOMPARE(confusion.classAccuracy(0), 1.0);
+        std::int64_t drawn = 0;
+        for (int t = 0; t < 10; ++t) {
+            for (int a = 1; a < 10; ++a)
+                QCOMPARE(confusion.count(t, a), std::int64_t(0));
+            drawn += confusion.count(t, 0);
+            if (t > 0 && confusion.count(t, 0) > 0)
+                QCOMPARE(confusion.classAccuracy(t), 0.0);
+        }
+        QCOMPARE(drawn, std::int64_t(images));
+        const auto worst = confusion.worstConfusions(3);
+        QCOMPARE(int(worst.size()), 3);
+        for (const auto &[truth, answer, count] : worst) {
+            QVERIFY(truth != 0);
+            QCOMPARE(answer, 0);
+            QVERIFY(count >= std::get<2>(worst.back()));
+        }
+        QVERIFY(std::get<2>(worst.front()) >= std::get<2>(worst.back()));
         torch::manual_seed(3);
         const double random = training::singleItemAccuracy(
             [](const torch::Tensor &x) { return torch::rand({x.size(0), 10}); }, testItems, size, images, seed, norm);
@@ -127,6 +150,9 @@ private Q_SLOTS:
             };
         };
         QCOMPARE(training::singleItemAccuracy(oracle(testItems), testItems, size, images, seed, norm), 1.0);
+        QVERIFY(training::singleItemConfusion(oracle(testItems), testItems, size, images, seed, norm)
+                    .worstConfusions(5)
+                    .empty());
         const auto trainItems = training::loadFashionMnist(training::defaultFashionMnistDir(), true);
         const double wrongSplit = training::singleItemAccuracy(oracle(trainItems), testItems, size, images, seed, norm);
         QVERIFY2(wrongSplit < 0.17, qPrintable(QString("oracle of the other split: %1").arg(wrongSplit)));

@@ -1,9 +1,11 @@
 #include "training/cli/progress_bar.h"
 #include "training/cli/verbs.h"
+#include "training/data/fashion_mnist.h"
 #include "training/loop/pretrainer.h"
 
 #include <CLI/CLI.hpp>
 
+#include <cmath>
 #include <cstdio>
 #include <memory>
 
@@ -57,9 +59,28 @@ void addPretrainVerb(CLI::App &app)
             bar.update(step, loss);
         });
         char summary[160];
-        std::snprintf(summary, sizeof summary, "accuracy %.2f%% (raw weights %.2f%%), %.0f s → %s",
-                      100 * result.accuracy, 100 * result.rawAccuracy, result.seconds, o->out.c_str());
-        bar.finish(summary);
+        std::snprintf(summary, sizeof summary, "accuracy %.2f%% (raw weights %.2f%%; train-split items %.2f%%), %.0f s",
+                      100 * result.accuracy, 100 * result.rawAccuracy, 100 * result.trainAccuracy, result.seconds);
+        bar.finish(summary + std::string(" → ") + o->out);
+        // Which items it gets wrong, and for what: where more pretraining has to go.
+        const auto &names = fashionMnistClassNames();
+        std::string perClass = "per class:";
+        for (int c = 0; c < result.confusion.classes; ++c) {
+            const double accuracy = result.confusion.classAccuracy(c);
+            char cell[64];
+            if (std::isnan(accuracy)) // none of its items was drawn (a small --eval-images)
+                std::snprintf(cell, sizeof cell, " %s -", names[std::size_t(c)].c_str());
+            else
+                std::snprintf(cell, sizeof cell, " %s %.0f%%", names[std::size_t(c)].c_str(), 100 * accuracy);
+            perClass += cell;
+        }
+        std::printf("%s\n", perClass.c_str());
+        std::string confused;
+        for (const auto &[truth, answer, count] : result.confusion.worstConfusions(5))
+            confused += (confused.empty() ? " " : ", ") + names[std::size_t(truth)] + " → " +
+                        names[std::size_t(answer)] + " " + std::to_string(count);
+        if (!confused.empty())
+            std::printf("most confused (true → answer, images):%s\n", confused.c_str());
     });
 }
 

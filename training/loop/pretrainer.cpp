@@ -18,6 +18,7 @@
 
 #include <opencv2/imgproc.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -175,9 +176,42 @@ cv::Mat augmentComposite(const cv::Mat &rgb, const cv::Rect &keep, const Pretrai
     return out.data == rgb.data ? rgb.clone() : out;
 }
 
-double singleItemAccuracy(const std::function<torch::Tensor(const torch::Tensor &)> &classify, const FashionMnist &items,
-                          int size, int images, std::uint64_t seed, const vision::Normalization &norm,
-                          const std::string &device)
+double ItemConfusion::accuracy() const
+{
+    std::int64_t right = 0, all = 0;
+    for (int t = 0; t < classes; ++t)
+        for (int a = 0; a < classes; ++a) {
+            all += count(t, a);
+            right += t == a ? count(t, a) : 0;
+        }
+    return all ? double(right) / double(all) : std::nan("");
+}
+
+double ItemConfusion::classAccuracy(int truth) const
+{
+    std::int64_t all = 0;
+    for (int a = 0; a < classes; ++a)
+        all += count(truth, a);
+    return all ? double(count(truth, truth)) / double(all) : std::nan("");
+}
+
+std::vector<std::tuple<int, int, std::int64_t>> ItemConfusion::worstConfusions(int n) const
+{
+    std::vector<std::tuple<int, int, std::int64_t>> cells;
+    for (int t = 0; t < classes; ++t)
+        for (int a = 0; a < classes; ++a)
+            if (t != a && count(t, a) > 0)
+                cells.emplace_back(t, a, count(t, a));
+    std::stable_sort(cells.begin(), cells.end(),
+                     [](const auto &x, const auto &y) { return std::get<2>(x) > std::get<2>(y); });
+    if (cells.size() > std::size_t(std::max(n, 0)))
+        cells.resize(std::size_t(std::max(n, 0)));
+    return cells;
+}
+
+ItemConfusion singleItemConfusion(const std::function<torch::Tensor(const torch::Tensor &)> &classify,
+                                  const FashionMnist &items, int size, int images, std::uint64_t seed,
+                                  const vision::Normalization &norm, const std::string &device)
 {
     if (images <= 0)
         throw Error("pretrain: the accuracy needs at least one image (got " + std::to_string(images) + ")");
@@ -185,17 +219,33 @@ double singleItemAccuracy(const std::function<torch::Tensor(const torch::Tensor 
     const auto dev = resolveDevice(device);
     torch::NoGradGuard noGrad;
     std::mt19937_64 rng(seed);
-    std::int64_t correct = 0, seen = 0;
+    ItemConfusion confusion;
+    confusion.classes = static_cast<int>(fashionMnistClassNames().size());
+    confusion.counts.assign(std::size_t(confusion.classes) * confusion.classes, 0);
+    std::int64_t seen = 0;
     while (seen < images) {
         const int n = std::min<int>(64, images - static_cast<int>(seen));
         auto batch = singleBatch(compositor, rng, n, norm, nullptr);
         const auto scores = classify(batch.images.to(dev)).to(torch::kCPU);
-        if (scores.dim() != 2 || scores.size(0) != n)
-            throw Error("pretrain: the classifier returned scores of the wrong shape");
-        correct += scores.argmax(1).eq(batch.targets).sum().item<std::int64_t>();
+        if (scores.dim() != 2 || scores.size(0) != n || scores.size(1) != confusion.classes)
+            throw Error("pretrain: the classifier returned scores of shape " + c10::str(scores.sizes()) +
+                        ", not [" + std::to_string(n) + ", " + std::to_string(confusion.classes) + "]");
+        const auto answers = scores.argmax(1).to(torch::kLong).contiguous();
+        const auto truths = batch.targets.to(torch::kLong).contiguous();
+        const auto answer = answers.accessor<std::int64_t, 1>();
+        const auto truth = truths.accessor<std::int64_t, 1>();
+        for (int i = 0; i < n; ++i)
+            ++confusion.counts[std::size_t(truth[i] * confusion.classes + answer[i])];
         seen += n;
     }
-    return static_cast<double>(correct) / static_cast<double>(seen);
+    return confusion;
+}
+
+double singleItemAccuracy(const std::function<torch::Tensor(const torch::Tensor &)> &classify, const FashionMnist &items,
+                          int size, int images, std::uint64_t seed, const vision::Normalization &norm,
+                          const std::string &device)
+{
+    return singleItemConfusion(classify, items, size, images, seed, norm, device).accuracy();
 }
 
 PretrainResult pretrain(const PretrainOptions &o,
@@ -306,8 +356,9 @@ PretrainResult pretrain(const PretrainOptions &o,
     const auto scorer = [](Classifier &m) { return [&m](const torch::Tensor &x) { return m.forward(x); }; };
     result.rawAccuracy = singleItemAccuracy(scorer(model), testItems, o.size, o.evalImages, o.evalSeed, norm, o.device);
     Classifier &saved = ema ? *ema : model;
-    result.accuracy = ema ? singleItemAccuracy(scorer(saved), testItems, o.size, o.evalImages, o.evalSeed, norm, o.device)
-                          : result.rawAccuracy;
+    result.confusion = singleItemConfusion(scorer(saved), testItems, o.size, o.evalImages, o.evalSeed, norm, o.device);
+    result.accuracy = result.confusion.accuracy();
+    result.trainAccuracy = singleItemAccuracy(scorer(saved), trainItems, o.size, o.evalImages, o.evalSeed, norm, o.device);
     result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
     std::map<std::string, torch::Tensor> tensors;

@@ -13,6 +13,8 @@
 #include <functional>
 #include <random>
 #include <string>
+#include <tuple>
+#include <vector>
 
 #include <opencv2/core/mat.hpp>
 
@@ -51,9 +53,24 @@ struct PretrainOptions {
     std::string fashionMnistDir; // "" = the Debian package's folder
 };
 
+// How a classifier's answers on single-item composites fall: counts[true class][answer].
+struct ItemConfusion {
+    int classes = 0;
+    std::vector<std::int64_t> counts; // classes × classes, row-major
+
+    std::int64_t count(int truth, int answer) const { return counts[std::size_t(truth) * classes + answer]; }
+    double accuracy() const;            // right answers / all
+    double classAccuracy(int truth) const; // right answers among that class's images (NaN: none drawn)
+    // The `n` largest off-diagonal cells (truth, answer, count), the most frequent first.
+    std::vector<std::tuple<int, int, std::int64_t>> worstConfusions(int n) const;
+};
+
 struct PretrainResult {
     double accuracy = 0;    // single-item accuracy on the held-out composites (of the saved weights)
     double rawAccuracy = 0; // the same for the last raw weights (= accuracy without EMA)
+    double trainAccuracy = 0; // the saved weights on composites of train-split items drawn the same
+                              // way (no augmentation): far above `accuracy` = overfitting, close = underfitting
+    ItemConfusion confusion;  // the saved weights' held-out answers
     double seconds = 0;
     double finalLoss = 0;   // smoothed training loss
 };
@@ -79,5 +96,9 @@ cv::Mat augmentComposite(const cv::Mat &rgb, const cv::Rect &keep, const Pretrai
 double singleItemAccuracy(const std::function<at::Tensor(const at::Tensor &)> &classify, const FashionMnist &items,
                           int size, int images, std::uint64_t seed, const vision::Normalization &norm,
                           const std::string &device = "cpu");
+// The same composites, counted per true class and answer.
+ItemConfusion singleItemConfusion(const std::function<at::Tensor(const at::Tensor &)> &classify,
+                                  const FashionMnist &items, int size, int images, std::uint64_t seed,
+                                  const vision::Normalization &norm, const std::string &device = "cpu");
 
 } // namespace wsss::training
