@@ -207,6 +207,16 @@ test -s "$work/pretrained.safetensors"
 grep -Eq 'accuracy [0-9.]+% \(raw weights [0-9.]+%; train-split items [0-9.]+%\)' "$work/pretrain.txt"
 test "$(grep '^per class:' "$work/pretrain.txt" | grep -Eo ' [0-9]+%' | wc -l)" -eq 10
 grep -q '^most confused (true → answer, images): ' "$work/pretrain.txt"
+# --resume: only of an interrupted run (none here: the finished one left no state), and with the
+# saved run's options, not new ones.
+if "$WSSS" pretrain --resume --out "$work/pretrained.safetensors" 2> "$work/err.txt"; then
+  echo "pretrain --resume accepted a finished run"; exit 1
+fi
+grep -q 'pretrained.safetensors.resume" is missing' "$work/err.txt"
+if "$WSSS" pretrain --resume --out "$work/pretrained.safetensors" --lr 1e-4 2> "$work/err.txt"; then
+  echo "pretrain --resume accepted a new --lr"; exit 1
+fi
+grep -q 'drop --lr' "$work/err.txt"
 
 # Bad input gets a clear message and a non-zero exit.
 if "$WSSS" train --method cam --data "$work/data" --out "$work/bad" --iters 1 --backbone vit_test_patch8 \

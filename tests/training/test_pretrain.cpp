@@ -4,6 +4,7 @@
 // multi-label loss, the cosine schedule, augmentation and the EMA each do what they say.
 #include "training/data/demo_generator.h"
 #include "training/data/fashion_mnist.h"
+#include "training/loop/pretrain_state.h"
 #include "training/loop/pretrainer.h"
 #include "vision/backbones/backbone_registry.h"
 #include "vision/backbones/vit.h"
@@ -272,6 +273,79 @@ private Q_SLOTS:
             QCOMPARE(t.scalar_type(), torch::kFloat);
         o.precision = "half";
         QVERIFY_THROWS_EXCEPTION(Error, training::pretrain(o));
+    }
+
+    // A pretraining stopped part-way (here: its progress callback throws, as a kill would end it)
+    // goes on from OUT.resume with --resume and writes the file the uninterrupted run writes,
+    // every option of the recipe on (multi-item steps, augmentation, EMA, cosine, smoothing).
+    void anInterruptedRunResumesToTheSameWeights()
+    {
+        auto o = tinyRun(path("straight.safetensors"));
+        o.iters = 7;
+        o.size = 16;
+        o.evalImages = 32;
+        o.schedule = "cosine";
+        o.labelSmoothing = 0.1;
+        o.emaDecay = 0.9;
+        o.multiFraction = 0.5;
+        o.multiSize = 32;
+        o.augment = {0.6, true, 0.2};
+        o.saveEvery = 2;
+        o.seed = 4;
+        const auto straight = training::pretrain(o);
+        QVERIFY(!QFile::exists(QString::fromStdString(training::pretrainStatePath(o.out).string())));
+
+        struct Killed {};
+        const auto out = path("interrupted.safetensors");
+        o.out = out;
+        try {
+            training::pretrain(o, [](std::int64_t step, std::int64_t, double) {
+                if (step == 5)
+                    throw Killed{};
+            });
+            QFAIL("the run was not stopped");
+        } catch (const Killed &) {
+        }
+        const auto state = training::pretrainStatePath(out);
+        QVERIFY(QFile::exists(QString::fromStdString(state.string())));
+        QVERIFY(!QFile::exists(QString::fromStdString(out)));
+        QCOMPARE(training::peekPretrainState(out).step, std::int64_t(4)); // the last save before the stop
+
+        // A fresh run would throw the steps away: refused, naming the state.
+        try {
+            training::pretrain(o);
+            QFAIL("a fresh run overwrote an interrupted one");
+        } catch (const Error &e) {
+            QVERIFY2(std::string(e.what()).find(state.string()) != std::string::npos, e.what());
+        }
+
+        // Resumed with only the output named (as `wsss pretrain --resume --out F`).
+        training::PretrainOptions sitting;
+        sitting.out = out;
+        sitting.device = "cpu";
+        sitting.resume = true;
+        std::vector<std::int64_t> steps;
+        const auto resumed =
+            training::pretrain(sitting, [&](std::int64_t step, std::int64_t, double) { steps.push_back(step); });
+        QCOMPARE(steps.front(), std::int64_t(5));
+        QCOMPARE(steps.back(), std::int64_t(7));
+        QCOMPARE(resumed.resumedAt, std::int64_t(4));
+        QCOMPARE(resumed.finalLoss, straight.finalLoss);
+        QCOMPARE(resumed.accuracy, straight.accuracy);
+        const auto a = vision::readSafetensors(path("straight.safetensors")).tensors;
+        const auto b = vision::readSafetensors(out).tensors;
+        QCOMPARE(a.size(), b.size());
+        for (const auto &[name, t] : a)
+            QVERIFY2(torch::equal(t, b.at(name)), name.c_str());
+        QVERIFY(!QFile::exists(QString::fromStdString(state.string()))); // done: nothing left to resume
+
+        // Nothing to resume: named.
+        try {
+            training::pretrain(sitting);
+            QFAIL("--resume without a state was accepted");
+        } catch (const Error &e) {
+            QVERIFY2(std::string(e.what()).find(state.string()) != std::string::npos, e.what());
+        }
     }
 
     void aBadWeightsFileIsNamed()

@@ -1,7 +1,9 @@
 #include "training/cli/progress_bar.h"
 #include "training/cli/verbs.h"
 #include "training/data/fashion_mnist.h"
+#include "training/loop/pretrain_state.h"
 #include "training/loop/pretrainer.h"
+#include "vision/core/error.h"
 
 #include <CLI/CLI.hpp>
 
@@ -50,9 +52,34 @@ void addPretrainVerb(CLI::App &app)
     verb->add_option("--eval-images", o->evalImages, "Held-out test-split composites scored at the end")
         ->capture_default_str();
     verb->add_option("--eval-seed", o->evalSeed, "Seed of the held-out composites")->capture_default_str();
-    verb->callback([o] {
+    verb->add_option("--save-every", o->saveEvery,
+                     "Steps between resume states (OUT.resume, removed when OUT is written; 0 = none)")
+        ->capture_default_str();
+    verb->add_flag("--resume", o->resume,
+                   "Go on with the interrupted pretraining of --out from OUT.resume, with its saved options");
+    verb->callback([o, verb] {
+        if (o->resume) {
+            // The saved run's options are the run: a different one given now would be silently
+            // ignored, so it is refused instead.
+            std::string given;
+            for (const char *name : {"--backbone", "--weights", "--iters", "--batch", "--size", "--lr", "--warmup",
+                                     "--schedule", "--label-smoothing", "--ema", "--multi-fraction", "--multi-size",
+                                     "--crop-min-area", "--flip", "--jitter", "--precision", "--seed",
+                                     "--eval-images", "--eval-seed"})
+                if (verb->count(name) > 0)
+                    given += std::string(given.empty() ? "" : ", ") + name;
+            if (!given.empty())
+                throw Error("pretrain --resume goes on with the saved run's options; drop " + given +
+                            " (only --out, --device and --save-every go with it)");
+        }
         configureThreads();
-        ProgressBar bar("pretrain", o->iters);
+        std::int64_t total = o->iters, first = 0;
+        if (o->resume) {
+            const PretrainState saved = peekPretrainState(o->out);
+            total = withRunOptions(*o, saved.options).iters;
+            first = saved.step;
+        }
+        ProgressBar bar(o->resume ? "pretrain (resumed)" : "pretrain", total, first);
         char loss[32];
         auto result = pretrain(*o, [&](std::int64_t step, std::int64_t total, double l) {
             std::snprintf(loss, sizeof loss, "loss %.4f", l);

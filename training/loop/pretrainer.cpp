@@ -3,6 +3,7 @@
 #include "training/data/dataset.h"
 #include "training/data/demo_generator.h"
 #include "training/data/fashion_mnist.h"
+#include "training/loop/pretrain_state.h"
 #include "training/loop/schedule.h"
 #include "training/methods/inference.h"
 #include "vision/backbones/backbone_registry.h"
@@ -20,8 +21,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <cmath>
 #include <cstdio>
+#include <optional>
 
 namespace wsss::training {
 
@@ -248,11 +251,24 @@ double singleItemAccuracy(const std::function<torch::Tensor(const torch::Tensor 
     return singleItemConfusion(classify, items, size, images, seed, norm, device).accuracy();
 }
 
-PretrainResult pretrain(const PretrainOptions &o,
+PretrainResult pretrain(const PretrainOptions &sitting,
                         const std::function<void(std::int64_t, std::int64_t, double)> &onStep)
 {
-    if (o.out.empty())
+    if (sitting.out.empty())
         throw Error("pretrain: --out is required");
+    if (sitting.saveEvery < 0)
+        throw Error("pretrain: --save-every " + std::to_string(sitting.saveEvery) + " must be 0 (none) or positive");
+    // A resumed run is the saved one: its options come from its state, the sitting keeps only
+    // where it writes and on what device. A state left by an interrupted run is never overwritten
+    // by a fresh one: that would throw away hours of steps.
+    const auto statePath = pretrainStatePath(sitting.out);
+    std::optional<PretrainState> interrupted;
+    if (sitting.resume)
+        interrupted = peekPretrainState(sitting.out);
+    else if (std::filesystem::exists(statePath))
+        throw Error("pretrain: \"" + statePath.string() + "\" holds an interrupted pretraining of \"" + sitting.out +
+                    "\": --resume goes on with it; remove the file to start afresh");
+    const PretrainOptions o = interrupted ? withRunOptions(sitting, interrupted->options) : sitting;
     if (o.iters <= 0 || o.batch <= 0)
         throw Error("pretrain: --iters and --batch must be positive");
     if (o.emaDecay < 0 || o.emaDecay >= 1)
@@ -284,7 +300,7 @@ PretrainResult pretrain(const PretrainOptions &o,
 
     Classifier model(o.backbone, classes);
     // A longer schedule can continue from an earlier run's backbone (the head starts afresh).
-    if (!o.weights.empty())
+    if (!o.weights.empty() && !interrupted)
         vision::loadVitWeights(*model.vit, o.weights);
     model.to(device);
     std::shared_ptr<Classifier> ema;
@@ -313,9 +329,19 @@ PretrainResult pretrain(const PretrainOptions &o,
     std::mt19937_64 rng(o.seed);
     PretrainResult result;
     double smoothed = 0;
+    std::int64_t first = 0;
+    if (interrupted) {
+        loadPretrainState(o.out, rng, model, ema ? static_cast<torch::nn::Module &>(*ema) : model, optimizer);
+        first = result.resumedAt = interrupted->step;
+        smoothed = interrupted->smoothedLoss;
+    }
+    const double earlierSeconds = interrupted ? interrupted->seconds : 0.0;
+    const auto elapsed = [&] {
+        return earlierSeconds + std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    };
     model.train();
     vision::ThreadBudget threads(at::get_num_threads()); // fewer while other programs keep the cores busy
-    for (std::int64_t step = 0; step < o.iters; ++step) {
+    for (std::int64_t step = first; step < o.iters; ++step) {
         threads.adapt();
         const double factor = pretrainLrFactor(step, o.iters, o.warmup, o.schedule);
         for (auto &g : optimizer.param_groups())
@@ -346,6 +372,9 @@ PretrainResult pretrain(const PretrainOptions &o,
         if (ema)
             emaUpdate(*ema, model, std::min(o.emaDecay, (1.0 + step) / (10.0 + step)));
         smoothed = step == 0 ? value : 0.98 * smoothed + 0.02 * value;
+        if (o.saveEvery > 0 && (step + 1) % o.saveEvery == 0 && step + 1 < o.iters)
+            savePretrainState(o.out, {pretrainRunOptions(o), step + 1, smoothed, elapsed()}, rng, model,
+                              ema ? static_cast<torch::nn::Module &>(*ema) : model, optimizer);
         if (onStep)
             onStep(step + 1, o.iters, smoothed);
     }
@@ -359,7 +388,7 @@ PretrainResult pretrain(const PretrainOptions &o,
     result.confusion = singleItemConfusion(scorer(saved), testItems, o.size, o.evalImages, o.evalSeed, norm, o.device);
     result.accuracy = result.confusion.accuracy();
     result.trainAccuracy = singleItemAccuracy(scorer(saved), trainItems, o.size, o.evalImages, o.evalSeed, norm, o.device);
-    result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    result.seconds = elapsed();
 
     std::map<std::string, torch::Tensor> tensors;
     for (auto &[name, t] : vision::stateDict(*saved.vit))
@@ -378,6 +407,9 @@ PretrainResult pretrain(const PretrainOptions &o,
                               {"batch", std::to_string(o.batch)},
                               {"lr", std::to_string(o.lr)},
                               {"accuracy", accuracy}});
+    // The run is done and written: its state would only make the next run with this --out refuse.
+    std::error_code ignored;
+    std::filesystem::remove(statePath, ignored);
     return result;
 }
 

@@ -51,6 +51,8 @@ struct PretrainOptions {
     std::uint64_t evalSeed = 1;  // fixes the held-out composites, so runs compare on the same set
     bool half = true;            // store fp16 (bundled weights are small)
     std::string fashionMnistDir; // "" = the Debian package's folder
+    int saveEvery = 500;         // steps between resume states (OUT.resume, pretrain_state.h); 0 = none
+    bool resume = false;         // go on from OUT.resume, with the options saved there
 };
 
 // How a classifier's answers on single-item composites fall: counts[true class][answer].
@@ -71,8 +73,9 @@ struct PretrainResult {
     double trainAccuracy = 0; // the saved weights on composites of train-split items drawn the same
                               // way (no augmentation): far above `accuracy` = overfitting, close = underfitting
     ItemConfusion confusion;  // the saved weights' held-out answers
-    double seconds = 0;
+    double seconds = 0;     // wall time, every sitting of a resumed run included
     double finalLoss = 0;   // smoothed training loss
+    std::int64_t resumedAt = 0; // the step a --resume went on from (0: a fresh run)
 };
 
 PretrainResult pretrain(const PretrainOptions &options,
