@@ -1,5 +1,6 @@
 #include "training/loop/pretrain_state.h"
 
+#include "training/loop/archive_values.h"
 #include "vision/core/error.h"
 #include "vision/io/atomic_write.h"
 
@@ -130,15 +131,10 @@ PretrainState peekPretrainState(const std::string &out)
     auto archive = openState(path);
     PretrainState s;
     try {
-        c10::IValue v;
-        archive.read("options", v);
-        s.options = nlohmann::json::parse(v.toStringRef());
-        archive.read("step", v);
-        s.step = v.toInt();
-        archive.read("smoothed_loss", v);
-        s.smoothedLoss = v.toDouble();
-        archive.read("seconds", v);
-        s.seconds = v.toDouble();
+        s.options = nlohmann::json::parse(readArchiveString(archive, "options"));
+        s.step = readArchiveInt(archive, "step");
+        s.smoothedLoss = readArchiveDouble(archive, "smoothed_loss");
+        s.seconds = readArchiveDouble(archive, "seconds");
     } catch (const std::exception &e) {
         throw Error("pretrain --resume: \"" + path.string() + "\" is not a pretraining state (" + e.what() + ")");
     }
@@ -158,9 +154,7 @@ void loadPretrainState(const std::string &out, std::mt19937_64 &rng, torch::nn::
         ema.load(emaArchive);
         archive.read("optimizer", optimArchive);
         optimizer.load(optimArchive);
-        c10::IValue v;
-        archive.read("sample_rng", v);
-        std::istringstream rngText(v.toStringRef());
+        std::istringstream rngText(readArchiveString(archive, "sample_rng"));
         rngText >> rng;
         if (!rngText)
             throw Error("pretrain --resume: the sampling generator saved in \"" + path.string() + "\" is unreadable");

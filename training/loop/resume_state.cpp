@@ -1,5 +1,6 @@
 #include "training/loop/resume_state.h"
 
+#include "training/loop/archive_values.h"
 #include "vision/core/error.h"
 #include "vision/io/atomic_write.h"
 
@@ -120,17 +121,13 @@ ResumeState loadResumeState(const fs::path &runDir, std::int64_t step, torch::op
         }
         archive.read("optimizer", optim);
         optimizer.load(optim);
-        archive.read("step", v);
-        s.step = v.toInt();
-        archive.read("smoothed_loss", v);
-        s.smoothedLoss = v.toDouble();
-        archive.read("sample_rng", v);
-        s.sampleRng = v.toStringRef();
+        s.step = readArchiveInt(archive, "step");
+        s.smoothedLoss = readArchiveDouble(archive, "smoothed_loss");
+        s.sampleRng = readArchiveString(archive, "sample_rng");
         torch::Tensor order;
         archive.read("sampler_order", order);
         s.sampler.order.assign(order.data_ptr<std::int64_t>(), order.data_ptr<std::int64_t>() + order.numel());
-        archive.read("sampler_cursor", v);
-        s.sampler.cursor = v.toInt();
+        s.sampler.cursor = readArchiveInt(archive, "sampler_cursor");
         archive.read("torch_rng", s.torchRng);
         torch::Tensor cuda;
         if (archive.try_read("cuda_rng", cuda))
