@@ -55,6 +55,10 @@ void addPretrainVerb(CLI::App &app)
     verb->add_option("--save-every", o->saveEvery,
                      "Steps between resume states (OUT.resume, removed when OUT is written; 0 = none)")
         ->capture_default_str();
+    verb->add_option("--eval-every", o->evalEvery,
+                     "Steps between held-out accuracy checks, each a line of OUT.curve.jsonl (0 = only at the end; "
+                     "--resume keeps the run's unless given another)")
+        ->capture_default_str();
     verb->add_flag("--resume", o->resume,
                    "Go on with the interrupted pretraining of --out from OUT.resume, with its saved options");
     verb->callback([o, verb] {
@@ -70,7 +74,7 @@ void addPretrainVerb(CLI::App &app)
                     given += std::string(given.empty() ? "" : ", ") + name;
             if (!given.empty())
                 throw Error("pretrain --resume goes on with the saved run's options; drop " + given +
-                            " (only --out, --device and --save-every go with it)");
+                            " (only --out, --device, --save-every and --eval-every go with it)");
         }
         configureThreads();
         std::int64_t total = o->iters, first = 0;

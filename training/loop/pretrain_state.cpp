@@ -41,6 +41,7 @@ nlohmann::json pretrainRunOptions(const PretrainOptions &o)
             {"eval_images", o.evalImages},
             {"eval_seed", o.evalSeed},
             {"half", o.half},
+            {"eval_every", o.evalEvery},
             {"fashion_mnist_dir", o.fashionMnistDir}};
 }
 
@@ -69,6 +70,9 @@ PretrainOptions withRunOptions(const PretrainOptions &sitting, const nlohmann::j
         o.evalSeed = j.at("eval_seed").get<std::uint64_t>();
         o.half = j.at("half").get<bool>();
         o.fashionMnistDir = j.at("fashion_mnist_dir").get<std::string>();
+        // The run's curve goes on at its own pace unless the sitting asks for another.
+        if (sitting.evalEvery == 0)
+            o.evalEvery = j.value("eval_every", 0);
     } catch (const nlohmann::json::exception &e) {
         throw Error("pretrain --resume: the options saved in \"" + pretrainStatePath(sitting.out).string() +
                     "\" are incomplete (" + e.what() + ")");

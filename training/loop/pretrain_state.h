@@ -23,7 +23,8 @@ std::filesystem::path pretrainStatePath(const std::string &out);
 // The options that define a run (everything but out, device, resume and saveEvery, which belong
 // to the sitting), as saved in its state.
 nlohmann::json pretrainRunOptions(const PretrainOptions &options);
-// `sitting` with the run-defining options of a saved state's JSON put back.
+// `sitting` with the run-defining options of a saved state's JSON put back; evalEvery too, unless
+// the sitting gives one of its own (> 0).
 PretrainOptions withRunOptions(const PretrainOptions &sitting, const nlohmann::json &saved);
 
 struct PretrainState {

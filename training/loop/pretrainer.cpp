@@ -4,6 +4,7 @@
 #include "training/data/demo_generator.h"
 #include "training/data/fashion_mnist.h"
 #include "training/loop/pretrain_state.h"
+#include "training/loop/run_folder.h"
 #include "training/loop/schedule.h"
 #include "training/methods/inference.h"
 #include "vision/backbones/backbone_registry.h"
@@ -22,6 +23,7 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <cmath>
 #include <cstdio>
 #include <optional>
@@ -258,6 +260,8 @@ PretrainResult pretrain(const PretrainOptions &sitting,
         throw Error("pretrain: --out is required");
     if (sitting.saveEvery < 0)
         throw Error("pretrain: --save-every " + std::to_string(sitting.saveEvery) + " must be 0 (none) or positive");
+    if (sitting.evalEvery < 0)
+        throw Error("pretrain: --eval-every " + std::to_string(sitting.evalEvery) + " must be 0 (none) or positive");
     // A resumed run is the saved one: its options come from its state, the sitting keeps only
     // where it writes and on what device. A state left by an interrupted run is never overwritten
     // by a fresh one: that would throw away hours of steps.
@@ -339,6 +343,26 @@ PretrainResult pretrain(const PretrainOptions &sitting,
     const auto elapsed = [&] {
         return earlierSeconds + std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     };
+    // The accuracy curve: the held-out accuracy of the saved weights (the EMA's) and of the raw
+    // ones every evalEvery steps. Evaluation draws from its own generator and runs without
+    // dropout, so the training's course is the same with or without it.
+    const auto scorer = [](Classifier &m) { return [&m](const torch::Tensor &x) { return m.forward(x); }; };
+    const std::string curvePath = o.out + ".curve.jsonl";
+    std::ofstream curve;
+    if (o.evalEvery > 0) {
+        if (interrupted)
+            keepLinesUpToStep(curvePath, first);
+        curve.open(curvePath, interrupted ? std::ios::app : std::ios::trunc);
+        if (!curve)
+            throw Error("pretrain: cannot write \"" + curvePath + "\"");
+    }
+    const auto writeCurve = [&](std::int64_t step, double accuracy, double rawAccuracy) {
+        curve << nlohmann::json{{"step", step},         {"seconds", elapsed()},         {"accuracy", accuracy},
+                                {"raw_accuracy", rawAccuracy}, {"loss", smoothed}}.dump()
+              << std::endl;
+        if (!curve)
+            throw Error("pretrain: cannot write \"" + curvePath + "\"");
+    };
     model.train();
     vision::ThreadBudget threads(at::get_num_threads()); // fewer while other programs keep the cores busy
     for (std::int64_t step = first; step < o.iters; ++step) {
@@ -375,6 +399,14 @@ PretrainResult pretrain(const PretrainOptions &sitting,
         if (o.saveEvery > 0 && (step + 1) % o.saveEvery == 0 && step + 1 < o.iters)
             savePretrainState(o.out, {pretrainRunOptions(o), step + 1, smoothed, elapsed()}, rng, model,
                               ema ? static_cast<torch::nn::Module &>(*ema) : model, optimizer);
+        if (o.evalEvery > 0 && (step + 1) % o.evalEvery == 0 && step + 1 < o.iters) {
+            model.eval();
+            const double raw = singleItemAccuracy(scorer(model), testItems, o.size, o.evalImages, o.evalSeed, norm, o.device);
+            writeCurve(step + 1, ema ? singleItemAccuracy(scorer(*ema), testItems, o.size, o.evalImages, o.evalSeed, norm, o.device)
+                                     : raw,
+                       raw);
+            model.train();
+        }
         if (onStep)
             onStep(step + 1, o.iters, smoothed);
     }
@@ -382,13 +414,14 @@ PretrainResult pretrain(const PretrainOptions &sitting,
 
     // Held-out accuracy on single-item composites of the test split.
     model.eval();
-    const auto scorer = [](Classifier &m) { return [&m](const torch::Tensor &x) { return m.forward(x); }; };
     result.rawAccuracy = singleItemAccuracy(scorer(model), testItems, o.size, o.evalImages, o.evalSeed, norm, o.device);
     Classifier &saved = ema ? *ema : model;
     result.confusion = singleItemConfusion(scorer(saved), testItems, o.size, o.evalImages, o.evalSeed, norm, o.device);
     result.accuracy = result.confusion.accuracy();
     result.trainAccuracy = singleItemAccuracy(scorer(saved), trainItems, o.size, o.evalImages, o.evalSeed, norm, o.device);
     result.seconds = elapsed();
+    if (o.evalEvery > 0)
+        writeCurve(o.iters, result.accuracy, result.rawAccuracy);
 
     std::map<std::string, torch::Tensor> tensors;
     for (auto &[name, t] : vision::stateDict(*saved.vit))

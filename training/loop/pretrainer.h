@@ -52,6 +52,9 @@ struct PretrainOptions {
     bool half = true;            // store fp16 (bundled weights are small)
     std::string fashionMnistDir; // "" = the Debian package's folder
     int saveEvery = 500;         // steps between resume states (OUT.resume, pretrain_state.h); 0 = none
+    int evalEvery = 0;           // steps between held-out accuracy checks, each a line of OUT.curve.jsonl
+                                 // (with a last one at the end); 0 = only the final accuracy, no file.
+                                 // Saved with the run; a resume keeps it unless given another (> 0)
     bool resume = false;         // go on from OUT.resume, with the options saved there
 };
 

@@ -2,6 +2,7 @@
 
 #include "training/checkpoint/checkpoint.h"
 #include "vision/core/error.h"
+#include "vision/io/atomic_write.h"
 #include "vision/io/folder_lock.h"
 
 #include <algorithm>
@@ -26,6 +27,21 @@ std::map<std::string, double> numbers(const nlohmann::json &object)
 }
 
 } // namespace
+
+void keepLinesUpToStep(const std::string &path, std::int64_t step)
+{
+    std::ifstream in(path);
+    std::string kept, line;
+    while (std::getline(in, line)) {
+        try {
+            if (nlohmann::json::parse(line).value("step", std::int64_t{0}) <= step)
+                kept += line + "\n";
+        } catch (const nlohmann::json::exception &) {
+            break; // a torn last line
+        }
+    }
+    vision::atomicWriteText(path, kept);
+}
 
 MetricsChunk readMetrics(const std::string &metricsPath, std::uint64_t offset)
 {

@@ -31,6 +31,10 @@ struct MetricsChunk {
 };
 MetricsChunk readMetrics(const std::string &metricsPath, std::uint64_t offset = 0);
 
+// A step log (metrics.jsonl, a pretraining's curve) of a resumed run: the lines up to `step` stay,
+// later ones (written after the last save, before the interruption) go; rewritten atomically.
+void keepLinesUpToStep(const std::string &jsonlPath, std::int64_t step);
+
 enum class RunState {
     Training, // a process holds the folder's lock (wsss train, or a studio's worker)
     Finished, // the checkpoint is of the last step

@@ -7,6 +7,7 @@
 #include "training/distributed/process_group.h"
 #include "training/engine/cancel_token.h"
 #include "training/loop/resume_state.h"
+#include "training/loop/run_folder.h"
 #include "training/loop/schedule.h"
 #include "training/loop/validation.h"
 #include "training/methods/config_overrides.h"
@@ -158,23 +159,6 @@ void initAuxiliary(Method &method, const std::function<void(const std::string &)
     if (onNote)
         for (const auto &note : notes)
             onNote(method.name() + ": " + note);
-}
-
-// metrics.jsonl of a resumed run: the lines up to the resumed step stay, later ones (written
-// after the last checkpoint, before the interruption) go.
-void truncateMetrics(const std::string &path, std::int64_t step)
-{
-    std::ifstream in(path);
-    std::string kept, line;
-    while (std::getline(in, line)) {
-        try {
-            if (nlohmann::json::parse(line).value("step", std::int64_t{0}) <= step)
-                kept += line + "\n";
-        } catch (const nlohmann::json::exception &) {
-            break; // a torn last line
-        }
-    }
-    vision::atomicWriteText(path, kept);
 }
 
 // A learning rate as the flag would be typed ("6e-05").
@@ -403,7 +387,7 @@ TrainResult train(const TrainOptions &given, const TrainCallbacks &callbacks, co
     if (writer) {
         fs::create_directories(o.out);
         if (o.resume)
-            truncateMetrics(metricsPath, firstStep);
+            keepLinesUpToStep(metricsPath, firstStep);
         if (!o.resume)
             removeResumeStates(o.out); // a run started over (--force) must not leave another run's states
         metrics.open(metricsPath, o.resume ? std::ios::app : std::ios::trunc);
