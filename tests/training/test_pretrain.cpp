@@ -376,6 +376,17 @@ private Q_SLOTS:
         } catch (const Error &e) {
             QVERIFY2(std::string(e.what()).find(state.string()) != std::string::npos, e.what());
         }
+        // A state that is not one (a torn copy, another file): named, and the output untouched.
+        std::ofstream(state) << "not a pretraining state";
+        const auto before = vision::readSafetensors(out).tensors;
+        try {
+            training::pretrain(sitting);
+            QFAIL("a corrupt state was accepted");
+        } catch (const Error &e) {
+            QVERIFY2(std::string(e.what()).find(state.string()) != std::string::npos, e.what());
+        }
+        for (const auto &[name, t] : vision::readSafetensors(out).tensors)
+            QVERIFY2(torch::equal(t, before.at(name)), name.c_str());
     }
 
     void aBadWeightsFileIsNamed()
