@@ -1,7 +1,6 @@
 #include "training/cli/progress_bar.h"
 #include "training/cli/verbs.h"
 #include "training/data/fashion_mnist.h"
-#include "training/loop/pretrain_state.h"
 #include "training/loop/pretrainer.h"
 #include "vision/core/error.h"
 
@@ -10,6 +9,7 @@
 #include <cmath>
 #include <cstdio>
 #include <memory>
+#include <optional>
 
 namespace wsss::training {
 
@@ -77,22 +77,19 @@ void addPretrainVerb(CLI::App &app)
                             " (only --out, --device, --save-every and --eval-every go with it)");
         }
         configureThreads();
-        std::int64_t total = o->iters, first = 0;
-        if (o->resume) {
-            const PretrainState saved = peekPretrainState(o->out);
-            total = withRunOptions(*o, saved.options).iters;
-            first = saved.step;
-        }
-        ProgressBar bar(o->resume ? "pretrain (resumed)" : "pretrain", total, first);
+        // Made at the first step: only then are a resumed run's length and starting step known.
+        std::optional<ProgressBar> bar;
         char loss[32];
         auto result = pretrain(*o, [&](std::int64_t step, std::int64_t total, double l) {
+            if (!bar)
+                bar.emplace(o->resume ? "pretrain (resumed)" : "pretrain", total, step - 1);
             std::snprintf(loss, sizeof loss, "loss %.4f", l);
-            bar.update(step, loss);
+            bar->update(step, loss);
         });
         char summary[160];
         std::snprintf(summary, sizeof summary, "accuracy %.2f%% (raw weights %.2f%%; train-split items %.2f%%), %.0f s",
                       100 * result.accuracy, 100 * result.rawAccuracy, 100 * result.trainAccuracy, result.seconds);
-        bar.finish(summary + std::string(" → ") + o->out);
+        bar->finish(summary + std::string(" → ") + o->out);
         // Which items it gets wrong, and for what: where more pretraining has to go.
         const auto &names = fashionMnistClassNames();
         std::string perClass = "per class:";

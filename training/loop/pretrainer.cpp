@@ -333,9 +333,11 @@ PretrainResult pretrain(const PretrainOptions &sitting,
     std::mt19937_64 rng(o.seed);
     PretrainResult result;
     double smoothed = 0;
+    // What is evaluated and saved: the EMA where there is one, else the raw weights.
+    Classifier &saved = ema ? *ema : model;
     std::int64_t first = 0;
     if (interrupted) {
-        loadPretrainState(o.out, rng, model, ema ? static_cast<torch::nn::Module &>(*ema) : model, optimizer);
+        loadPretrainState(o.out, rng, model, saved, optimizer);
         first = result.resumedAt = interrupted->step;
         smoothed = interrupted->smoothedLoss;
     }
@@ -347,6 +349,15 @@ PretrainResult pretrain(const PretrainOptions &sitting,
     // ones every evalEvery steps. Evaluation draws from its own generator and runs without
     // dropout, so the training's course is the same with or without it.
     const auto scorer = [](Classifier &m) { return [&m](const torch::Tensor &x) { return m.forward(x); }; };
+    // The held-out answers of the raw weights and of the saved ones (the same, scored once,
+    // without an EMA); the model is left in eval mode.
+    const auto heldOut = [&]() -> std::pair<ItemConfusion, ItemConfusion> {
+        model.eval();
+        ItemConfusion raw = singleItemConfusion(scorer(model), testItems, o.size, o.evalImages, o.evalSeed, norm, o.device);
+        if (!ema)
+            return {raw, raw};
+        return {raw, singleItemConfusion(scorer(*ema), testItems, o.size, o.evalImages, o.evalSeed, norm, o.device)};
+    };
     const std::string curvePath = o.out + ".curve.jsonl";
     std::ofstream curve;
     if (o.evalEvery > 0) {
@@ -397,14 +408,11 @@ PretrainResult pretrain(const PretrainOptions &sitting,
             emaUpdate(*ema, model, std::min(o.emaDecay, (1.0 + step) / (10.0 + step)));
         smoothed = step == 0 ? value : 0.98 * smoothed + 0.02 * value;
         if (o.saveEvery > 0 && (step + 1) % o.saveEvery == 0 && step + 1 < o.iters)
-            savePretrainState(o.out, {pretrainRunOptions(o), step + 1, smoothed, elapsed()}, rng, model,
-                              ema ? static_cast<torch::nn::Module &>(*ema) : model, optimizer);
+            savePretrainState(o.out, {pretrainRunOptions(o), step + 1, smoothed, elapsed()}, rng, model, saved,
+                              optimizer);
         if (o.evalEvery > 0 && (step + 1) % o.evalEvery == 0 && step + 1 < o.iters) {
-            model.eval();
-            const double raw = singleItemAccuracy(scorer(model), testItems, o.size, o.evalImages, o.evalSeed, norm, o.device);
-            writeCurve(step + 1, ema ? singleItemAccuracy(scorer(*ema), testItems, o.size, o.evalImages, o.evalSeed, norm, o.device)
-                                     : raw,
-                       raw);
+            const auto [raw, kept] = heldOut();
+            writeCurve(step + 1, kept.accuracy(), raw.accuracy());
             model.train();
         }
         if (onStep)
@@ -413,10 +421,9 @@ PretrainResult pretrain(const PretrainOptions &sitting,
     result.finalLoss = smoothed;
 
     // Held-out accuracy on single-item composites of the test split.
-    model.eval();
-    result.rawAccuracy = singleItemAccuracy(scorer(model), testItems, o.size, o.evalImages, o.evalSeed, norm, o.device);
-    Classifier &saved = ema ? *ema : model;
-    result.confusion = singleItemConfusion(scorer(saved), testItems, o.size, o.evalImages, o.evalSeed, norm, o.device);
+    const auto [raw, kept] = heldOut();
+    result.rawAccuracy = raw.accuracy();
+    result.confusion = kept;
     result.accuracy = result.confusion.accuracy();
     result.trainAccuracy = singleItemAccuracy(scorer(saved), trainItems, o.size, o.evalImages, o.evalSeed, norm, o.device);
     result.seconds = elapsed();
