@@ -11,13 +11,13 @@ if [[ ! -f "$checkpoint" ]]; then
     echo "Training a demo checkpoint (cam, vit_demo_patch8) — once, a few minutes on a CPU:" >&2
     # The bundled checkpoint's recipe (README "A short tour"), scored on val instead of train_sweep.
     "$build/bin/wsss" train --method cam --data "$demo/data" --out "$demo/run_cam" --iters 400 --batch 16 --size 128 \
-      --seed 0 --set pooling=gap
+      --seed 0 --set pooling=gap --precision bf16
   fi
 fi
 # The project keeps the user's review states and corrected masks: made once, never overwritten.
-# It opens on val_000007, where the map finds both items (a dress and a bag).
+# It opens on val_000176, where the maps find both items (a shirt and trousers).
 if [[ ! -f "$demo/demo.wsssproj" ]]; then
   "$build/bin/wsss" project new --data "$demo/data" --split val --checkpoint "$checkpoint" --out "$demo/demo.wsssproj" \
-    --image val_000007
+    --image val_000176
 fi
 exec "$build/bin/wsss-studio" "$demo/demo.wsssproj"

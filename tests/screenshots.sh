@@ -14,10 +14,11 @@ shot() { # NAME CHECKPOINT IMAGE QUERY CLASS [MORE STUDIO OPTIONS]
     --checkpoint "$2" --device cpu --image "$3" --query "$4" --class "$5" --screenshot "$out/$1.png" "${@:6}"
 }
 cam=resources/demo/cam_vit_demo_patch8.wsss
-# The first screen of `make run`: val_000007 (a dress and a bag), the query patch on the dress.
-shot studio "$cam" val_000007 64,64 dress
+# The first screen of `make run`: val_000176 (a shirt over trousers) on the trousers' map, the
+# query patch on the shirt.
+shot studio "$cam" val_000176 64,64 trouser
 # The inspection panels with the val split evaluated (sweep, per-class bars, per-image IoU).
-shot panels "$cam" val_000007 64,64 dress --evaluate
+shot panels "$cam" val_000176 64,64 trouser --evaluate
 # The other methods on the same image, each on the map that shows why it scores below `cam`:
 # AFA's own CAMs and the query's learned affinity; ACR's refined map and the query's nearly
 # uniform patch attention; ViT-PCM's pseudo-mask (its own background) and per-class maps; USAGE's
