@@ -116,8 +116,14 @@ echo "# demo benchmark: $protocol protocol, settings $sid, results in $results"
 
 # Each run: a name, the method, and its extra flags (both cam poolings named explicitly: GAP,
 # Zhou et al.'s CAM; GMP, AFA's Table 1 baseline). WSSS_BENCH_RUNS picks some by name.
+# ECA's guider is one `dino` run of WSSS_BENCH_DINO_ITERS steps (below); a length other than the
+# default is named in eca's flags ("@dino_1200"), so its results are not taken for the default's.
+dino_iters=${WSSS_BENCH_DINO_ITERS:-600}
+[[ "$dino_iters" =~ ^[1-9][0-9]*$ ]] || die "WSSS_BENCH_DINO_ITERS=$dino_iters: a positive integer"
+dino_token=@dino
+(( dino_iters == 600 )) || dino_token=@dino_$dino_iters
 runs=("cam_gap|cam|--set pooling=gap" "cam_gmp|cam|--set pooling=gmp" "afa|afa|" "acr|acr|" "supervised|supervised|"
-      "vitpcm|vitpcm|" "usage|usage|" "eca|eca|--guider @dino")
+      "vitpcm|vitpcm|" "usage|usage|" "eca|eca|--guider $dino_token")
 if [[ -n "${WSSS_BENCH_RUNS:-}" ]]; then
   picked=()
   for want in $WSSS_BENCH_RUNS; do
@@ -182,8 +188,6 @@ train_resumable() {
 
 # ECA's guider: one `dino` run on the demo's train images (labels unused), made once per settings
 # with seed 0 and WSSS_BENCH_DINO_ITERS steps; "@dino" in a run's flags stands for its checkpoint.
-dino_iters=${WSSS_BENCH_DINO_ITERS:-600}
-[[ "$dino_iters" =~ ^[1-9][0-9]*$ ]] || die "WSSS_BENCH_DINO_ITERS=$dino_iters: a positive integer"
 guider() {
   local dir="$runs_dir/guider_dino_$dino_iters"
   if [[ ! -f "$dir/train_seconds" ]]; then
@@ -196,7 +200,7 @@ guider() {
 
 run_one() { # NAME METHOD FLAGS SEED
   local name=$1 method=$2 flags=$3 seed=$4 recorded=$3 # results name the flags as written ("@dino")
-  [[ "$flags" != *@dino* ]] || flags=${flags//@dino/$(guider)}
+  [[ "$flags" != *"$dino_token"* ]] || flags=${flags//"$dino_token"/$(guider)}
   local dir="$runs_dir/${name}_s$seed"
   local train="$dir/train" checkpoint="$dir/train/checkpoint.wsss"
   mkdir -p "$dir"
