@@ -10,6 +10,8 @@
 #include <cstdio>
 #include <memory>
 #include <optional>
+#include <set>
+#include <string>
 
 namespace wsss::training {
 
@@ -64,14 +66,13 @@ void addPretrainVerb(CLI::App &app)
     verb->callback([o, verb] {
         if (o->resume) {
             // The saved run's options are the run: a different one given now would be silently
-            // ignored, so it is refused instead.
+            // ignored, so it is refused instead. Every option but these few is one of the run's.
+            const std::set<std::string> sittingOptions = {"--out", "--device", "--save-every", "--eval-every",
+                                                          "--resume", "--help"};
             std::string given;
-            for (const char *name : {"--backbone", "--weights", "--iters", "--batch", "--size", "--lr", "--warmup",
-                                     "--schedule", "--label-smoothing", "--ema", "--multi-fraction", "--multi-size",
-                                     "--crop-min-area", "--flip", "--jitter", "--precision", "--seed",
-                                     "--eval-images", "--eval-seed"})
-                if (verb->count(name) > 0)
-                    given += std::string(given.empty() ? "" : ", ") + name;
+            for (const CLI::Option *option : verb->get_options())
+                if (option->count() > 0 && sittingOptions.count(option->get_name()) == 0)
+                    given += std::string(given.empty() ? "" : ", ") + option->get_name();
             if (!given.empty())
                 throw Error("pretrain --resume goes on with the saved run's options; drop " + given +
                             " (only --out, --device, --save-every and --eval-every go with it)");
