@@ -210,6 +210,41 @@ private Q_SLOTS:
         QVERIFY2(losses.back() < losses.front(), qPrintable(QString("%1 → %2").arg(losses.front()).arg(losses.back())));
     }
 
+    void supervisedKeepsToTheImageLabels()
+    {
+        // A labelled image's pseudo-mask, as the weak methods make theirs: a class the image is
+        // not labelled with gets probability 0 and wins no pixel. Without labels, or with
+        // restrict_to_labels false, every class competes.
+        CheckpointHeader header;
+        header.method = "supervised";
+        header.backbone = "vit_test_patch8";
+        header.labelMap = demoLabelMap();
+        header.inputSize = 64;
+        torch::manual_seed(0);
+        auto method = createMethod(header.spec());
+        header.config = {{"restrict_to_labels", false}};
+        auto unrestricted = createMethod(header.spec());
+        wsss::test::copyParameters(*method, *unrestricted);
+        method->eval();
+        unrestricted->eval();
+        torch::NoGradGuard noGrad;
+        const auto x = torch::randn({1, 3, 64, 64});
+        auto labels = torch::zeros({10});
+        labels[3] = 1; // class 4 of the label map
+        const auto restricted = method->infer(x, false, labels);
+        const auto &maps = restricted.maps.at("seg");
+        const auto plain = method->infer(x, false, {}).maps.at("seg");
+        WSSS_VERIFY_CLOSE(maps[3], plain[3], 1e-6);
+        for (int k = 0; k < 10; ++k)
+            if (k != 3) {
+                QCOMPARE(maps[k].abs().max().item<float>(), 0.0f);
+                QVERIFY(plain[k].min().item<float>() > 0.0f); // a softmax: every class competes
+            }
+        const auto winners = torch::cat({restricted.backgrounds.at("seg").unsqueeze(0), maps}).argmax(0);
+        QVERIFY(((winners == 0) | (winners == 4)).all().item<bool>());
+        WSSS_VERIFY_CLOSE(unrestricted->infer(x, false, labels).maps.at("seg"), plain, 1e-6);
+    }
+
     void augmentationLeavesStoredImagesIntact()
     {
         // Augmented batches must be drawn from copies: the stored images (and masks) stay as

@@ -11,14 +11,15 @@ namespace wsss::training {
 
 nlohmann::json SupervisedConfig::toJson() const
 {
-    return {{"head_channels", headChannels}};
+    return {{"head_channels", headChannels}, {"restrict_to_labels", restrictToLabels}};
 }
 
 SupervisedConfig SupervisedConfig::fromJson(const nlohmann::json &json)
 {
-    rejectUnknownKeys(json, "supervised", {"head_channels"});
+    rejectUnknownKeys(json, "supervised", {"head_channels", "restrict_to_labels"});
     SupervisedConfig c;
     readKey(json, "head_channels", c.headChannels);
+    readKey(json, "restrict_to_labels", c.restrictToLabels);
     if (c.headChannels <= 0)
         throw Error("supervised: head_channels must be positive");
     return c;
@@ -46,15 +47,18 @@ StepResult SupervisedMethod::trainStep(const Batch &batch)
     return r;
 }
 
-MethodOutput SupervisedMethod::infer(const torch::Tensor &image, bool captureAttention, const torch::Tensor &)
+MethodOutput SupervisedMethod::infer(const torch::Tensor &image, bool captureAttention, const torch::Tensor &labels)
 {
     auto out = m_backbone->forward(image, inspectionCapture(captureAttention, m_backbone->info(), image.size(2), image.size(3)));
     auto probs = segment(out.patchFeatures(), image.size(2), image.size(3)).softmax(1)[0]; // [K+1, H, W]
+    auto classes = probs.slice(0, 1);
+    if (m_config.restrictToLabels && labels.defined())
+        classes = classes * labels.to(classes.dtype()).view({-1, 1, 1});
     MethodOutput result;
     result.gridHeight = out.gridHeight;
     result.gridWidth = out.gridWidth;
     result.backgrounds["seg"] = probs[0];
-    result.maps["seg"] = probs.slice(0, 1);
+    result.maps["seg"] = classes;
     result.scores = std::get<0>(result.maps["seg"].flatten(1).max(1));
     takeAttention(out, m_backbone->info(), result);
     return result;

@@ -8,6 +8,12 @@ namespace wsss::training {
 
 struct SupervisedConfig {
     int headChannels = 128; // width of the head's hidden 1×1 conv
+    // Given the image's labels (a WSSS training set's pseudo-masks, the demo benchmark's val), the
+    // classes it is not labelled with get probability 0: every weak method makes its maps for the
+    // labelled classes only (a threshold over them, or AFA's, ViT-PCM's and ECA's argmax over
+    // [background; labelled classes]), so the upper bound gets the same information. false: the
+    // plain segmentation over every class, as on images without labels.
+    bool restrictToLabels = true;
 
     nlohmann::json toJson() const;
     static SupervisedConfig fromJson(const nlohmann::json &json);
