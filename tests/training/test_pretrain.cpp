@@ -75,6 +75,29 @@ private Q_SLOTS:
         QVERIFY(std::abs(std::stod(file.metadata.at("accuracy")) - result.accuracy) < 1e-4);
     }
 
+    void aClassTokenHeadTrainsTheClassToken()
+    {
+        // With --cls-head the class token gets a classifier of its own: it learns the items as the
+        // patch average does (above chance), the run says how well, and the file is the same
+        // backbone (no head in it). Without, the run reports no class-token accuracy.
+        auto o = tinyRun(path("cls.safetensors"));
+        o.clsHead = 1.0;
+        o.iters = 600; // two heads on the tiny ViT: a longer run than the one-head tests above
+        const auto result = training::pretrain(o);
+        QVERIFY2(result.accuracy > 0.13, qPrintable(QString("accuracy %1").arg(result.accuracy)));
+        QVERIFY2(result.classTokenAccuracy > 0.13, qPrintable(QString("class token %1").arg(result.classTokenAccuracy)));
+        vision::VisionTransformer vit(vision::vitPreset("vit_test_patch8"));
+        vision::loadVitWeights(*vit, o.out);
+        QVERIFY(vision::readSafetensors(o.out).metadata.at("pretrain").find("class-token head 1.00") != std::string::npos);
+
+        auto plain = tinyRun(path("plain.safetensors"));
+        plain.iters = 2;
+        plain.evalImages = 16;
+        QVERIFY(std::isnan(training::pretrain(plain).classTokenAccuracy));
+        plain.clsHead = -1;
+        QVERIFY_THROWS_EXCEPTION(Error, training::pretrain(plain));
+    }
+
     void continuesFromAnEarlierFile()
     {
         const auto first = path("first.safetensors");

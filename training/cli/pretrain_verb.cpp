@@ -45,6 +45,10 @@ void addPretrainVerb(CLI::App &app)
     verb->add_option("--flip", o->augment.flip, "Random horizontal flip (true/false)")->capture_default_str();
     verb->add_option("--jitter", o->augment.jitter, "Colour jitter strength (brightness, contrast, saturation)")
         ->capture_default_str();
+    verb->add_option("--cls-head", o->clsHead,
+                     "Weight of a second classifier on the class token (0 = none): trains the token that ACR "
+                     "classifies from and ECA's guider reads")
+        ->capture_default_str();
     verb->add_option("--device", o->device, "auto | cpu | cuda[:N]")->capture_default_str();
     verb->add_option("--precision", o->precision,
                      "fp32 | bf16: bf16 runs each step's forward and loss under autocast to bfloat16 (the weights "
@@ -91,6 +95,8 @@ void addPretrainVerb(CLI::App &app)
         std::snprintf(summary, sizeof summary, "accuracy %.2f%% (raw weights %.2f%%; train-split items %.2f%%), %.0f s",
                       100 * result.accuracy, 100 * result.rawAccuracy, 100 * result.trainAccuracy, result.seconds);
         bar->finish(summary + std::string(" → ") + o->out);
+        if (!std::isnan(result.classTokenAccuracy))
+            std::printf("class-token head: accuracy %.2f%%\n", 100 * result.classTokenAccuracy);
         // Which items it gets wrong, and for what: where more pretraining has to go.
         const auto &names = fashionMnistClassNames();
         std::string perClass = "per class:";

@@ -36,6 +36,7 @@ nlohmann::json pretrainRunOptions(const PretrainOptions &o)
             {"crop_min_area", o.augment.cropMinArea},
             {"flip", o.augment.flip},
             {"jitter", o.augment.jitter},
+            {"cls_head", o.clsHead},
             {"precision", o.precision},
             {"seed", o.seed},
             {"eval_images", o.evalImages},
@@ -64,6 +65,7 @@ PretrainOptions withRunOptions(const PretrainOptions &sitting, const nlohmann::j
         o.augment.cropMinArea = j.at("crop_min_area").get<double>();
         o.augment.flip = j.at("flip").get<bool>();
         o.augment.jitter = j.at("jitter").get<double>();
+        o.clsHead = j.value("cls_head", 0.0); // states saved before the option had none
         o.precision = j.at("precision").get<std::string>();
         o.seed = j.at("seed").get<std::uint64_t>();
         o.evalImages = j.at("eval_images").get<int>();

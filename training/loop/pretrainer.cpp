@@ -36,19 +36,34 @@ constexpr double kPi = 3.14159265358979323846;
 
 // Backbone + average-pooled patch features + a linear classifier (discarded after pretraining);
 // average pooling keeps the evidence spread over the item's patches, which CAMs later read.
+// Optionally a second classifier on the class token, so that token learns to gather the items
+// too: methods that classify from it (ACR) or read its attention (ECA's guider) start from an
+// untrained token otherwise.
 struct Classifier : torch::nn::Module {
-    Classifier(const std::string &backbone, int classes)
+    Classifier(const std::string &backbone, int classes, bool classTokenHead)
     {
         vit = register_module("backbone", vision::VisionTransformer(vision::vitPreset(backbone)));
         head = register_module("head", torch::nn::Linear(vit->config().embedDim, classes));
+        if (classTokenHead) {
+            if (vit->config().prefixTokens < 1)
+                throw Error("pretrain: --cls-head needs a class token, which backbone \"" + backbone + "\" has not");
+            clsHead = register_module("cls_head", torch::nn::Linear(vit->config().embedDim, classes));
+        }
     }
-    torch::Tensor forward(const torch::Tensor &x)
+    // The patch-average head's logits and, with a class-token head, that head's (else undefined).
+    std::pair<torch::Tensor, torch::Tensor> logits(const torch::Tensor &x)
     {
         auto out = vit(x);
-        return head(out.tokens.slice(1, out.prefixTokens).mean(1));
+        auto pooled = head(out.tokens.slice(1, out.prefixTokens).mean(1));
+        if (!clsHead)
+            return {pooled, {}};
+        return {pooled, clsHead(out.tokens.select(1, 0))};
     }
+    torch::Tensor forward(const torch::Tensor &x) { return logits(x).first; }
+    torch::Tensor forwardClassToken(const torch::Tensor &x) { return logits(x).second; }
     vision::VisionTransformer vit{nullptr};
     torch::nn::Linear head{nullptr};
+    torch::nn::Linear clsHead{nullptr};
 };
 
 double uniform(std::mt19937_64 &rng, double lo, double hi)
@@ -281,6 +296,8 @@ PretrainResult pretrain(const PretrainOptions &sitting,
         throw Error("pretrain: --label-smoothing " + std::to_string(o.labelSmoothing) + " must be in [0, 1)");
     if (o.multiFraction < 0 || o.multiFraction > 1)
         throw Error("pretrain: --multi-fraction " + std::to_string(o.multiFraction) + " must be in [0, 1]");
+    if (!(o.clsHead >= 0 && std::isfinite(o.clsHead)))
+        throw Error("pretrain: --cls-head " + std::to_string(o.clsHead) + " must be a finite weight ≥ 0");
     if (o.augment.cropMinArea <= 0 || o.augment.cropMinArea > 1 || o.augment.jitter < 0 || o.augment.jitter >= 1)
         throw Error("pretrain: --crop-min-area must be in (0, 1] and --jitter in [0, 1)");
     if (const std::string problem = vision::precisionProblem(o.precision); !problem.empty())
@@ -302,14 +319,14 @@ PretrainResult pretrain(const PretrainOptions &sitting,
     if (o.multiFraction > 0)
         multiCompositor = std::make_unique<DemoCompositor>(trainItems, o.multiSize);
 
-    Classifier model(o.backbone, classes);
+    Classifier model(o.backbone, classes, o.clsHead > 0);
     // A longer schedule can continue from an earlier run's backbone (the head starts afresh).
     if (!o.weights.empty() && !interrupted)
         vision::loadVitWeights(*model.vit, o.weights);
     model.to(device);
     std::shared_ptr<Classifier> ema;
     if (o.emaDecay > 0) {
-        ema = std::make_shared<Classifier>(o.backbone, classes);
+        ema = std::make_shared<Classifier>(o.backbone, classes, o.clsHead > 0);
         ema->to(device);
         torch::NoGradGuard noGrad;
         auto target = ema->named_parameters(true);
@@ -387,14 +404,16 @@ PretrainResult pretrain(const PretrainOptions &sitting,
         torch::Tensor loss;
         {
             const vision::PrecisionScope precision(o.precision, device); // the forward and the loss only
-            if (multi) {
-                auto batch = multiBatch(*multiCompositor, rng, multiImages, norm, o.augment, classes);
-                loss = multiItemLoss(model.forward(batch.images.to(device)), batch.targets.to(device));
-            } else {
-                auto batch = singleBatch(trainCompositor, rng, o.batch, norm, &o.augment);
-                loss = singleItemLoss(model.forward(batch.images.to(device)), batch.targets.to(device),
-                                      o.labelSmoothing);
-            }
+            auto batch = multi ? multiBatch(*multiCompositor, rng, multiImages, norm, o.augment, classes)
+                               : singleBatch(trainCompositor, rng, o.batch, norm, &o.augment);
+            const auto targets = batch.targets.to(device);
+            const auto lossOf = [&](const torch::Tensor &logits) {
+                return multi ? multiItemLoss(logits, targets) : singleItemLoss(logits, targets, o.labelSmoothing);
+            };
+            const auto [pooled, classToken] = model.logits(batch.images.to(device));
+            loss = lossOf(pooled);
+            if (classToken.defined())
+                loss = loss + o.clsHead * lossOf(classToken);
         }
         const double value = loss.item<double>();
         if (!std::isfinite(value))
@@ -426,6 +445,10 @@ PretrainResult pretrain(const PretrainOptions &sitting,
     result.confusion = kept;
     result.accuracy = result.confusion.accuracy();
     result.trainAccuracy = singleItemAccuracy(scorer(saved), trainItems, o.size, o.evalImages, o.evalSeed, norm, o.device);
+    if (saved.clsHead)
+        result.classTokenAccuracy = singleItemAccuracy(
+            [&saved](const torch::Tensor &x) { return saved.forwardClassToken(x); }, testItems, o.size, o.evalImages,
+            o.evalSeed, norm, o.device);
     result.seconds = elapsed();
     if (o.evalEvery > 0)
         writeCurve(o.iters, result.accuracy, result.rawAccuracy);
@@ -437,9 +460,9 @@ PretrainResult pretrain(const PretrainOptions &sitting,
     std::snprintf(accuracy, sizeof accuracy, "%.4f", result.accuracy);
     std::snprintf(recipe, sizeof recipe,
                   "fashion-mnist train-split composites, single item at %d px, %.0f %% of steps 1-3 items at %d px; "
-                  "crop %.2f, flip %d, jitter %.2f, smoothing %.2f, ema %.4f, %s",
+                  "crop %.2f, flip %d, jitter %.2f, smoothing %.2f, ema %.4f, %s, class-token head %.2f",
                   o.size, 100 * (multiCompositor ? o.multiFraction : 0.0), o.multiSize, o.augment.cropMinArea,
-                  o.augment.flip ? 1 : 0, o.augment.jitter, o.labelSmoothing, o.emaDecay, o.schedule.c_str());
+                  o.augment.flip ? 1 : 0, o.augment.jitter, o.labelSmoothing, o.emaDecay, o.schedule.c_str(), o.clsHead);
     vision::writeSafetensors(o.out, tensors,
                              {{"backbone", o.backbone},
                               {"pretrain", std::string(recipe) + (o.weights.empty() ? "" : ", continued from an earlier run")},

@@ -9,6 +9,7 @@
 
 #include <ATen/core/Tensor.h>
 
+#include <cmath>
 #include <cstdint>
 #include <functional>
 #include <random>
@@ -44,6 +45,7 @@ struct PretrainOptions {
     double multiFraction = 0.25; // share of steps on multi-item composites (1..3 items)
     int multiSize = 128;         // their side; their batch holds batch·(size/multiSize)² images
     PretrainAugment augment{0.6, true, 0.2};
+    double clsHead = 0.0;        // weight of a second classifier's loss on the class token (0 = none)
     std::string device = "auto";
     std::string precision = "fp32"; // fp32 | bf16: the forward and loss under autocast (vision/core/precision.h)
     std::uint64_t seed = 0;
@@ -76,6 +78,7 @@ struct PretrainResult {
     double trainAccuracy = 0; // the saved weights on composites of train-split items drawn the same
                               // way (no augmentation): far above `accuracy` = overfitting, close = underfitting
     ItemConfusion confusion;  // the saved weights' held-out answers
+    double classTokenAccuracy = std::nan(""); // held-out accuracy of the class-token head (NaN: none)
     double seconds = 0;     // wall time, every sitting of a resumed run included
     double finalLoss = 0;   // smoothed training loss
     std::int64_t resumedAt = 0; // the step a --resume went on from (0: a fresh run)
