@@ -343,9 +343,11 @@ private Q_SLOTS:
         // min_max keeps where it is least negative.
         torch::NoGradGuard noGrad;
         torch::manual_seed(3);
-        auto official = createMethod({"afa", "vit_test_patch8", 2, nlohmann::json{{"cam_normalization", "relu_max"}}});
-        auto ours = createMethod({"afa", "vit_test_patch8", 2, nlohmann::json::object()});
-        QCOMPARE(ours->config().at("cam_normalization").get<std::string>(), std::string("min_max"));
+        auto official = createMethod({"afa", "vit_test_patch8", 2, nlohmann::json::object()});
+        auto ours = createMethod({"afa", "vit_test_patch8", 2, nlohmann::json{{"cam_normalization", "min_max"}}});
+        // The defaults: the official normalisation, GAP pooling (see AfaConfig).
+        QCOMPARE(official->config().at("cam_normalization").get<std::string>(), std::string("relu_max"));
+        QCOMPARE(official->config().at("pooling").get<std::string>(), std::string("gap"));
         auto params = official->named_parameters();
         params["backbone.norm.bias"].fill_(1.0);
         auto &w = params["classifier.weight"];
