@@ -36,6 +36,9 @@ for key in ("miou", "per_class", "fpr", "fnr", "best_bg_threshold"):
     assert key in r, key
 assert 0.0 <= r["miou"] <= 1.0 and 0.0 <= r["fpr"] <= 1.0 and 0.0 <= r["fnr"] <= 1.0, r
 assert r["images"] == 8, r
+# Where each labelled class's map peaks: the shares of its outcomes add up over every scored map.
+p = r["pointing"]
+assert p["maps"] > 0 and abs(p["on_item"] + p["on_other_item"] + p["on_background"] + p["on_ignored"] - 1) < 1e-9, p
 PY
 done
 

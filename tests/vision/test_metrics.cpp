@@ -1,6 +1,7 @@
 // Metrics against a hand-computed confusion matrix, and the background-threshold sweep.
 #include "vision/labels/pseudo_label_rule.h"
 #include "vision/metrics/confusion_matrix.h"
+#include "vision/metrics/pointing.h"
 
 #include <QtTest/QtTest>
 
@@ -41,6 +42,37 @@ private Q_SLOTS:
         for (int c = 0; c < 2; ++c)
             QVERIFY(std::abs(s.iou[c] + s.fpr[c] + s.fnr[c] - 1.0) < 1e-12);
         QCOMPARE(s.coverage, 7.0 / 8.0);
+    }
+
+    void pointingGameLooksUpEachMapsPeak()
+    {
+        // 2×4 ground truth: class 1 at pixels 1, 2; class 2 at 4, 5; pixel 7 ignored. Three maps:
+        // class 1 peaks on its own pixel 2, class 2 on the background pixel 0, class 3 (absent
+        // from the ground truth) is not scored.
+        const std::vector<std::uint8_t> gt = {0, 1, 1, 0, 2, 2, 0, 255};
+        std::vector<float> maps(3 * 8, 0.0f);
+        maps[0 * 8 + 2] = 0.9f;
+        maps[1 * 8 + 0] = 0.8f;
+        maps[2 * 8 + 5] = 1.0f;
+        PointingGame game;
+        game.add(gt.data(), maps.data(), 3, gt.size());
+        QCOMPARE(game.onItem, std::int64_t{1});
+        QCOMPARE(game.onBackground, std::int64_t{1});
+        QCOMPARE(game.maps(), std::int64_t{2});
+        // A second image: class 1 peaks on class 2's item, class 2 on the ignored pixel; a flat
+        // map's peak is its first pixel (here background).
+        std::vector<float> second(2 * 8, 0.0f);
+        second[0 * 8 + 4] = 0.7f;
+        second[1 * 8 + 7] = 0.6f;
+        game.add(gt.data(), second.data(), 2, gt.size());
+        QCOMPARE(game.onOtherItem, std::int64_t{1});
+        QCOMPARE(game.onIgnored, std::int64_t{1});
+        const std::vector<float> flat(8, 0.5f);
+        game.add(gt.data(), flat.data(), 1, gt.size()); // only class 1 has a plane
+        QCOMPARE(game.onBackground, std::int64_t{2});
+        QCOMPARE(game.maps(), std::int64_t{5});
+        QCOMPARE(game.share(game.onItem), 0.2);
+        QVERIFY(std::isnan(PointingGame{}.share(0)));
     }
 
     void rejectsPredictionOutsideClasses()

@@ -7,6 +7,7 @@
 #include "vision/io/voc_reader.h"
 #include "vision/labels/pseudo_label_rule.h"
 #include "vision/metrics/confusion_matrix.h"
+#include "vision/metrics/pointing.h"
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -91,6 +92,7 @@ void runEval(const EvalOptions &o)
                                                                                  : fs::path(o.pred);
     vision::ConfusionMatrix cm(n);
     vision::ThresholdSweep sweep(n);
+    vision::PointingGame pointing;
     int scored = 0, sweptImages = 0;
     std::vector<ImageScore> perImage;
     nlohmann::json missing = nlohmann::json::array();
@@ -122,6 +124,7 @@ void runEval(const EvalOptions &o)
                 if (maps.shape.size() != 3 || maps.shape[1] != gt.rows || maps.shape[2] != gt.cols)
                     throw Error("maps of \"" + item.id + "\" do not match the image size");
                 sweep.addMaps(gt.data, maps.data.data(), static_cast<int>(maps.shape[0]), item.labels, gt.total());
+                pointing.add(gt.data, maps.data.data(), static_cast<int>(maps.shape[0]), gt.total());
                 ++sweptImages;
             }
         } catch (const std::exception &e) {
@@ -144,6 +147,11 @@ void runEval(const EvalOptions &o)
         result["best_bg_threshold"] = sweep.threshold(best);
         result["best_miou"] = mious[best];
         result["sweep"] = mious;
+        result["pointing"] = {{"maps", pointing.maps()},
+                              {"on_item", number(pointing.share(pointing.onItem))},
+                              {"on_other_item", number(pointing.share(pointing.onOtherItem))},
+                              {"on_background", number(pointing.share(pointing.onBackground))},
+                              {"on_ignored", number(pointing.share(pointing.onIgnored))}};
     }
     if (o.json) {
         std::cout << result.dump() << std::endl;
@@ -158,6 +166,10 @@ void runEval(const EvalOptions &o)
     if (result.contains("best_bg_threshold"))
         std::printf("best background threshold %.2f → mIoU %.2f%%\n", result["best_bg_threshold"].get<double>(),
                     100 * result["best_miou"].get<double>());
+    if (result.contains("pointing") && pointing.maps() > 0)
+        std::printf("maps peaking on their own item %.1f%% (on another item %.1f%%, on the background %.1f%%; %lld maps)\n",
+                    100 * pointing.share(pointing.onItem), 100 * pointing.share(pointing.onOtherItem),
+                    100 * pointing.share(pointing.onBackground), static_cast<long long>(pointing.maps()));
 }
 
 } // namespace
@@ -172,7 +184,8 @@ void addEvalVerb(CLI::App &app)
     verb->add_flag("--json", o->json, "Print one JSON object on stdout");
     verb->add_option("--per-image", o->perImage,
                      "Also write each image's mIoU, FPR, FNR and pixel accuracy to this CSV, the lowest mIoU first");
-    verb->add_flag("--sweep", o->sweep, "Also sweep the background threshold over maps/<id>.npy (infer --save-maps)");
+    verb->add_flag("--sweep", o->sweep, "Also sweep the background threshold over maps/<id>.npy (infer --save-maps), and score where "
+                  "each ground-truth class's map peaks (on its item, another item or the background)");
     verb->callback([o] { runEval(*o); });
 }
 
