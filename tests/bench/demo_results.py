@@ -89,6 +89,8 @@ def cmd_record(a):
         "val_miou_masks": val["miou"],  # mIoU of the masks infer wrote for val
         "val_best_miou": val.get("best_miou"), "val_best_threshold": val.get("best_bg_threshold"),
         "fpr": val["fpr"], "fnr": val["fnr"],
+        # Where each labelled class's map peaks (`eval --sweep`'s pointing game): on its own item.
+        "pointing_on_item": (val.get("pointing") or {}).get("on_item"),
         "train_sweep_best_miou": sweep.get("best_miou") if sweep else None,
         "train_seconds": a.train_seconds, "manifest_rule": manifest.get("rule"), "map": manifest.get("map"),
         "wsss_sha256": a.wsss_sha, "threads": os.environ.get("WSSS_THREADS"), "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE"),
@@ -163,8 +165,9 @@ def cmd_table(a):
         print("# background threshold: chosen on train_sweep (%d train images), never on val; mean ± SD over seeds"
               % d["sweep"])
         main_header = "val mIoU (train-chosen threshold)"
-    print("| run | seeds | %s | val-best mIoU | threshold | FPR / FNR | ratio to supervised | train time |" % main_header)
-    print("|---|---|---|---|---|---|---|---|")
+    print("| run | seeds | %s | val-best mIoU | threshold | FPR / FNR | ratio to supervised | maps peaking on their item "
+          "| train time |" % main_header)
+    print("|---|---|---|---|---|---|---|---|---|")
     order = ["cam_gap", "cam_gmp", "afa", "acr", SUPERVISED]
     for name in sorted(by_run, key=lambda n: (order.index(n) if n in order else len(order), n)):
         rs = by_run[name]
@@ -177,9 +180,11 @@ def cmd_table(a):
             threshold = chosen if old else "%s (val-best %s)" % (chosen, "/".join("%.2f" % r["val_best_threshold"] for r in rs))
         ratio = "%.2f" % (mean[name] / upper) if upper else "—"
         t, tsd = mean_sd([r["train_seconds"] for r in rs])
-        print("| %s | %s | %s | %s | %s | %s / %s | %s | %d%s s |"
+        pointing = [r.get("pointing_on_item") for r in rs]
+        pointing = "%s %%" % pm(pointing) if all(v is not None for v in pointing) else "—"
+        print("| %s | %s | %s | %s | %s | %s / %s | %s | %s | %d%s s |"
               % (name, ",".join(str(r["seed"]) for r in rs), pm([r["val_miou"] for r in rs]), best, threshold,
-                 pm([r["fpr"] for r in rs], 1, 2), pm([r["fnr"] for r in rs], 1, 2), ratio, t,
+                 pm([r["fpr"] for r in rs], 1, 2), pm([r["fnr"] for r in rs], 1, 2), ratio, pointing, t,
                  " ± %d" % tsd if len(rs) > 1 else ""))
     if others:
         print("# %s also holds %d result(s) of other settings, not shown" % (a.results, others))
