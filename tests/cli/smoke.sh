@@ -121,10 +121,10 @@ grep -q 'has no map "nosuch"' "$work/bad_map.txt"
 # A config key that changes how maps are made applies to a trained checkpoint at inference
 # (--set), recorded in the manifest; a key the method does not have is one error naming it.
 "$WSSS" infer --checkpoint "$work/run_afa/checkpoint.wsss" --data "$work/data" --split val \
-        --out "$work/pred_afa_relu" --set cam_normalization=relu_max
-test "$(ls "$work/pred_afa_relu/SegmentationClass" | wc -l)" -eq 8
-grep -q '"config_overrides"' "$work/pred_afa_relu/manifest.json"
-grep -q '"cam_normalization": "relu_max"' "$work/pred_afa_relu/manifest.json"
+        --out "$work/pred_afa_minmax" --set cam_normalization=min_max
+test "$(ls "$work/pred_afa_minmax/SegmentationClass" | wc -l)" -eq 8
+grep -q '"config_overrides"' "$work/pred_afa_minmax/manifest.json"
+grep -q '"cam_normalization": "min_max"' "$work/pred_afa_minmax/manifest.json"
 if "$WSSS" infer --checkpoint "$work/run_afa/checkpoint.wsss" --data "$work/data" --split val \
         --out "$work/pred_afa_badset" --set no_such_key=1 2> "$work/bad_set.txt"; then
   echo "infer --set no_such_key must fail"; exit 1
