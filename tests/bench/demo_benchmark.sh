@@ -11,11 +11,14 @@
 # threshold's figure beside it. WSSS_BENCH_PROTOCOL=old: the earlier protocol (train at 64 px,
 # infer at the checkpoint's size, the val-best threshold, seed 0) for side-by-side figures.
 #
-# Results: one line per run and seed in $WSSS_BENCH_DIR/results.jsonl, each with its settings;
-# a rerun skips the runs already done with the same settings (a long benchmark resumes) and the
-# table shows only those. Then a markdown table (mean ± SD over seeds) and the issue's aims.
+# Results: one line per run and seed in $WSSS_BENCH_RESULTS ($WSSS_BENCH_DIR/results.jsonl), each
+# with its settings; a rerun skips the runs already done with the same settings (a long benchmark
+# resumes, in another checkout too when it is given the same file) and the table shows only those.
+# Then a markdown table (mean ± SD over seeds) and the issue's aims. tests/bench/results/demo.jsonl
+# is the record the README's tables are made from.
 #
-# Environment: WSSS_BENCH_DIR (.bench/demo), WSSS_BENCH_ITERS (400), WSSS_BENCH_BATCH (16),
+# Environment: WSSS_BENCH_DIR (.bench/demo), WSSS_BENCH_RESULTS (its results.jsonl),
+# WSSS_BENCH_ITERS (400), WSSS_BENCH_BATCH (16),
 # WSSS_BENCH_SIZE (128; old: 64), WSSS_BENCH_SEEDS ("0 1 2"; old: "0"), WSSS_BENCH_WEIGHTS,
 # WSSS_BENCH_RUNS (names; "cam" picks both cam runs), WSSS_BENCH_PROTOCOL (new | old),
 # WSSS_BENCH_DINO_ITERS (600: the steps of the `dino` run that is ECA's guider),
@@ -110,7 +113,8 @@ print(json.dumps({**extra, "protocol": protocol,
 PY
 )
 sid=$("$py" "$results_py" settings-id "$settings")
-results="$work/results.jsonl"
+results=${WSSS_BENCH_RESULTS:-$work/results.jsonl}
+mkdir -p "$(dirname "$results")"
 runs_dir="$work/runs_$sid" # fresh folders per settings, run and seed
 echo "# demo benchmark: $protocol protocol, settings $sid, results in $results"
 
