@@ -7,6 +7,7 @@
 #include <QProcess>
 #include <QTest>
 
+#include <algorithm>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -49,6 +50,18 @@ private:
     std::vector<std::unique_ptr<QProcess>> m_processes;
 };
 
+// The checks that the count comes back, or that niced jobs leave it alone, need cores nobody else
+// uses: with another program busy (a build, a benchmark) they would measure that program.
+bool othersKeepACoreBusy()
+{
+    int fewest = othersRunning();
+    for (int i = 0; i < 5 && fewest > 0; ++i) {
+        QTest::qWait(60);
+        fewest = std::min(fewest, othersRunning());
+    }
+    return fewest > 0;
+}
+
 } // namespace
 
 class TestThreadBudget : public QObject {
@@ -76,6 +89,8 @@ private Q_SLOTS:
 
     void busyCoresLeaveOneThreadAndTheCountComesBack()
     {
+        if (othersKeepACoreBusy())
+            QSKIP("other programs keep a core busy: the count could not come back to 2");
         at::set_num_threads(2);
         {
             ThreadBudget budget(2);
@@ -93,6 +108,8 @@ private Q_SLOTS:
 
     void backgroundJobsNicedBelowUsDoNotCount()
     {
+        if (othersKeepACoreBusy())
+            QSKIP("other programs keep a core busy: they would be counted, not the niced jobs");
         BusyCores niced(19);
         QVERIFY2(othersRunning() < cores(), qPrintable(QString::number(othersRunning())));
     }
