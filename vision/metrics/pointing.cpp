@@ -2,6 +2,7 @@
 
 #include "vision/core/labels.h"
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 
@@ -16,11 +17,7 @@ void PointingGame::add(const std::uint8_t *gt, const float *maps, int numMaps, s
         if (!present[static_cast<std::size_t>(c)])
             continue;
         const float *plane = maps + static_cast<std::size_t>(c - 1) * n;
-        std::size_t peak = 0;
-        for (std::size_t i = 1; i < n; ++i)
-            if (plane[i] > plane[peak])
-                peak = i;
-        const int truth = gt[peak];
+        const int truth = gt[std::max_element(plane, plane + n) - plane]; // the first of equal peaks
         if (truth == c)
             ++onItem;
         else if (truth == kIgnoreLabel)
