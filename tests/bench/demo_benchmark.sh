@@ -24,7 +24,8 @@
 # WSSS_BENCH_DINO_ITERS (600: the steps of the `dino` run that is ECA's guider),
 # WSSS_BENCH_TRAIN / WSSS_BENCH_VAL / WSSS_BENCH_SWEEP (image counts: 2000 / 500 / 300),
 # WSSS_BENCH_PRECISION (fp32 | bf16: `wsss train --precision` of every run, the guider's too;
-# inference stays float32).
+# inference stays float32), WSSS_BENCH_REFINED (1: also score each run's masks refined by PAR +
+# CRF, a line of their own; 0: not).
 set -euo pipefail
 build=${1:-build}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -48,6 +49,8 @@ ntrain=${WSSS_BENCH_TRAIN:-2000}
 nval=${WSSS_BENCH_VAL:-500}
 nsweep=${WSSS_BENCH_SWEEP:-300}
 precision=${WSSS_BENCH_PRECISION:-fp32}
+refined=${WSSS_BENCH_REFINED:-1}
+[[ "$refined" == 0 || "$refined" == 1 ]] || die "WSSS_BENCH_REFINED=$refined: 0 or 1"
 [[ "$precision" == fp32 || "$precision" == bf16 ]] || die "WSSS_BENCH_PRECISION=$precision: fp32 or bf16"
 nprobe=4 # train images of the own-background probe (ACR infers a few seconds an image)
 for v in iters batch size ntrain nval nsweep; do
@@ -202,6 +205,44 @@ guider() {
   echo "$dir/train/checkpoint.wsss"
 }
 
+# "own" when the method scores background itself (its masks are the same at thresholds 0 and 1:
+# with a threshold, 1 makes every pixel background and 0 almost none), else "threshold".
+rule_of() { # CHECKPOINT DIR
+  local checkpoint=$1 dir=$2 rule=threshold
+  infer "$checkpoint" train_probe "$dir/probe_t0" --bg-threshold 0 >&2
+  infer "$checkpoint" train_probe "$dir/probe_t1" --bg-threshold 1 >&2
+  if diff -rq "$dir/probe_t0/SegmentationClass" "$dir/probe_t1/SegmentationClass" > /dev/null; then rule=own; fi
+  rm -rf -- "$dir/probe_t0" "$dir/probe_t1"
+  echo "$rule"
+}
+
+# A finished run's masks refined by PAR (10 iterations) and the dense CRF, as `wsss infer --par
+# --crf` writes them for a user's export, recorded as a line of their own. For a threshold rule
+# the threshold is chosen on train_sweep by `wsss eval --sweep --par --crf` over its saved maps
+# (never on val); a method with its own background is refined as it is.
+refine_one() { # NAME METHOD FLAGS SEED
+  local name=$1 method=$2 recorded=$3 seed=$4
+  local dir="$runs_dir/${name}_s$seed"
+  local checkpoint="$dir/train/checkpoint.wsss"
+  [[ -f "$checkpoint" && -f "$dir/train_seconds" ]] || die "$name seed $seed: no finished training to refine in $dir"
+  local rule threshold=() sweep_args=()
+  rule=$(rule_of "$checkpoint" "$dir")
+  if [[ "$rule" == threshold ]]; then
+    [[ -d "$dir/pred_train_sweep/maps" ]] || infer "$checkpoint" train_sweep "$dir/pred_train_sweep" --save-maps
+    "$wsss" eval --pred "$dir/pred_train_sweep" --data "$data" --split train_sweep --json --sweep --par --crf \
+            > "$dir/eval_train_sweep_refined.json"
+    threshold=(--bg-threshold "$("$py" -c 'import json,sys; print(json.load(open(sys.argv[1]))["best_bg_threshold"])' \
+                                "$dir/eval_train_sweep_refined.json")")
+    sweep_args=(--sweep-eval "$dir/eval_train_sweep_refined.json")
+  fi
+  rm -rf -- "$dir/pred_train_sweep/maps" # float maps of every class: 200 MB a run on the demo
+  infer "$checkpoint" val "$dir/pred_val_refined" --par --crf ${threshold[@]+"${threshold[@]}"}
+  "$wsss" eval --pred "$dir/pred_val_refined" --data "$data" --split val --json > "$dir/eval_val_refined.json"
+  "$py" "$results_py" record-refined "$results" --settings "$settings" --run "$name" --method "$method" \
+        --flags "$recorded" --seed "$seed" --wsss-sha "$wsss_sha" --rule "$rule" ${sweep_args[@]+"${sweep_args[@]}"} \
+        --val-eval "$dir/eval_val_refined.json" --val-manifest "$dir/pred_val_refined/manifest.json"
+}
+
 run_one() { # NAME METHOD FLAGS SEED
   local name=$1 method=$2 flags=$3 seed=$4 recorded=$3 # results name the flags as written ("@dino")
   [[ "$flags" != *"$dino_token"* ]] || flags=${flags//"$dino_token"/$(guider)}
@@ -215,14 +256,8 @@ run_one() { # NAME METHOD FLAGS SEED
             --size "$size" --seed "$seed" ${weights:+--weights "$weights"} ${train_flags[@]+"${train_flags[@]}"} $flags
   fi
 
-  # Does the method score background itself? Then its masks are the same at thresholds 0 and 1
-  # (with a threshold, 1 makes every pixel background and 0 almost none).
-  infer "$checkpoint" train_probe "$dir/probe_t0" --bg-threshold 0
-  infer "$checkpoint" train_probe "$dir/probe_t1" --bg-threshold 1
-  local rule=threshold sweep_args=()
-  if diff -rq "$dir/probe_t0/SegmentationClass" "$dir/probe_t1/SegmentationClass" > /dev/null; then rule=own; fi
-  rm -rf -- "$dir/probe_t0" "$dir/probe_t1"
-
+  local rule sweep_args=()
+  rule=$(rule_of "$checkpoint" "$dir")
   local threshold=()
   if [[ "$rule" == threshold && "$protocol" == new ]]; then
     infer "$checkpoint" train_sweep "$dir/pred_train_sweep" --save-maps
@@ -230,7 +265,7 @@ run_one() { # NAME METHOD FLAGS SEED
     threshold=(--bg-threshold "$("$py" -c 'import json,sys; print("%.2f" % json.load(open(sys.argv[1]))["best_bg_threshold"])' \
                                 "$dir/eval_train_sweep.json")")
     sweep_args=(--sweep-eval "$dir/eval_train_sweep.json")
-    rm -rf -- "$dir/pred_train_sweep/maps" # float maps of every class: 200 MB a run on the demo
+    # (its maps stay for refine_one, which deletes them)
   fi
   infer "$checkpoint" val "$dir/pred_val" --save-maps ${threshold[@]+"${threshold[@]}"}
   "$wsss" eval --pred "$dir/pred_val" --data "$data" --split val --json --sweep > "$dir/eval_val.json"
@@ -246,14 +281,25 @@ for seed in $seeds; do # seed-major: a first complete table of seed 0 comes soon
     IFS='|' read -r name method flags <<< "$run"
     if "$py" "$results_py" has "$results" "$sid" "$name" "$method" "$flags" "$seed"; then
       echo "# $name seed $seed: done earlier with these settings (skipped)"
-      continue
+    else
+      echo "# $name seed $seed"
+      set +e
+      (set -e; run_one "$name" "$method" "$flags" "$seed")
+      rc=$?
+      set -e
+      (( rc == 0 )) || { echo "demo benchmark: $name seed $seed failed (exit $rc); going on" >&2; failed+=("$name/$seed"); continue; }
     fi
-    echo "# $name seed $seed"
-    set +e
-    (set -e; run_one "$name" "$method" "$flags" "$seed")
-    rc=$?
-    set -e
-    (( rc == 0 )) || { echo "demo benchmark: $name seed $seed failed (exit $rc); going on" >&2; failed+=("$name/$seed"); }
+    # The refined masks: of the new protocol, for a run whose checkpoint is here (a run recorded
+    # in another checkout has none: its refined line comes from there).
+    if [[ "$protocol" == new && "$refined" == 1 && -f "$runs_dir/${name}_s$seed/train_seconds" ]] &&
+       ! "$py" "$results_py" has-refined "$results" "$sid" "$name" "$method" "$flags" "$seed"; then
+      echo "# $name seed $seed: refined masks (PAR + CRF)"
+      set +e
+      (set -e; refine_one "$name" "$method" "$flags" "$seed")
+      rc=$?
+      set -e
+      (( rc == 0 )) || { echo "demo benchmark: refining $name seed $seed failed (exit $rc); going on" >&2; failed+=("$name/$seed refined"); }
+    fi
   done
 done
 

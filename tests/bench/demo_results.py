@@ -7,6 +7,8 @@ Usage:
   demo_results.py sweep-list DATA N SEED           (writes ImageSets/Segmentation/train_sweep.txt)
   demo_results.py has RESULTS SETTINGS_ID RUN METHOD FLAGS SEED (exit 0 when that result is there)
   demo_results.py record RESULTS --settings JSON --run NAME ... (see `record --help`)
+  demo_results.py has-refined RESULTS SETTINGS_ID RUN METHOD FLAGS SEED
+  demo_results.py record-refined RESULTS --settings JSON --run NAME ... (see `record-refined --help`)
   demo_results.py table RESULTS SETTINGS_ID
 """
 import argparse
@@ -24,6 +26,9 @@ WEAK_AIMS = ("afa", "acr")  # the issue's aims: each ≥ cam + 5 with the gap ab
 def settings_id(settings):
     canonical = json.dumps(settings, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()[:12]
+
+
+REFINED = "refined"  # the "kind" of a line scoring a run's masks refined by PAR + CRF (a run's own line has none)
 
 
 def read_results(path):
@@ -62,12 +67,20 @@ def cmd_sweep_list(a):
     os.replace(tmp, path)
 
 
-def cmd_has(a):
+def has(a, kind):
     for r in read_results(a.results):
-        if (r.get("settings_id"), r.get("run"), r.get("method"), r.get("flags"), r.get("seed")) == \
+        if r.get("kind") == kind and (r.get("settings_id"), r.get("run"), r.get("method"), r.get("flags"), r.get("seed")) == \
                 (a.settings_id, a.run, a.method, a.flags, a.seed):
-            sys.exit(0)
-    sys.exit(1)
+            return True
+    return False
+
+
+def cmd_has(a):
+    sys.exit(0 if has(a, None) else 1)
+
+
+def cmd_has_refined(a):
+    sys.exit(0 if has(a, REFINED) else 1)
 
 
 def load(path):
@@ -117,6 +130,34 @@ def cmd_record(a):
              a.train_seconds))
 
 
+def cmd_record_refined(a):
+    # The same checkpoint's masks refined as `wsss infer --par --crf` writes them: for a threshold
+    # rule at the threshold the refined sweep of train_sweep chose (eval --sweep --par --crf).
+    settings = json.loads(a.settings)
+    val = load(a.val_eval)
+    manifest = load(a.val_manifest)
+    own = a.rule == "own"
+    sweep = None if own else load(a.sweep_eval)
+    row = {
+        "kind": REFINED, "settings_id": settings_id(settings), "run": a.run, "method": a.method, "flags": a.flags,
+        "seed": a.seed, "rule": "own background (argmax)" if own else "background threshold",
+        "refinement": {"par_iterations": manifest["rule"]["par_iterations"], "crf": manifest["rule"]["crf"]},
+        "threshold": None if own else sweep["best_bg_threshold"],
+        "threshold_chosen_on": None if own else "train_sweep",
+        "val_miou": val["miou"], "fpr": val["fpr"], "fnr": val["fnr"],
+        "train_sweep_best_miou": None if own else sweep["best_miou"],
+        "wsss_sha256": a.wsss_sha, "settings": settings,
+    }
+    if not own and abs(manifest["rule"]["bg_threshold"] - row["threshold"]) > 1e-6:
+        sys.exit("demo benchmark: %s seed %d: val was refined at %s, not at the chosen %s"
+                 % (a.run, a.seed, manifest["rule"]["bg_threshold"], row["threshold"]))
+    with open(a.results, "a") as f:
+        f.write(json.dumps(row) + "\n")
+    print("demo benchmark: %s seed %d refined (PAR + CRF): val mIoU %.1f (%s)"
+          % (a.run, a.seed, 100 * row["val_miou"],
+             "own background" if own else "threshold %.2f on train_sweep" % row["threshold"]))
+
+
 def mean_sd(values):
     m = statistics.mean(values)
     return m, (statistics.stdev(values) if len(values) > 1 else 0.0)
@@ -130,7 +171,9 @@ def pm(values, scale=100.0, digits=1):
 
 
 def cmd_table(a):
-    rows = [r for r in read_results(a.results) if r.get("settings_id") == a.settings_id]
+    everything = [r for r in read_results(a.results) if r.get("settings_id") == a.settings_id]
+    rows = [r for r in everything if r.get("kind") is None]
+    refined_rows = [r for r in everything if r.get("kind") == REFINED]
     others = sum(1 for r in read_results(a.results) if r.get("settings_id") != a.settings_id)
     if not rows:
         print("demo benchmark: no result of these settings (%s) in %s" % (a.settings_id, a.results))
@@ -218,6 +261,60 @@ def cmd_table(a):
     print("# the issue's aims on the means over seeds (cam: the better cam run; spread: the sum of the two runs' SDs)")
     for check in checks:
         print("aim: " + check)
+    if refined_rows:
+        refined_table(refined_rows, by_run, mean, upper)
+
+
+def refined_table(rows, raw_by_run, raw_mean, upper):
+    """The runs' masks refined by PAR + CRF (`infer --par --crf`), the threshold chosen on train_sweep
+    by `eval --sweep --par --crf`; beside the unrefined figure of the same seeds."""
+    runs = {}
+    for r in rows:
+        name = r["run"] if r["run"] in raw_by_run else "%s (%s %s)" % (r["run"], r["method"], r["flags"])
+        runs.setdefault(name, {})[r["seed"]] = r
+    by_run = {name: [seeds[s] for s in sorted(seeds)] for name, seeds in runs.items()}
+    mean = {name: statistics.mean(r["val_miou"] for r in rs) for name, rs in by_run.items()}
+    sd = {name: mean_sd([r["val_miou"] for r in rs])[1] for name, rs in by_run.items()}
+    print()
+    print("# refined masks: PAR (10 iterations) then the dense CRF, as `wsss infer --par --crf` writes them; "
+          "the threshold chosen on train_sweep by `wsss eval --sweep --par --crf`")
+    print("| run | seeds | val mIoU, refined | unrefined, same seeds | gain | threshold | FPR / FNR | ratio to supervised (unrefined) |")
+    print("|---|---|---|---|---|---|---|---|")
+    order = ["cam_gap", "cam_gmp", "afa", "acr", SUPERVISED]
+    for name in sorted(by_run, key=lambda n: (order.index(n) if n in order else len(order), n)):
+        rs = by_run[name]
+        raw = {r["seed"]: r for r in raw_by_run.get(name, [])}
+        paired = [(r, raw[r["seed"]]) for r in rs if r["seed"] in raw]
+        unrefined = pm([q["val_miou"] for _, q in paired]) if paired else "—"
+        gain = pm([r["val_miou"] - q["val_miou"] for r, q in paired]) if paired else "—"
+        own = all(r["threshold"] is None for r in rs)
+        threshold = "own background (argmax)" if own else "/".join("%.2f" % r["threshold"] for r in rs)
+        ratio = "%.2f" % (mean[name] / upper) if upper else "—"
+        print("| %s | %s | %s | %s | %s | %s | %s / %s | %s |"
+              % (name, ",".join(str(r["seed"]) for r in rs), pm([r["val_miou"] for r in rs]), unrefined, gain,
+                 threshold, pm([r["fpr"] for r in rs], 1, 2), pm([r["fnr"] for r in rs], 1, 2), ratio))
+    checks = []
+    cams = [n for n in by_run if n.startswith("cam")]
+    cam = max(cams, key=lambda n: mean[n]) if cams else None
+    for name in WEAK_AIMS:
+        if name not in by_run or cam is None:
+            checks.append("%s ≥ cam + 5: n/a" % name)
+            continue
+        gap = 100 * (mean[name] - mean[cam])
+        spread = 100 * (sd[name] + sd[cam])
+        checks.append("%s − %s = %+.1f ≥ 5 and > spread %.1f: %s"
+                      % (name, cam, gap, spread, "met" if gap >= 5 and gap > spread else "missed"))
+    weak = [n for n in by_run if n != SUPERVISED]
+    if weak and upper:
+        best = max(weak, key=lambda n: mean[n])
+        line = "best weak %s %.1f ≥ 0.7 × supervised (%.1f, its network's masks): %s" % (
+            best, 100 * mean[best], 70 * upper, "met" if mean[best] >= 0.7 * upper else "missed")
+        if SUPERVISED in mean:
+            line += "; against supervised refined too (%.1f): %.2f ×" % (100 * mean[SUPERVISED], mean[best] / mean[SUPERVISED])
+        checks.append(line)
+    print("# the aims on the refined masks' means over seeds")
+    for check in checks:
+        print("aim, refined: " + check)
 
 
 def main():
@@ -253,6 +350,27 @@ def main():
     s.add_argument("--val-eval", required=True)
     s.add_argument("--val-manifest", required=True)
     s.set_defaults(fn=cmd_record)
+    s = sub.add_parser("has-refined")
+    s.add_argument("results")
+    s.add_argument("settings_id")
+    s.add_argument("run")
+    s.add_argument("method")
+    s.add_argument("flags")
+    s.add_argument("seed", type=int)
+    s.set_defaults(fn=cmd_has_refined)
+    s = sub.add_parser("record-refined")
+    s.add_argument("results")
+    s.add_argument("--settings", required=True)
+    s.add_argument("--run", required=True)
+    s.add_argument("--method", required=True)
+    s.add_argument("--flags", default="")
+    s.add_argument("--seed", type=int, required=True)
+    s.add_argument("--wsss-sha", default=None, help="the wsss binary's hash (the first 16 hex digits)")
+    s.add_argument("--rule", choices=("own", "threshold"), required=True)
+    s.add_argument("--sweep-eval", help="eval --json --sweep --par --crf of train_sweep (threshold rule)")
+    s.add_argument("--val-eval", required=True, help="eval --json of val's refined masks")
+    s.add_argument("--val-manifest", required=True, help="their infer manifest (the rule they were written with)")
+    s.set_defaults(fn=cmd_record_refined)
     s = sub.add_parser("table")
     s.add_argument("results")
     s.add_argument("settings_id")

@@ -203,6 +203,26 @@ for i in ids:
 print("infer --crf: %d of %d masks differ from the plain rule's" % (differs, len(ids)))
 PY
 
+# eval --sweep --par --crf: each threshold's refined masks scored on the saved maps. At the
+# threshold it picks they are the masks `infer --par --crf` writes, so both score the same.
+"$WSSS" eval --pred "$work/pred_cam" --data "$work/data" --split val --json --sweep --par --crf \
+        > "$work/eval_cam_refined.json"
+t=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["best_bg_threshold"])' "$work/eval_cam_refined.json")
+"$WSSS" infer --checkpoint "$work/run_cam/checkpoint.wsss" --data "$work/data" --split val \
+        --out "$work/pred_refined" --par --crf --bg-threshold "$t"
+"$WSSS" eval --pred "$work/pred_refined" --data "$work/data" --split val --json > "$work/eval_refined.json"
+python3 - "$work/eval_cam_refined.json" "$work/eval_refined.json" <<'PY'
+import json, sys
+swept, inferred = (json.load(open(p)) for p in sys.argv[1:3])
+assert swept["sweep_refinement"] == {"par_iterations": 10, "crf": True}, swept["sweep_refinement"]
+assert swept["sweep_thresholds"] == [round(i * 0.05, 6) for i in range(1, 21)], swept["sweep_thresholds"]
+assert abs(swept["best_miou"] - inferred["miou"]) < 1e-12, (swept["best_miou"], inferred["miou"])
+PY
+if "$WSSS" eval --pred "$work/pred_cam" --data "$work/data" --split val --crf 2> "$work/err.txt"; then
+  echo "eval --crf without --sweep was accepted"; exit 1
+fi
+grep -q 'add --sweep' "$work/err.txt"
+
 # Pretraining says how good the backbone is, per class and on its own training items.
 "$WSSS" pretrain --backbone vit_test_patch8 --out "$work/pretrained.safetensors" --iters 2 --batch 4 --size 32 \
         --multi-fraction 0 --eval-images 200 > "$work/pretrain.txt" 2>&1

@@ -1,8 +1,10 @@
 // PseudoLabelRule (vision/labels/pseudo_label_rule.h): the background decision, the allowed
 // classes, the refinements and the JSON that travels with every export.
 #include "support/tensor_compare.h"
+#include "vision/core/error.h"
 #include "vision/core/labels.h"
 #include "vision/labels/pseudo_label_maps.h"
+#include "vision/metrics/refined_sweep.h"
 
 #include <QtTest/QtTest>
 
@@ -183,6 +185,53 @@ private Q_SLOTS:
         WSSS_VERIFY_THROWS_WITH(PseudoLabelRule::fromJson(nlohmann::json::parse(R"({"background": "otsu"})")),
                                 "\"otsu\"");
         WSSS_VERIFY_THROWS_WITH(pseudoLabel({}, torch::rand({2, 3, 3}), {1}, {1}), "do not match 1 class ids");
+    }
+
+    void refinedSweepScoresWhatEachThresholdWrites()
+    {
+        // Two images with two labelled classes of three; at each grid threshold the sweep's matrix
+        // must equal scoring the masks refineLabelledPlanes + decideRefined write (as `infer` does).
+        const int H = 12, W = 16;
+        const auto image = torch::randint(0, 256, {H, W, 3}, torch::kLong).to(torch::kByte);
+        const auto image2 = torch::randint(0, 256, {H, W, 3}, torch::kLong).to(torch::kByte);
+        const auto maps = torch::rand({3, H, W});
+        const auto maps2 = torch::rand({3, H, W});
+        const auto gt = torch::randint(0, 4, {H, W}, torch::kLong).to(torch::kByte);
+        const auto gt2 = torch::randint(0, 4, {H, W}, torch::kLong).to(torch::kByte);
+        PseudoLabelRule rule;
+        rule.parIterations = 3;
+        rule.crf = true;
+        RefinedThresholdSweep sweep(4, rule, 0.25);
+        QCOMPARE(sweep.thresholds(), (std::vector<float>{0.25f, 0.5f, 0.75f, 1.0f})); // the CRF's background > 0
+        sweep.addImage(gt.data_ptr<std::uint8_t>(), maps, image, {3, 1});
+        sweep.addImage(gt2.data_ptr<std::uint8_t>(), maps2, image2, {2});
+        for (std::size_t i = 0; i < sweep.thresholds().size(); ++i) {
+            PseudoLabelRule at = rule;
+            at.bgThreshold = sweep.thresholds()[i];
+            ConfusionMatrix direct(4);
+            const auto m1 = decideRefined(at, refineLabelledPlanes(at, maps, image, {3, 1}), image).contiguous();
+            const auto m2 = decideRefined(at, refineLabelledPlanes(at, maps2, image2, {2}), image2).contiguous();
+            direct.add(gt.data_ptr<std::uint8_t>(), m1.data_ptr<std::uint8_t>(), H * W);
+            direct.add(gt2.data_ptr<std::uint8_t>(), m2.data_ptr<std::uint8_t>(), H * W);
+            for (int g = 0; g < 4; ++g)
+                for (int p = 0; p < 4; ++p)
+                    QCOMPARE(sweep.matrixAt(i).at(g, p), direct.at(g, p));
+            // Only the image's labelled classes are written.
+            QVERIFY((m2 == 0).logical_or(m2 == 2).all().item<bool>());
+        }
+        const auto mious = sweep.mious();
+        QCOMPARE(static_cast<int>(mious.size()), 4);
+        // Without refinement the grid's points are the plain sweep's at the same thresholds.
+        RefinedThresholdSweep plain(4, PseudoLabelRule{}, 0.25);
+        ThresholdSweep reference(4);
+        plain.addImage(gt.data_ptr<std::uint8_t>(), maps, image, {1, 3});
+        reference.addMaps(gt.data_ptr<std::uint8_t>(), maps.contiguous().data_ptr<float>(), 3, {1, 3}, H * W);
+        for (int t : {0, 25, 50, 75})
+            QCOMPARE(plain.mious()[static_cast<std::size_t>(t / 25)], reference.mious()[static_cast<std::size_t>(t)]);
+        // A band rule has no single threshold to sweep.
+        PseudoLabelRule band;
+        band.background = BackgroundRule::Band;
+        QVERIFY_EXCEPTION_THROWN(RefinedThresholdSweep(4, band, 0.1), wsss::Error);
     }
 };
 

@@ -1,6 +1,7 @@
 #include "training/cli/verbs.h"
 #include "vision/core/error.h"
 #include "vision/io/atomic_write.h"
+#include "vision/io/image_io.h"
 #include "vision/io/labelmap_file.h"
 #include "vision/io/npy.h"
 #include "vision/io/palette_png.h"
@@ -8,6 +9,7 @@
 #include "vision/labels/pseudo_label_rule.h"
 #include "vision/metrics/confusion_matrix.h"
 #include "vision/metrics/pointing.h"
+#include "vision/metrics/refined_sweep.h"
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -30,6 +32,10 @@ struct EvalOptions {
     std::string pred, data, split = "val";
     bool json = false;
     bool sweep = false;
+    // The sweep of refined masks: PAR and/or the CRF on the saved maps, as `infer --par --crf`.
+    bool par = false, crf = false;
+    int parIterations = 10;
+    double sweepStep = 0; // 0: 0.01, or 0.05 with the CRF (a CRF per threshold and image)
     std::string perImage; // CSV of each image's scores, worst first ("" = none)
 };
 
@@ -92,6 +98,16 @@ void runEval(const EvalOptions &o)
                                                                                  : fs::path(o.pred);
     vision::ConfusionMatrix cm(n);
     vision::ThresholdSweep sweep(n);
+    const bool refinedSweep = o.par || o.crf;
+    if (refinedSweep && !o.sweep)
+        throw Error("eval: --par and --crf refine the saved maps of --sweep: add --sweep");
+    vision::PseudoLabelRule refinement;
+    refinement.parIterations = o.par ? o.parIterations : 0;
+    refinement.crf = o.crf;
+    const double step = o.sweepStep > 0 ? o.sweepStep : (o.crf ? 0.05 : 0.01);
+    std::unique_ptr<vision::RefinedThresholdSweep> refined;
+    if (refinedSweep)
+        refined = std::make_unique<vision::RefinedThresholdSweep>(n, refinement, step);
     vision::PointingGame pointing;
     int scored = 0, sweptImages = 0;
     std::vector<ImageScore> perImage;
@@ -120,10 +136,20 @@ void runEval(const EvalOptions &o)
                 perImage.push_back({item.id, own.scores()});
             if (o.sweep) {
                 // Maps saved by `wsss infer --save-maps`: all K classes; the image's labels pick.
-                const auto maps = vision::readNpy((fs::path(o.pred) / "maps" / (item.id + ".npy")).string());
+                auto maps = vision::readNpy((fs::path(o.pred) / "maps" / (item.id + ".npy")).string());
                 if (maps.shape.size() != 3 || maps.shape[1] != gt.rows || maps.shape[2] != gt.cols)
                     throw Error("maps of \"" + item.id + "\" do not match the image size");
-                sweep.addMaps(gt.data, maps.data.data(), static_cast<int>(maps.shape[0]), item.labels, gt.total());
+                if (refined) {
+                    // The image the maps were made from, as `wsss infer` reads it (maps are at its size).
+                    const cv::Mat rgb = vision::readImageRgb(item.imagePath);
+                    if (rgb.rows != gt.rows || rgb.cols != gt.cols)
+                        throw Error("image \"" + item.imagePath + "\" is not the size of its ground truth");
+                    const cv::Mat continuous = rgb.isContinuous() ? rgb : rgb.clone();
+                    refined->addImage(gt.data, torch::from_blob(maps.data.data(), {maps.shape[0], maps.shape[1], maps.shape[2]}, torch::kFloat),
+                                      torch::from_blob(continuous.data, {rgb.rows, rgb.cols, 3}, torch::kByte), item.labels);
+                } else {
+                    sweep.addMaps(gt.data, maps.data.data(), static_cast<int>(maps.shape[0]), item.labels, gt.total());
+                }
                 pointing.add(gt.data, maps.data.data(), static_cast<int>(maps.shape[0]), gt.total());
                 ++sweptImages;
             }
@@ -142,11 +168,20 @@ void runEval(const EvalOptions &o)
     result["split"] = o.split;
     result["averaging"] = "classes present in the ground truth";
     if (o.sweep && sweptImages > 0) {
-        const auto mious = sweep.mious();
+        const auto mious = refined ? refined->mious() : sweep.mious();
         const int best = vision::ThresholdSweep::bestIndex(mious);
-        result["best_bg_threshold"] = sweep.threshold(best);
+        std::vector<double> thresholds;
+        for (std::size_t i = 0; i < mious.size(); ++i)
+            thresholds.push_back(refined ? static_cast<double>(refined->thresholds()[i]) : sweep.threshold(static_cast<int>(i)));
+        // Rounded as `--bg-threshold` takes it: the float grid point printed back.
+        result["best_bg_threshold"] = std::round(thresholds[static_cast<std::size_t>(best)] * 1e6) / 1e6;
         result["best_miou"] = mious[best];
         result["sweep"] = mious;
+        for (auto &t : thresholds)
+            t = std::round(t * 1e6) / 1e6;
+        result["sweep_thresholds"] = thresholds;
+        if (refined)
+            result["sweep_refinement"] = {{"par_iterations", refinement.parIterations}, {"crf", refinement.crf}};
         result["pointing"] = {{"maps", pointing.maps()},
                               {"on_item", number(pointing.share(pointing.onItem))},
                               {"on_other_item", number(pointing.share(pointing.onOtherItem))},
@@ -164,8 +199,9 @@ void runEval(const EvalOptions &o)
         if (!std::isnan(s.iou[c]))
             std::printf("  %-16s %6.2f%%\n", dataset.labelMap.classes[c].name.c_str(), 100 * s.iou[c]);
     if (result.contains("best_bg_threshold"))
-        std::printf("best background threshold %.2f → mIoU %.2f%%\n", result["best_bg_threshold"].get<double>(),
-                    100 * result["best_miou"].get<double>());
+        std::printf("best background threshold%s %.2f → mIoU %.2f%%\n",
+                    refined ? (o.crf ? (o.par ? " (PAR + CRF)" : " (CRF)") : " (PAR)") : "",
+                    result["best_bg_threshold"].get<double>(), 100 * result["best_miou"].get<double>());
     if (result.contains("pointing") && pointing.maps() > 0)
         std::printf("maps peaking on their own item %.1f%% (on another item %.1f%%, on the background %.1f%%; %lld maps)\n",
                     100 * pointing.share(pointing.onItem), 100 * pointing.share(pointing.onOtherItem),
@@ -186,6 +222,12 @@ void addEvalVerb(CLI::App &app)
                      "Also write each image's mIoU, FPR, FNR and pixel accuracy to this CSV, the lowest mIoU first");
     verb->add_flag("--sweep", o->sweep, "Also sweep the background threshold over maps/<id>.npy (infer --save-maps), and score where "
                   "each ground-truth class's map peaks (on its item, another item or the background)");
+    verb->add_flag("--par", o->par, "With --sweep: refine each image's saved maps with PAR first, as `infer --par` does");
+    verb->add_option("--par-iters", o->parIterations, "PAR iterations")->capture_default_str()->check(CLI::Range(1, 1000));
+    verb->add_flag("--crf", o->crf, "With --sweep: the dense CRF at each threshold, as `infer --crf` (a CRF per image and "
+                  "threshold: the grid is 0.05 unless --sweep-step says otherwise)");
+    verb->add_option("--sweep-step", o->sweepStep, "Threshold grid of a refined sweep (default 0.01, 0.05 with --crf)")
+        ->check(CLI::Range(0.001, 1.0));
     verb->callback([o] { runEval(*o); });
 }
 

@@ -149,21 +149,9 @@ cv::Mat pseudoMask(const LoadedModel &model, const MethodOutput &output, const s
         }
         labelsOut = all.argmax(0).to(torch::kUInt8);
     } else {
-        const auto allowed = effectiveLabels(output, labels);
         // Only the labelled planes are refined: PAR costs per channel.
-        std::vector<std::int64_t> planes;
-        std::vector<int> planeIds;
-        for (int c : allowed)
-            if (c >= 1 && c <= maps.size(0)) {
-                planes.push_back(c - 1);
-                planeIds.push_back(c);
-            }
-        if (planes.empty())
-            return cv::Mat(H, W, CV_8UC1, cv::Scalar(0));
-        const auto chosen = maps.index_select(0, torch::tensor(planes, torch::kLong));
-        const auto refined = vision::refineMaps(rule, image, chosen);
-        labelsOut = rule.crf ? vision::labelsFromMarginals(vision::crfMarginals(rule, refined, rgbHW3), planeIds)
-                             : vision::pseudoLabel(rule, refined, planeIds, planeIds);
+        const auto planes = vision::refineLabelledPlanes(rule, maps, rgbHW3, effectiveLabels(output, labels));
+        labelsOut = vision::decideRefined(rule, planes, rgbHW3);
     }
     const auto host = labelsOut.to(torch::kCPU).contiguous();
     cv::Mat mask(H, W, CV_8UC1);

@@ -113,4 +113,40 @@ torch::Tensor labelsFromMarginals(const torch::Tensor &q, const std::vector<int>
     return torch::tensor(lookup, torch::kLong).to(q.device()).index_select(0, which.flatten()).view_as(which).to(torch::kByte);
 }
 
+RefinedPlanes refineLabelledPlanes(const PseudoLabelRule &rule, const torch::Tensor &maps,
+                                   const torch::Tensor &imageHW3, const std::vector<int> &allowed)
+{
+    if (maps.dim() != 3 || imageHW3.dim() != 3 || imageHW3.size(2) != 3 || imageHW3.size(0) != maps.size(1) ||
+        imageHW3.size(1) != maps.size(2))
+        throw Error("pseudo-label rule: maps " + c10::str(maps.sizes()) + " and image " + c10::str(imageHW3.sizes()) +
+                    " do not match (expected [K, H, W] and [H, W, 3])");
+    RefinedPlanes out;
+    std::vector<std::int64_t> planes;
+    for (int c : allowed)
+        if (c >= 1 && c <= maps.size(0)) {
+            planes.push_back(c - 1);
+            out.classIds.push_back(c);
+        }
+    if (planes.empty()) {
+        out.maps = torch::empty({0, maps.size(1), maps.size(2)}, maps.options());
+        return out;
+    }
+    const auto chosen = maps.index_select(0, torch::tensor(planes, torch::kLong).to(maps.device()));
+    // PAR reads the image [3, H, W] in [0, 1]; only built when PAR runs.
+    out.maps = rule.parIterations > 0
+                   ? refineMaps(rule, imageHW3.to(maps.device()).permute({2, 0, 1}).to(torch::kFloat) / 255.0f, chosen)
+                   : chosen;
+    return out;
+}
+
+torch::Tensor decideRefined(const PseudoLabelRule &rule, const RefinedPlanes &planes, const torch::Tensor &imageHW3)
+{
+    if (planes.classIds.empty())
+        return torch::zeros({planes.maps.size(1), planes.maps.size(2)},
+                            torch::TensorOptions().dtype(torch::kByte).device(planes.maps.device()));
+    if (rule.crf)
+        return labelsFromMarginals(crfMarginals(rule, planes.maps, imageHW3.to(planes.maps.device())), planes.classIds);
+    return pseudoLabel(rule, planes.maps, planes.classIds, planes.classIds);
+}
+
 } // namespace wsss::vision

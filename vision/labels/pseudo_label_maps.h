@@ -29,4 +29,18 @@ torch::Tensor crfMarginals(const PseudoLabelRule &rule, const torch::Tensor &map
 // → 0 and channel k → classIds[k − 1] → [H, W] uint8 on q's device.
 torch::Tensor labelsFromMarginals(const torch::Tensor &q, const std::vector<int> &classIds);
 
+// An image's labelled planes after the rule's refinement: what the decision reads.
+struct RefinedPlanes {
+    torch::Tensor maps;        // [P, H, W] float, plane p scores class classIds[p]
+    std::vector<int> classIds; // in the order of `allowed`
+};
+// maps [K, H, W] (plane k scores class k+1) with their image imageHW3 [H, W, 3] uint8 RGB: the
+// planes of the classes in `allowed` (the image's labels; ids outside 1..K are skipped), refined
+// by refineMaps. PAR depends on the image only, not on the threshold: a sweep refines once.
+RefinedPlanes refineLabelledPlanes(const PseudoLabelRule &rule, const torch::Tensor &maps,
+                                   const torch::Tensor &imageHW3, const std::vector<int> &allowed);
+// The rule's decision over refined planes → [H, W] uint8: the CRF's argmax when rule.crf, else
+// the threshold or band; all background when there is no plane. What `wsss infer` writes.
+torch::Tensor decideRefined(const PseudoLabelRule &rule, const RefinedPlanes &planes, const torch::Tensor &imageHW3);
+
 } // namespace wsss::vision
