@@ -196,6 +196,33 @@ private Q_SLOTS:
         QCOMPARE(rec.all<InspectionReady>(ids[2]).size(), std::size_t{1});
     }
 
+    // Under the rule's PAR and CRF the evaluation scores the refined masks, and its sweep is of
+    // refined masks: at the job's threshold the sweep (refined once per image, a CRF per grid
+    // point) gives the figure of the masks scored directly.
+    void evaluationScoresTheRefinedMasks()
+    {
+        Recorder rec;
+        Engine engine(std::ref(rec));
+        engine.submit(LoadModelJob{m_checkpoint, "cpu"});
+        const JobId plain = engine.submit(EvaluateJob{kData, "val", 0.45f, 100});
+        const JobId refined = engine.submit(EvaluateJob{kData, "val", 0.45f, 100, 10, true});
+        QVERIFY(std::holds_alternative<JobFinished>(*rec.waitEnd(refined)));
+        const auto p = rec.all<EvaluationReady>(plain).at(0).result;
+        const auto r = rec.all<EvaluationReady>(refined).at(0).result;
+        QCOMPARE(r->parIterations, 10);
+        QVERIFY(r->crf);
+        QCOMPARE(p->parIterations, 0);
+        QCOMPARE(r->thresholds.size(), std::size_t{20}); // 0.05 … 1: the CRF's background above 0
+        QCOMPARE(r->thresholds.front(), 0.05f);
+        const auto at = static_cast<std::size_t>(std::find_if(r->thresholds.begin(), r->thresholds.end(),
+                                                              [](double t) { return std::abs(t - 0.45) < 1e-6; }) -
+                                                 r->thresholds.begin());
+        QVERIFY(at < r->thresholds.size());
+        QCOMPARE(r->sweepMiou[at], r->miou);
+        QCOMPARE(r->images.size(), p->images.size());
+        QVERIFY2(r->miou != p->miou, "the refinement changed no mask");
+    }
+
     // Inspections queued behind a busy worker: only the newest runs; the others end as replaced by it.
     void latestInspectionReplacesQueuedOnes()
     {

@@ -469,6 +469,14 @@ void Engine::State::evaluate(JobId id, const EvaluateJob &job, const CancelToken
     const bool sweeps = !model->method->predictsBackground();
     vision::ConfusionMatrix total(n);
     vision::ThresholdSweep sweep(n, job.steps);
+    // Under refinements the scores are those of the refined masks, the sweep's too.
+    vision::PseudoLabelRule rule;
+    rule.bgThreshold = t;
+    rule.parIterations = job.parIterations;
+    rule.crf = job.crf;
+    std::unique_ptr<vision::RefinedThresholdSweep> refinedSweep;
+    if (rule.refines() && sweeps)
+        refinedSweep = std::make_unique<vision::RefinedThresholdSweep>(n, rule, rule.crf ? 0.05 : 1.0 / job.steps);
 
     auto result = std::make_shared<EvaluationResult>();
     result->dataRoot = job.dataRoot;
@@ -488,7 +496,10 @@ void Engine::State::evaluate(JobId id, const EvaluateJob &job, const CancelToken
         try {
             vision::ConfusionMatrix image(n);
             std::vector<float> scores;
-            scoreImage(*model, item, device, t, image, sweeps ? &sweep : nullptr, &scores);
+            if (rule.refines())
+                scoreImageRefined(*model, item, device, rule, image, refinedSweep.get(), &scores);
+            else
+                scoreImage(*model, item, device, t, image, sweeps ? &sweep : nullptr, &scores);
             total.merge(image);
             result->images.push_back({item.id, image.scores().miou, std::move(scores)});
         } catch (const Cancelled &) {
@@ -508,12 +519,19 @@ void Engine::State::evaluate(JobId id, const EvaluateJob &job, const CancelToken
     result->iou = s.iou;
     result->fpr = s.fpr;
     result->fnr = s.fnr;
-    if (sweeps) {
+    if (refinedSweep) {
+        result->sweepMiou = refinedSweep->mious();
+        result->bestIndex = vision::ThresholdSweep::bestIndex(result->sweepMiou);
+        for (const float threshold : refinedSweep->thresholds())
+            result->thresholds.push_back(threshold);
+    } else if (sweeps) {
         result->sweepMiou = sweep.mious();
         result->bestIndex = vision::ThresholdSweep::bestIndex(result->sweepMiou);
         for (int i = 0; i < static_cast<int>(result->sweepMiou.size()); ++i)
             result->thresholds.push_back(sweep.threshold(i));
     }
+    result->parIterations = rule.parIterations;
+    result->crf = rule.crf;
     sink(JobProgress{id, count, count, "Evaluated " + std::to_string(result->images.size()) + " images"});
     sink(EvaluationReady{id, std::move(result)});
 }

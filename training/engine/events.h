@@ -42,8 +42,10 @@ struct EvaluationResult {
     std::vector<double> thresholds;
     std::vector<double> sweepMiou;
     int bestIndex = -1;
-    // At `threshold` (the job's bgThreshold).
+    // At `threshold` (the job's bgThreshold), under the job's refinements (0 / false: none).
     float threshold = vision::kDefaultBgThreshold;
+    int parIterations = 0;
+    bool crf = false;
     double miou = 0, meanFpr = 0, meanFnr = 0;
     std::vector<double> iou, fpr, fnr;
     struct ImageScore {

@@ -34,6 +34,11 @@ struct EvaluateJob {
     std::string split = "val";
     float bgThreshold = vision::kDefaultBgThreshold; // where the per-class and per-image scores are taken, in [0, 1]
     int steps = 100;           // sweep thresholds t = i / steps, i = 0..steps-1
+    // The rule's refinements: with either, the masks scored are the refined ones the studio
+    // shows and an export writes, and the sweep is of refined masks (vision/metrics/refined_sweep.h:
+    // PAR once per image; with the CRF a CRF per threshold, on a grid of 0.05 instead of 1/steps).
+    int parIterations = 0;
+    bool crf = false;
 };
 
 // The rule's refinements (PAR, CRF) on one kind of a cached inspection's maps: no model call,

@@ -31,6 +31,29 @@ void scoreImage(LoadedModel &model, const vision::DatasetItem &item, const torch
     }
 }
 
+void scoreImageRefined(LoadedModel &model, const vision::DatasetItem &item, const torch::Device &device,
+                       const vision::PseudoLabelRule &rule, vision::ConfusionMatrix &matrix,
+                       vision::RefinedThresholdSweep *sweep, std::vector<float> *classScores)
+{
+    const cv::Mat rgb = vision::readImageRgb(item.imagePath);
+    const cv::Mat gt = vision::readLabelPng(item.maskPath);
+    auto output = inferImage(model, rgb, false, device, item.labels);
+    const cv::Mat pred = pseudoMask(model, output, item.labels, rule, rgb, "");
+    if (pred.size() != gt.size())
+        throw Error("mask \"" + item.maskPath + "\" is " + std::to_string(gt.cols) + "x" + std::to_string(gt.rows) +
+                    ", the image " + std::to_string(pred.cols) + "x" + std::to_string(pred.rows));
+    matrix.add(gt.data, pred.data, gt.total());
+    if (sweep) {
+        const cv::Mat continuous = rgb.isContinuous() ? rgb : rgb.clone();
+        sweep->addImage(gt.data, output.maps.at(model.method->primaryMap()).to(torch::kCPU, torch::kFloat),
+                        torch::from_blob(continuous.data, {rgb.rows, rgb.cols, 3}, torch::kByte), item.labels);
+    }
+    if (classScores && output.scores.defined()) {
+        const auto scores = output.scores.contiguous();
+        classScores->assign(scores.data_ptr<float>(), scores.data_ptr<float>() + scores.numel());
+    }
+}
+
 nlohmann::json validateModel(LoadedModel &model, const vision::VocDataset &dataset, const torch::Device &device,
                              float bgThreshold, const std::function<void(const std::string &)> &warn)
 {

@@ -6,6 +6,7 @@
 #include "vision/io/voc_reader.h"
 #include "vision/labels/pseudo_label_rule.h"
 #include "vision/metrics/confusion_matrix.h"
+#include "vision/metrics/refined_sweep.h"
 
 #include <nlohmann/json.hpp>
 
@@ -20,6 +21,13 @@ namespace wsss::training {
 void scoreImage(LoadedModel &model, const vision::DatasetItem &item, const torch::Device &device, float bgThreshold,
                 vision::ConfusionMatrix &matrix, vision::ThresholdSweep *sweep,
                 std::vector<float> *classScores = nullptr);
+
+// The same under a rule with refinements (PAR, the CRF): `matrix` gets the mask `wsss infer`
+// writes under `rule`, `sweep` (when given, for a method that thresholds background) the image's
+// refined masks at each of its thresholds.
+void scoreImageRefined(LoadedModel &model, const vision::DatasetItem &item, const torch::Device &device,
+                       const vision::PseudoLabelRule &rule, vision::ConfusionMatrix &matrix,
+                       vision::RefinedThresholdSweep *sweep, std::vector<float> *classScores = nullptr);
 
 // {"val_miou", "val_fpr", "val_fnr", "val_images"} and, where the method thresholds background,
 // {"best_bg_threshold", "val_miou_best"}. Images without a mask are not scored.
