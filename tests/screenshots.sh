@@ -14,11 +14,20 @@ shot() { # NAME CHECKPOINT IMAGE QUERY CLASS [MORE STUDIO OPTIONS]
     --checkpoint "$2" --device cpu --image "$3" --query "$4" --class "$5" --screenshot "$out/$1.png" "${@:6}"
 }
 cam=resources/demo/cam_vit_demo_patch8.wsss
-# The first screen of `make run`: val_000176 (a shirt over trousers) on the trousers' map, the
-# query patch on the shirt.
-shot studio "$cam" val_000176 64,64 trouser
-# The inspection panels with the val split evaluated (sweep, per-class bars, per-image IoU).
-shot panels "$cam" val_000176 64,64 trouser --evaluate
+# The first screen of `make run`: the demo project as packaging/open-demo.sh writes it (the
+# bundled checkpoint with its refined rule, PAR + CRF), on val_000176 (a shirt over trousers):
+# the pseudo-mask over the trousers' map, the query patch on the shirt.
+first=.bench/screenshots/first.wsssproj
+mkdir -p .bench/screenshots
+rm -rf "$first" .bench/screenshots/first.masks
+"$build/bin/wsss" project new --data "$demo/data" --split val --checkpoint "$cam" --out "$first" --image val_000176 \
+  --rule resources/demo/cam_vit_demo_patch8.rule.json
+xvfb-run -a -s "-screen 0 1600x1000x24" "$build/bin/wsss-studio" "$first" --device cpu --query 64,64 --class trouser \
+  --mask --screenshot "$out/studio.png"
+# The inspection panels with the val split evaluated under that rule (the sweep of refined masks,
+# per-class bars, per-image IoU; a few minutes: a CRF per image and threshold).
+xvfb-run -a -s "-screen 0 1600x1000x24" "$build/bin/wsss-studio" "$first" --device cpu --query 64,64 --class trouser \
+  --mask --evaluate --screenshot "$out/panels.png"
 # The other methods on the same image, each on the map that shows why it scores below `cam`:
 # AFA's own CAMs and the query's learned affinity; ACR's refined map and the query's nearly
 # uniform patch attention; ViT-PCM's pseudo-mask (its own background) and per-class maps; USAGE's
