@@ -222,6 +222,11 @@ if "$WSSS" eval --pred "$work/pred_cam" --data "$work/data" --split val --crf 2>
   echo "eval --crf without --sweep was accepted"; exit 1
 fi
 grep -q 'add --sweep' "$work/err.txt"
+# A sweep over an output without maps says where the maps should be instead of printing no sweep.
+if "$WSSS" eval --pred "$work/pred_crf" --data "$work/data" --split val --sweep 2> "$work/err.txt"; then
+  echo "eval --sweep without saved maps succeeded"; exit 1
+fi
+grep -q 'pred_crf/maps" (`wsss infer --save-maps` writes them)' "$work/err.txt"
 
 # Pretraining says how good the backbone is, per class and on its own training items.
 "$WSSS" pretrain --backbone vit_test_patch8 --out "$work/pretrained.safetensors" --iters 2 --batch 4 --size 32 \

@@ -160,6 +160,9 @@ void runEval(const EvalOptions &o)
     }
     if (scored == 0)
         throw Error("eval: no image of \"" + o.data + "\" split \"" + o.split + "\" could be scored against \"" + o.pred + "\"");
+    if (o.sweep && sweptImages == 0)
+        throw Error("eval: --sweep: no image's maps could be read from \"" + (fs::path(o.pred) / "maps").string() +
+                    "\" (`wsss infer --save-maps` writes them)");
     if (!o.perImage.empty())
         writePerImage(o.perImage, std::move(perImage));
     auto result = scoresJson(cm.scores(), dataset.labelMap);
