@@ -146,6 +146,44 @@ private Q_SLOTS:
         WSSS_VERIFY_CLOSE(a.scores, b.scores, 1e-6);
     }
 
+    // inference_scales: [1] is the single-scale map; more scales add their maps at the image's
+    // size (the order does not matter); a bad list is refused naming the key.
+    void camInferenceScales()
+    {
+        const auto camWith = [&](const nlohmann::json &config) {
+            CheckpointHeader header;
+            header.method = "cam";
+            header.backbone = "vit_test_patch8";
+            header.labelMap = demoLabelMap();
+            header.inputSize = 64;
+            header.config = config;
+            torch::manual_seed(5); // the same weights for every config
+            auto method = createMethod(header.spec());
+            method->eval();
+            return method;
+        };
+        torch::NoGradGuard noGrad;
+        torch::manual_seed(6);
+        const auto x = torch::randn({1, 3, 64, 64});
+        const auto single = camWith(nlohmann::json::object())->infer(x, false, {}).maps.at("cam");
+        const auto one = camWith({{"inference_scales", {1.0}}})->infer(x, false, {}).maps.at("cam");
+        QVERIFY(torch::equal(single, one));
+        const auto two = camWith({{"inference_scales", {1.0, 1.5}}})->infer(x, false, {}).maps.at("cam");
+        const auto swapped = camWith({{"inference_scales", {1.5, 1.0}}})->infer(x, false, {}).maps.at("cam");
+        QCOMPARE(two.sizes().vec(), single.sizes().vec());
+        WSSS_VERIFY_CLOSE(two, swapped, 1e-5);
+        QVERIFY((two - single).abs().max().item<float>() > 1e-3); // the 1.5× pass changed the maps
+        QVERIFY(two.min().item<float>() >= 0 && two.max().item<float>() <= 1 + 1e-6);
+        for (const auto &bad : {nlohmann::json::array(), nlohmann::json({0.0}), nlohmann::json({1.0, 5.0})}) {
+            try {
+                camWith({{"inference_scales", bad}});
+                QFAIL(qPrintable(QString("inference_scales %1 was accepted").arg(QString::fromStdString(bad.dump()))));
+            } catch (const Error &e) {
+                QVERIFY2(std::string(e.what()).find("inference_scale") != std::string::npos, e.what());
+            }
+        }
+    }
+
     void engineLoadsAndInspects()
     {
         const std::string checkpoint = m_dir.filePath("run_cam/checkpoint.wsss").toStdString();

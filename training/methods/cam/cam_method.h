@@ -16,6 +16,11 @@ struct CamConfig {
     std::string pooling = "gap";
     double topkFraction = 0.25;   // fraction of patches averaged by topk pooling, (0, 1]
     bool flipInference = true;    // add the horizontally flipped pass to the maps at inference
+    // Input scales whose maps are summed at inference (each brought back to the image's size,
+    // with its flipped pass when flip_inference): [1] is one scale; [1, 0.5, 1.5] is AFA's
+    // multi_scale_cam and IRN's seeds' test-time scales (a 1.5× input puts a finer patch grid on
+    // the image). Sides are rounded to the backbone's multiple.
+    std::vector<double> inferenceScales{1.0};
 
     nlohmann::json toJson() const;
     static CamConfig fromJson(const nlohmann::json &json);
