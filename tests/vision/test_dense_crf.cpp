@@ -208,6 +208,22 @@ private Q_SLOTS:
                                 "bilateral_srgb");
     }
 
+    // Several background scores over one image share its kernels and give, score by score,
+    // exactly the single-score CRF (what the refined threshold sweep relies on).
+    void backgroundScoresShareTheKernels()
+    {
+        const auto maps = torch::rand({2, 20, 24});
+        const auto image = torch::randint(0, 256, {20, 24, 3}, torch::kLong).to(torch::kByte);
+        const std::vector<float> scores{0.2f, 0.45f, 0.9f};
+        const auto all = vision::denseCrfWithBackgrounds(maps, scores, image);
+        QCOMPARE(all.sizes().vec(), (std::vector<std::int64_t>{3, 3, 20, 24}));
+        for (std::size_t t = 0; t < scores.size(); ++t)
+            QVERIFY(torch::equal(all[static_cast<std::int64_t>(t)], vision::denseCrfWithBackground(maps, scores[t], image)));
+        QVERIFY(!torch::equal(all[0], all[2]));
+        WSSS_VERIFY_THROWS_WITH(vision::denseCrfWithBackgrounds(maps, {0.5f, 0.0f}, image), "must be positive");
+        WSSS_VERIFY_THROWS_WITH(vision::denseCrfWithBackgrounds(maps, {0.5f}, image.narrow(0, 0, 10)), "image is 10×24");
+    }
+
     void badInputIsNamed()
     {
         const auto image = randomImage(24, 32);

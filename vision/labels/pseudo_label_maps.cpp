@@ -98,6 +98,13 @@ torch::Tensor crfMarginals(const PseudoLabelRule &rule, const torch::Tensor &map
     return denseCrfWithBackground(maps, rule.bgThreshold, imageHW3);
 }
 
+torch::Tensor crfMarginalsAt(const PseudoLabelRule &rule, const torch::Tensor &maps, const torch::Tensor &imageHW3,
+                             const std::vector<float> &thresholds)
+{
+    rule.validate();
+    return denseCrfWithBackgrounds(maps, thresholds, imageHW3);
+}
+
 torch::Tensor labelsFromMarginals(const torch::Tensor &q, const std::vector<int> &classIds)
 {
     if (q.dim() != 3 || q.size(0) != static_cast<std::int64_t>(classIds.size()) + 1)

@@ -24,6 +24,10 @@ torch::Tensor refineMaps(const PseudoLabelRule &rule, const torch::Tensor &image
 // device (usually after refineMaps), imageHW3 [H, W, 3] uint8 RGB → Q [1 + K, H, W] on maps'
 // device, channel 0 = background.
 torch::Tensor crfMarginals(const PseudoLabelRule &rule, const torch::Tensor &maps, const torch::Tensor &imageHW3);
+// crfMarginals at each of several background thresholds (the rule's own is not read), the
+// image's CRF kernels built once → [T, 1 + K, H, W], entry t as crfMarginals at thresholds[t].
+torch::Tensor crfMarginalsAt(const PseudoLabelRule &rule, const torch::Tensor &maps, const torch::Tensor &imageHW3,
+                             const std::vector<float> &thresholds);
 
 // The labels of CRF marginals: argmax over q [1 + K, H, W] (ties to the lower channel), channel 0
 // → 0 and channel k → classIds[k − 1] → [H, W] uint8 on q's device.

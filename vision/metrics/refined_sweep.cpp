@@ -29,10 +29,17 @@ void RefinedThresholdSweep::addImage(const std::uint8_t *gt, const torch::Tensor
 {
     const auto planes = refineLabelledPlanes(m_rule, maps, imageHW3, labels);
     const auto n = static_cast<std::size_t>(maps.size(1) * maps.size(2));
+    // With the CRF, every threshold's marginals at once: the image's kernels are built once.
+    const auto marginals = m_rule.crf && !planes.classIds.empty()
+                               ? crfMarginalsAt(m_rule, planes.maps, imageHW3.to(planes.maps.device()), m_thresholds)
+                               : torch::Tensor();
     PseudoLabelRule rule = m_rule;
     for (std::size_t i = 0; i < m_thresholds.size(); ++i) {
         rule.bgThreshold = m_thresholds[i];
-        const auto mask = decideRefined(rule, planes, imageHW3).to(torch::kCPU).contiguous();
+        const auto mask = (marginals.defined() ? labelsFromMarginals(marginals[static_cast<std::int64_t>(i)], planes.classIds)
+                                               : decideRefined(rule, planes, imageHW3))
+                              .to(torch::kCPU)
+                              .contiguous();
         m_matrices[i].add(gt, mask.data_ptr<std::uint8_t>(), n);
     }
 }

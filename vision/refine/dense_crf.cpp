@@ -274,26 +274,27 @@ std::vector<std::string> denseCrfPresetNames()
     return names;
 }
 
-void denseCrfMeanField(const float *unary, std::int64_t numLabels, const std::uint8_t *rgb, std::int64_t height,
-                       std::int64_t width, const DenseCrfParams &params, float *q)
-{
-    params.validate();
-    if (numLabels < 1)
-        throw Error("dense CRF: " + std::to_string(numLabels) + " labels (expected ≥ 1)");
-    if (height < 1 || width < 1)
-        throw Error("dense CRF: image size " + std::to_string(height) + "×" + std::to_string(width) + " is empty");
-    if (!unary || !q || !rgb)
-        throw Error("dense CRF: null unary, output or image buffer");
-    const std::int64_t n = height * width, values = n * numLabels;
+namespace {
 
-    // Each lattice is built once; filtering then costs O(N·L) per kernel and iteration.
+// The image's kernels (the lattices and their normalisations): built once per image, they cost
+// about a quarter of a small image's CRF, so a sweep of unaries on one image shares them.
+std::vector<PreparedKernel> prepareKernels(const std::uint8_t *rgb, std::int64_t height, std::int64_t width,
+                                           const DenseCrfParams &params)
+{
+    const std::int64_t n = height * width;
     std::vector<PreparedKernel> kernels;
     if (params.gaussianCompat != 0.0f)
         kernels.push_back(prepareKernel(gaussianFeatures(height, width, params.gaussianSxy), n, 2, params.gaussianCompat));
     if (params.bilateralCompat != 0.0f)
         kernels.push_back(prepareKernel(bilateralFeatures(rgb, height, width, params.bilateralSxy, params.bilateralSrgb),
                                         n, 5, params.bilateralCompat));
+    return kernels;
+}
 
+void meanField(const std::vector<PreparedKernel> &kernels, const float *unary, std::int64_t numLabels, std::int64_t n,
+               int iterations, float *q)
+{
+    const std::int64_t values = n * numLabels;
     // −U once; each iteration's first filter writes −U + its term, the next ones add theirs (no
     // separate pass to reset the logits).
     // Both are fully written before they are read: no zero-filling pass.
@@ -307,7 +308,7 @@ void denseCrfMeanField(const float *unary, std::int64_t numLabels, const std::ui
     });
     softmaxRows(negUnary, q, n, numLabels);
     const int labels = static_cast<int>(numLabels);
-    for (int it = 0; it < params.iterations; ++it) {
+    for (int it = 0; it < iterations; ++it) {
         // Potts: logits = −U + Σ_m w_m·ν_m ⊙ K̂_m(ν_m ⊙ Q); the label-independent part cancels.
         const float *base = negUnary;
         for (const auto &k : kernels) {
@@ -316,6 +317,33 @@ void denseCrfMeanField(const float *unary, std::int64_t numLabels, const std::ui
         }
         softmaxRows(const_cast<float *>(base), q, n, numLabels);
     }
+}
+
+// [1 + K, H, W] probabilities P = [t; maps] / their sum per pixel (maps clamped at 0).
+at::Tensor withBackground(const at::Tensor &maps, float backgroundScore)
+{
+    if (!(backgroundScore > 0))
+        throw Error("dense CRF: the background score " + std::to_string(backgroundScore) +
+                    " must be positive (it is the background's share of each pixel)");
+    auto scores = at::cat({at::full({1, maps.size(1), maps.size(2)}, backgroundScore, maps.options().dtype(at::kFloat)),
+                           maps.to(at::kFloat).clamp_min(0)});
+    return scores / scores.sum(0, true);
+}
+
+} // namespace
+
+void denseCrfMeanField(const float *unary, std::int64_t numLabels, const std::uint8_t *rgb, std::int64_t height,
+                       std::int64_t width, const DenseCrfParams &params, float *q)
+{
+    params.validate();
+    if (numLabels < 1)
+        throw Error("dense CRF: " + std::to_string(numLabels) + " labels (expected ≥ 1)");
+    if (height < 1 || width < 1)
+        throw Error("dense CRF: image size " + std::to_string(height) + "×" + std::to_string(width) + " is empty");
+    if (!unary || !q || !rgb)
+        throw Error("dense CRF: null unary, output or image buffer");
+    // Each lattice is built once; filtering then costs O(N·L) per kernel and iteration.
+    meanField(prepareKernels(rgb, height, width, params), unary, numLabels, height * width, params.iterations, q);
 }
 
 at::Tensor denseCrf(const at::Tensor &probs, const at::Tensor &image, const DenseCrfParams &params)
@@ -360,12 +388,32 @@ at::Tensor denseCrfWithBackground(const at::Tensor &maps, float backgroundScore,
 {
     if (maps.dim() != 3)
         throw Error("dense CRF: maps must be [K, H, W], got " + c10::str(maps.sizes()));
-    if (!(backgroundScore > 0))
-        throw Error("dense CRF: the background score " + std::to_string(backgroundScore) +
-                    " must be positive (it is the background's share of each pixel)");
-    auto scores = at::cat({at::full({1, maps.size(1), maps.size(2)}, backgroundScore, maps.options().dtype(at::kFloat)),
-                           maps.to(at::kFloat).clamp_min(0)});
-    return denseCrf(scores / scores.sum(0, true), imageHW3, params);
+    return denseCrf(withBackground(maps, backgroundScore), imageHW3, params);
+}
+
+at::Tensor denseCrfWithBackgrounds(const at::Tensor &maps, const std::vector<float> &backgroundScores,
+                                   const at::Tensor &imageHW3, const DenseCrfParams &params)
+{
+    params.validate();
+    if (maps.dim() != 3 || maps.size(0) < 1)
+        throw Error("dense CRF: maps must be [K, H, W] with K ≥ 1, got " + c10::str(maps.sizes()));
+    checkRgbImage(imageHW3);
+    const std::int64_t height = maps.size(1), width = maps.size(2), n = height * width, labels = maps.size(0) + 1;
+    checkImageSize(imageHW3.size(0), imageHW3.size(1), height, width, "maps");
+    const at::Tensor rgb = imageHW3.to(at::kCPU).contiguous();
+    const auto kernels = prepareKernels(rgb.data_ptr<std::uint8_t>(), height, width, params);
+    std::vector<at::Tensor> out;
+    for (const float score : backgroundScores) {
+        // As denseCrf(withBackground(…)) does it, on the shared kernels.
+        const at::Tensor unary = unaryFromProbabilities(withBackground(maps, score));
+        const std::int64_t padded = unary.size(1);
+        at::Tensor q = at::empty({height, width, padded}, at::TensorOptions(at::kFloat));
+        meanField(kernels, unary.data_ptr<float>(), padded, n, params.iterations, q.data_ptr<float>());
+        out.push_back(q.narrow(2, 0, labels).permute({2, 0, 1}));
+    }
+    if (out.empty())
+        return at::empty({0, labels, height, width}, maps.options().dtype(at::kFloat));
+    return at::stack(out).contiguous().to(maps.device());
 }
 
 } // namespace wsss::vision

@@ -64,5 +64,10 @@ void denseCrfMeanField(const float *unary, std::int64_t numLabels, const std::ui
 // maps [K, H, W] (any device), imageHW3 uint8 RGB → Q [1 + K, H, W], channel 0 = background.
 at::Tensor denseCrfWithBackground(const at::Tensor &maps, float backgroundScore, const at::Tensor &imageHW3,
                                   const DenseCrfParams &params = {});
+// The same at each of several background scores, the image's kernels built once (they are about
+// a quarter of a small image's CRF): → [T, 1 + K, H, W], entry t equal to
+// denseCrfWithBackground(maps, backgroundScores[t], imageHW3, params).
+at::Tensor denseCrfWithBackgrounds(const at::Tensor &maps, const std::vector<float> &backgroundScores,
+                                   const at::Tensor &imageHW3, const DenseCrfParams &params = {});
 
 } // namespace wsss::vision
