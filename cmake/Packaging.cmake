@@ -6,10 +6,10 @@
 set(WSSS_RESOURCE_DESTINATION share/wsss-studio)
 
 install(TARGETS wsss RUNTIME DESTINATION bin)
-# The bundled backbone weights and the demo checkpoint; not whatever else lies in those folders.
+# The bundled backbone weights, the demo checkpoint and its rule; not whatever else lies in those folders.
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/resources/weights ${PROJECT_SOURCE_DIR}/resources/demo
         DESTINATION ${WSSS_RESOURCE_DESTINATION}
-        FILES_MATCHING PATTERN "*.safetensors" PATTERN "*.wsss")
+        FILES_MATCHING PATTERN "*.safetensors" PATTERN "*.wsss" PATTERN "*.rule.json")
 
 # The studio and what a desktop shows of it, only when it is built. The .desktop file is named by
 # the AppStream id (the metainfo's launchable), as AppStream requires.

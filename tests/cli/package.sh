@@ -75,7 +75,7 @@ dpkg -x "$deb" "$root"
 bin=$root/usr/bin
 share=$root/usr/share
 for f in "$bin/wsss" "$share/wsss-studio/weights/vit_demo_patch8.safetensors" \
-         "$share/wsss-studio/demo/cam_vit_demo_patch8.wsss"; do
+         "$share/wsss-studio/demo/cam_vit_demo_patch8.wsss" "$share/wsss-studio/demo/cam_vit_demo_patch8.rule.json"; do
   [[ -s "$f" ]] || fail "the package has no ${f#"$root"}"
 done
 if ldd "$bin/wsss" | grep 'not found'; then fail "${bin#"$root"}/wsss: libraries not found (above)"; fi
@@ -103,6 +103,10 @@ test -s "$work/run/checkpoint.wsss" || fail "train wrote no $work/run/checkpoint
 "$bin/wsss" infer --checkpoint "$share/wsss-studio/demo/cam_vit_demo_patch8.wsss" --data "$work/data" \
         --split val --out "$work/pred"
 test "$(ls "$work/pred/SegmentationClass" | wc -l)" -eq 2 || fail "infer with the installed demo checkpoint: not 2 masks"
+# The demo checkpoint's refined rule (PAR + CRF at its train-chosen threshold) starts a project.
+"$bin/wsss" project new --data "$work/data" --split val --checkpoint "$share/wsss-studio/demo/cam_vit_demo_patch8.wsss" \
+        --rule "$share/wsss-studio/demo/cam_vit_demo_patch8.rule.json" --out "$work/demo.wsssproj" > /dev/null
+grep -q '"crf": true' "$work/demo.wsssproj" || fail "the demo project does not carry the demo checkpoint's rule"
 
 if [[ "$gui" != 1 ]]; then
   [[ ! -e "$bin/wsss-studio" && ! -d "$share/applications" ]] || fail "a GUI-less build packaged the studio"
