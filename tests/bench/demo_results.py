@@ -141,7 +141,8 @@ def cmd_record_refined(a):
     row = {
         "kind": REFINED, "settings_id": settings_id(settings), "run": a.run, "method": a.method, "flags": a.flags,
         "seed": a.seed, "rule": "own background (argmax)" if own else "background threshold",
-        "refinement": {"par_iterations": manifest["rule"]["par_iterations"], "crf": manifest["rule"]["crf"]},
+        "refinement": {"par_iterations": manifest["rule"]["par_iterations"], "crf": manifest["rule"]["crf"],
+                       "crf_preset": manifest["rule"].get("crf_preset", "psa")},
         "threshold": None if own else sweep["best_bg_threshold"],
         "threshold_chosen_on": None if own else "train_sweep",
         "val_miou": val["miou"], "fpr": val["fpr"], "fnr": val["fnr"],

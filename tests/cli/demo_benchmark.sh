@@ -18,7 +18,7 @@ kinds = sorted((r["run"], r.get("kind") or "run") for r in rows)
 assert kinds == [("cam_gap", "refined"), ("cam_gap", "run"), ("supervised", "refined"), ("supervised", "run")], kinds
 cam = next(r for r in rows if r["run"] == "cam_gap" and r.get("kind") == "refined")
 assert cam["threshold_chosen_on"] == "train_sweep" and 0 < cam["threshold"] <= 1, cam
-assert cam["refinement"] == {"par_iterations": 10, "crf": True}, cam["refinement"]
+assert cam["refinement"] == {"par_iterations": 10, "crf": True, "crf_preset": "psa"}, cam["refinement"]
 sup = next(r for r in rows if r["run"] == "supervised" and r.get("kind") == "refined")
 assert sup["threshold"] is None and 0 <= sup["val_miou"] <= 1, sup
 PY

@@ -214,7 +214,7 @@ t=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["best_bg_th
 python3 - "$work/eval_cam_refined.json" "$work/eval_refined.json" <<'PY'
 import json, sys
 swept, inferred = (json.load(open(p)) for p in sys.argv[1:3])
-assert swept["sweep_refinement"] == {"par_iterations": 10, "crf": True}, swept["sweep_refinement"]
+assert swept["sweep_refinement"] == {"par_iterations": 10, "crf": True, "crf_preset": "psa"}, swept["sweep_refinement"]
 assert swept["sweep_thresholds"] == [round(i * 0.05, 6) for i in range(1, 21)], swept["sweep_thresholds"]
 assert abs(swept["best_miou"] - inferred["miou"]) < 1e-12, (swept["best_miou"], inferred["miou"])
 PY

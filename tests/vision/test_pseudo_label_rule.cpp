@@ -5,6 +5,7 @@
 #include "vision/core/labels.h"
 #include "vision/labels/pseudo_label_maps.h"
 #include "vision/metrics/refined_sweep.h"
+#include "vision/refine/dense_crf.h"
 
 #include <QtTest/QtTest>
 
@@ -129,8 +130,10 @@ private Q_SLOTS:
         rule.bandHigh = 0.6f;
         rule.parIterations = 15;
         rule.crf = true;
+        rule.crfPreset = "vitpcm";
         const auto back = PseudoLabelRule::fromJson(rule.toJson());
         QVERIFY(back.crf);
+        QCOMPARE(back.crfPreset, std::string("vitpcm"));
         QCOMPARE(back.bgThreshold, 0.3f);
         QVERIFY(back.background == BackgroundRule::Band);
         QCOMPARE(back.bandLow, 0.25f);
@@ -142,6 +145,24 @@ private Q_SLOTS:
         QVERIFY(old.background == BackgroundRule::Threshold);
         QCOMPARE(old.parIterations, 0);
         QVERIFY(!old.crf);
+        QCOMPARE(old.crfPreset, std::string("psa"));
+        // A preset that is no row of the table is named with the known ones.
+        WSSS_VERIFY_THROWS_WITH(PseudoLabelRule::fromJson(nlohmann::json::parse(R"({"crf_preset": "pydensecrf"})")),
+                                "crf_preset \"pydensecrf\" is not one of psa");
+    }
+
+    // The rule's preset is the CRF the marginals run: ViT-PCM's row differs from PSA's.
+    void crfPresetPicksTheParameters()
+    {
+        const auto maps = torch::rand({2, 16, 20});
+        const auto image = torch::randint(0, 256, {16, 20, 3}, torch::kLong).to(torch::kByte);
+        PseudoLabelRule rule;
+        rule.crf = true;
+        rule.crfPreset = "vitpcm";
+        const auto q = crfMarginals(rule, maps, image);
+        QVERIFY(torch::equal(q, denseCrfWithBackground(maps, rule.bgThreshold, image, denseCrfPreset("vitpcm"))));
+        QVERIFY(!torch::equal(q, denseCrfWithBackground(maps, rule.bgThreshold, image)));
+        QVERIFY(torch::equal(crfMarginalsAt(rule, maps, image, {rule.bgThreshold})[0], q));
     }
 
     void crfLabelsMapChannelsToClasses()

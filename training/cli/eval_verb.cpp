@@ -34,6 +34,7 @@ struct EvalOptions {
     bool sweep = false;
     // The sweep of refined masks: PAR and/or the CRF on the saved maps, as `infer --par --crf`.
     bool par = false, crf = false;
+    std::string crfPreset = "psa";
     int parIterations = 10;
     double sweepStep = 0; // 0: 0.01, or 0.05 with the CRF (a CRF per threshold and image)
     std::string perImage; // CSV of each image's scores, worst first ("" = none)
@@ -104,6 +105,7 @@ void runEval(const EvalOptions &o)
     vision::PseudoLabelRule refinement;
     refinement.parIterations = o.par ? o.parIterations : 0;
     refinement.crf = o.crf;
+    refinement.crfPreset = o.crfPreset;
     const double step = o.sweepStep > 0 ? o.sweepStep : (o.crf ? 0.05 : 0.01);
     std::unique_ptr<vision::RefinedThresholdSweep> refined;
     if (refinedSweep)
@@ -184,7 +186,9 @@ void runEval(const EvalOptions &o)
             t = std::round(t * 1e6) / 1e6;
         result["sweep_thresholds"] = thresholds;
         if (refined)
-            result["sweep_refinement"] = {{"par_iterations", refinement.parIterations}, {"crf", refinement.crf}};
+            result["sweep_refinement"] = {{"par_iterations", refinement.parIterations},
+                                          {"crf", refinement.crf},
+                                          {"crf_preset", refinement.crfPreset}};
         result["pointing"] = {{"maps", pointing.maps()},
                               {"on_item", number(pointing.share(pointing.onItem))},
                               {"on_other_item", number(pointing.share(pointing.onOtherItem))},
@@ -229,6 +233,7 @@ void addEvalVerb(CLI::App &app)
     verb->add_option("--par-iters", o->parIterations, "PAR iterations")->capture_default_str()->check(CLI::Range(1, 1000));
     verb->add_flag("--crf", o->crf, "With --sweep: the dense CRF at each threshold, as `infer --crf` (a CRF per image and "
                   "threshold: the grid is 0.05 unless --sweep-step says otherwise)");
+    verb->add_option("--crf-preset", o->crfPreset, kCrfPresetHelp)->capture_default_str();
     verb->add_option("--sweep-step", o->sweepStep, "Threshold grid of a refined sweep (default 0.01, 0.05 with --crf)")
         ->check(CLI::Range(0.001, 1.0));
     verb->callback([o] { runEval(*o); });

@@ -29,6 +29,7 @@ struct InferOptions {
     bool par = false;       // PAR on the maps before the rule
     int parIterations = 10;
     bool crf = false;       // dense CRF after PAR, as `wsss refine --crf`
+    std::string crfPreset = "psa";
     std::string band;       // "LO,HI": β_l/β_h band with 255 = ignore
     std::string map;        // which of the method's maps ("" = its primary one)
     bool distributed = false; // one of WORLD_SIZE processes, each inferring its share of the split
@@ -62,7 +63,7 @@ void runInfer(const InferOptions &o)
     }
     const auto rule = pseudoLabelRuleFromFlags(
         o.bgThreshold >= 0 ? o.bgThreshold : model.header.metrics.value("best_bg_threshold", vision::kDefaultBgThreshold), o.band, o.par,
-        o.parIterations, o.crf);
+        o.parIterations, o.crf, o.crfPreset);
     DatasetInferenceOptions options;
     options.checkpoint = o.checkpoint;
     options.data = o.data;
@@ -112,6 +113,7 @@ void addInferVerb(CLI::App &app)
     verb->add_option("--band", o->band, "LO,HI: class above HI, background at or below LO, 255 (ignore) between");
     verb->add_option("--map", o->map, "Which of the method's maps the rule reads (default: its primary one; e.g. cam, aff, seg)");
     verb->add_flag("--crf", o->crf, kCrfFlagHelp);
+    verb->add_option("--crf-preset", o->crfPreset, kCrfPresetHelp)->capture_default_str();
     verb->add_flag("--save-maps", o->saveMaps, "Also write maps/<id>.npy (float32 [C,H,W], image size)");
     verb->add_option("--config", o->configFile,
                      "Method config JSON over the checkpoint's (keys that change how maps are made, not the layers)");

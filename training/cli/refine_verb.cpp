@@ -131,7 +131,7 @@ std::pair<float, float> parseBandOption(const std::string &text)
 }
 
 vision::PseudoLabelRule pseudoLabelRuleFromFlags(float bgThreshold, const std::string &band, bool par,
-                                                 int parIterations, bool crf)
+                                                 int parIterations, bool crf, const std::string &crfPreset)
 {
     vision::PseudoLabelRule rule;
     rule.bgThreshold = bgThreshold;
@@ -141,6 +141,7 @@ vision::PseudoLabelRule pseudoLabelRuleFromFlags(float bgThreshold, const std::s
     }
     rule.parIterations = par ? parIterations : 0;
     rule.crf = crf;
+    rule.crfPreset = crfPreset;
     rule.validate();
     return rule;
 }
@@ -168,7 +169,7 @@ void runRefine(const RefineOptions &o)
 {
     configureThreads();
     const OutputKind kind = outputKind(o.out);
-    const auto rule = pseudoLabelRuleFromFlags(o.bgThreshold, o.band, o.par, o.parIterations, o.crf);
+    const auto rule = pseudoLabelRuleFromFlags(o.bgThreshold, o.band, o.par, o.parIterations, o.crf, o.crfPreset);
 
     const cv::Mat rgb = vision::readImageRgb(o.image);
     auto maps = readMaps(o.maps);
@@ -214,6 +215,7 @@ void addRefineVerb(CLI::App &app)
     verb->add_flag("--par", o->par, "Pixel-adaptive refinement (AFA) at the image's resolution");
     verb->add_option("--par-iters", o->parIterations, "PAR iterations")->capture_default_str()->check(CLI::Range(1, 1000));
     verb->add_flag("--crf", o->crf, kCrfFlagHelp);
+    verb->add_option("--crf-preset", o->crfPreset, kCrfPresetHelp)->capture_default_str();
     verb->add_option("--bg-threshold", o->bgThreshold, "Background where every class score is ≤ this")
         ->capture_default_str()
         ->check(CLI::Range(0.0f, 1.0f));

@@ -19,6 +19,7 @@ struct RefineOptions {
     bool par = false;           // PAR (AFA) on the maps at the image's resolution
     int parIterations = 10;     // PAR iterations when on
     bool crf = false;           // dense CRF on P = [t; maps] / sum (after PAR when both are on)
+    std::string crfPreset = "psa"; // its parameters (vision/refine/dense_crf.h denseCrfPreset)
     std::string device = "auto"; // auto | cpu | cuda[:N]
 };
 

@@ -145,7 +145,7 @@ cv::Mat pseudoMask(const LoadedModel &model, const MethodOutput &output, const s
         if (rule.crf) {
             // The method's own background: the CRF takes [background; maps] normalised per pixel.
             const auto scores = all.clamp_min(0) + 1e-12f;
-            all = vision::denseCrf(scores / scores.sum(0, true), rgbHW3);
+            all = vision::denseCrf(scores / scores.sum(0, true), rgbHW3, vision::denseCrfPreset(rule.crfPreset));
         }
         labelsOut = all.argmax(0).to(torch::kUInt8);
     } else {

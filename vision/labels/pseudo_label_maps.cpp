@@ -95,14 +95,14 @@ torch::Tensor refineMaps(const PseudoLabelRule &rule, const torch::Tensor &image
 torch::Tensor crfMarginals(const PseudoLabelRule &rule, const torch::Tensor &maps, const torch::Tensor &imageHW3)
 {
     rule.validate();
-    return denseCrfWithBackground(maps, rule.bgThreshold, imageHW3);
+    return denseCrfWithBackground(maps, rule.bgThreshold, imageHW3, denseCrfPreset(rule.crfPreset));
 }
 
 torch::Tensor crfMarginalsAt(const PseudoLabelRule &rule, const torch::Tensor &maps, const torch::Tensor &imageHW3,
                              const std::vector<float> &thresholds)
 {
     rule.validate();
-    return denseCrfWithBackgrounds(maps, thresholds, imageHW3);
+    return denseCrfWithBackgrounds(maps, thresholds, imageHW3, denseCrfPreset(rule.crfPreset));
 }
 
 torch::Tensor labelsFromMarginals(const torch::Tensor &q, const std::vector<int> &classIds)

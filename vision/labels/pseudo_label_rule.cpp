@@ -2,6 +2,7 @@
 
 #include "vision/core/error.h"
 #include "vision/core/labels.h"
+#include "vision/refine/dense_crf.h"
 
 #include <nlohmann/json.hpp>
 
@@ -35,6 +36,13 @@ void PseudoLabelRule::validate() const
                     " is not 0 ≤ β_l ≤ β_h ≤ 1");
     if (parIterations < 0)
         throw Error("pseudo-label rule: par_iterations " + std::to_string(parIterations) + " is negative");
+    const auto presets = denseCrfPresetNames();
+    if (std::find(presets.begin(), presets.end(), crfPreset) == presets.end()) {
+        std::string known;
+        for (const auto &name : presets)
+            known += (known.empty() ? "" : ", ") + name;
+        throw Error("pseudo-label rule: crf_preset \"" + crfPreset + "\" is not one of " + known);
+    }
 }
 
 nlohmann::json PseudoLabelRule::toJson() const
@@ -46,7 +54,8 @@ nlohmann::json PseudoLabelRule::toJson() const
             {"band_low", score(bandLow)},
             {"band_high", score(bandHigh)},
             {"par_iterations", parIterations},
-            {"crf", crf}};
+            {"crf", crf},
+            {"crf_preset", crfPreset}};
 }
 
 PseudoLabelRule PseudoLabelRule::fromJson(const nlohmann::json &json)
@@ -65,6 +74,8 @@ PseudoLabelRule PseudoLabelRule::fromJson(const nlohmann::json &json)
             rule.parIterations = it->get<int>();
         else if (it.key() == "crf")
             rule.crf = it->get<bool>();
+        else if (it.key() == "crf_preset")
+            rule.crfPreset = it->get<std::string>();
         else
             throw Error("pseudo-label rule: unknown key \"" + it.key() + "\"");
     }

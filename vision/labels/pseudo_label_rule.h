@@ -31,20 +31,24 @@ struct PseudoLabelRule {
     float bandLow = 0.35f;                              // β_l, score in 0..1 (AFA 0.35)
     float bandHigh = 0.55f;                             // β_h, score in bandLow..1 (AFA 0.55)
     int parIterations = 0;                              // PAR on the maps before the rule; 0 = off (AFA 10)
-    bool crf = false; // dense CRF (PSA parameters) on [bgThreshold; maps] per pixel after PAR; its argmax
-                      // replaces the threshold or band (METHODS.md §8.3)
+    bool crf = false; // dense CRF on [bgThreshold; maps] per pixel after PAR; its argmax replaces the
+                      // threshold or band (METHODS.md §8.3)
+    // The CRF's parameters: a row of METHODS.md §8.3 (vision/refine/dense_crf.h denseCrfPreset):
+    // "psa" (the default; ACR's, USAGE's), "afa", "vitpcm", "irn", "toco".
+    std::string crfPreset = "psa";
 
     // PAR or the CRF: work on the maps (the engine's worker), never for a slider step.
     bool refines() const { return parIterations > 0 || crf; }
     bool operator==(const PseudoLabelRule &o) const
     {
         return bgThreshold == o.bgThreshold && background == o.background && bandLow == o.bandLow &&
-               bandHigh == o.bandHigh && parIterations == o.parIterations && crf == o.crf;
+               bandHigh == o.bandHigh && parIterations == o.parIterations && crf == o.crf && crfPreset == o.crfPreset;
     }
     bool operator!=(const PseudoLabelRule &o) const { return !(*this == o); }
 
     void validate() const; // wsss::Error naming the field
-    // Older exports hold only "bg_threshold" (and no "crf"); they read back with the other fields at their defaults.
+    // Older exports hold only "bg_threshold" (and no "crf" or "crf_preset"); they read back with the
+    // other fields at their defaults.
     nlohmann::json toJson() const;
     static PseudoLabelRule fromJson(const nlohmann::json &json); // unknown keys are errors
 };
