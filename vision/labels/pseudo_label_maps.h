@@ -20,7 +20,7 @@ torch::Tensor pseudoLabel(const PseudoLabelRule &rule, const torch::Tensor &maps
 torch::Tensor refineMaps(const PseudoLabelRule &rule, const torch::Tensor &image, const torch::Tensor &maps);
 
 // The rule's dense CRF (`--crf` of refine and infer): the probabilities P = [bgThreshold; maps]
-// normalised per pixel, PSA-CRF parameters (vision/refine/dense_crf.h). maps [K, H, W] on any
+// normalised per pixel, the CRF of the rule's crf_preset (vision/refine/dense_crf.h). maps [K, H, W] on any
 // device (usually after refineMaps), imageHW3 [H, W, 3] uint8 RGB → Q [1 + K, H, W] on maps'
 // device, channel 0 = background.
 torch::Tensor crfMarginals(const PseudoLabelRule &rule, const torch::Tensor &maps, const torch::Tensor &imageHW3);
