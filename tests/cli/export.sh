@@ -34,7 +34,7 @@ import json, sys
 p = json.load(open(sys.argv[1]))
 assert p["format"] == 1 and p["data"] == "data" and p["checkpoint"] == "run/checkpoint.wsss", p
 assert p["split"] == "train" and p["masks"] == "study.masks" and p["reviews"] == {}, p
-assert set(p["rule"]) == {"bg_threshold", "background", "band_low", "band_high", "par_iterations", "crf"}, p
+assert set(p["rule"]) == {"bg_threshold", "background", "band_low", "band_high", "par_iterations", "crf", "crf_preset"}, p
 PY
 
 fails=0
