@@ -206,13 +206,16 @@ guider() {
 }
 
 # "own" when the method scores background itself (its masks are the same at thresholds 0 and 1:
-# with a threshold, 1 makes every pixel background and 0 almost none), else "threshold".
+# with a threshold, 1 makes every pixel background and 0 almost none), else "threshold". Probed
+# once per checkpoint and kept in DIR/rule, so refine_one does not probe again after run_one.
 rule_of() { # CHECKPOINT DIR
   local checkpoint=$1 dir=$2 rule=threshold
+  if [[ -f "$dir/rule" && "$dir/rule" -nt "$checkpoint" ]]; then cat "$dir/rule"; return; fi
   infer "$checkpoint" train_probe "$dir/probe_t0" --bg-threshold 0 >&2
   infer "$checkpoint" train_probe "$dir/probe_t1" --bg-threshold 1 >&2
   if diff -rq "$dir/probe_t0/SegmentationClass" "$dir/probe_t1/SegmentationClass" > /dev/null; then rule=own; fi
   rm -rf -- "$dir/probe_t0" "$dir/probe_t1"
+  echo "$rule" > "$dir/rule"
   echo "$rule"
 }
 
