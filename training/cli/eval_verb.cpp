@@ -106,7 +106,7 @@ void runEval(const EvalOptions &o)
     refinement.parIterations = o.par ? o.parIterations : 0;
     refinement.crf = o.crf;
     refinement.crfPreset = o.crfPreset;
-    const double step = o.sweepStep > 0 ? o.sweepStep : (o.crf ? 0.05 : 0.01);
+    const double step = o.sweepStep > 0 ? o.sweepStep : vision::RefinedThresholdSweep::defaultStep(refinement);
     std::unique_ptr<vision::RefinedThresholdSweep> refined;
     if (refinedSweep)
         refined = std::make_unique<vision::RefinedThresholdSweep>(n, refinement, step);
@@ -175,15 +175,14 @@ void runEval(const EvalOptions &o)
     if (o.sweep && sweptImages > 0) {
         const auto mious = refined ? refined->mious() : sweep.mious();
         const int best = vision::ThresholdSweep::bestIndex(mious);
+        // Each grid point rounded as `--bg-threshold` takes it: the float printed back.
         std::vector<double> thresholds;
         for (std::size_t i = 0; i < mious.size(); ++i)
-            thresholds.push_back(refined ? static_cast<double>(refined->thresholds()[i]) : sweep.threshold(static_cast<int>(i)));
-        // Rounded as `--bg-threshold` takes it: the float grid point printed back.
-        result["best_bg_threshold"] = std::round(thresholds[static_cast<std::size_t>(best)] * 1e6) / 1e6;
+            thresholds.push_back(std::round((refined ? static_cast<double>(refined->thresholds()[i])
+                                                     : sweep.threshold(static_cast<int>(i))) * 1e6) / 1e6);
+        result["best_bg_threshold"] = thresholds[static_cast<std::size_t>(best)];
         result["best_miou"] = mious[best];
         result["sweep"] = mious;
-        for (auto &t : thresholds)
-            t = std::round(t * 1e6) / 1e6;
         result["sweep_thresholds"] = thresholds;
         if (refined)
             result["sweep_refinement"] = {{"par_iterations", refinement.parIterations},

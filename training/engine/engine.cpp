@@ -476,7 +476,7 @@ void Engine::State::evaluate(JobId id, const EvaluateJob &job, const CancelToken
     rule.crf = job.crf;
     std::unique_ptr<vision::RefinedThresholdSweep> refinedSweep;
     if (rule.refines() && sweeps)
-        refinedSweep = std::make_unique<vision::RefinedThresholdSweep>(n, rule, rule.crf ? 0.05 : 1.0 / job.steps);
+        refinedSweep = std::make_unique<vision::RefinedThresholdSweep>(n, rule, vision::RefinedThresholdSweep::defaultStep(rule, job.steps));
 
     auto result = std::make_shared<EvaluationResult>();
     result->dataRoot = job.dataRoot;

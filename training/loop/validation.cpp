@@ -10,24 +10,46 @@
 
 namespace wsss::training {
 
+namespace {
+
+// An image with a mask, read and inferred: what both scorers start from.
+struct InferredItem {
+    cv::Mat rgb, gt;
+    MethodOutput output;
+};
+
+InferredItem inferItem(LoadedModel &model, const vision::DatasetItem &item, const torch::Device &device)
+{
+    InferredItem in{vision::readImageRgb(item.imagePath), vision::readLabelPng(item.maskPath), {}};
+    in.output = inferImage(model, in.rgb, false, device, item.labels);
+    return in;
+}
+
+// The image's pseudo-mask into `matrix` (it must be the mask's size), the classifier's scores into
+// `classScores` when given.
+void addScores(const InferredItem &in, const cv::Mat &pred, const vision::DatasetItem &item,
+               vision::ConfusionMatrix &matrix, std::vector<float> *classScores)
+{
+    if (pred.size() != in.gt.size())
+        throw Error("mask \"" + item.maskPath + "\" is " + std::to_string(in.gt.cols) + "x" + std::to_string(in.gt.rows) +
+                    ", the image " + std::to_string(pred.cols) + "x" + std::to_string(pred.rows));
+    matrix.add(in.gt.data, pred.data, in.gt.total());
+    if (classScores && in.output.scores.defined()) {
+        const auto scores = in.output.scores.contiguous();
+        classScores->assign(scores.data_ptr<float>(), scores.data_ptr<float>() + scores.numel());
+    }
+}
+
+} // namespace
+
 void scoreImage(LoadedModel &model, const vision::DatasetItem &item, const torch::Device &device, float bgThreshold,
                 vision::ConfusionMatrix &matrix, vision::ThresholdSweep *sweep, std::vector<float> *classScores)
 {
-    const cv::Mat rgb = vision::readImageRgb(item.imagePath);
-    const cv::Mat gt = vision::readLabelPng(item.maskPath);
-    auto output = inferImage(model, rgb, false, device, item.labels);
-    const cv::Mat pred = pseudoMask(model, output, item.labels, bgThreshold);
-    if (pred.size() != gt.size())
-        throw Error("mask \"" + item.maskPath + "\" is " + std::to_string(gt.cols) + "x" + std::to_string(gt.rows) +
-                    ", the image " + std::to_string(pred.cols) + "x" + std::to_string(pred.rows));
-    matrix.add(gt.data, pred.data, gt.total());
+    const auto in = inferItem(model, item, device);
+    addScores(in, pseudoMask(model, in.output, item.labels, bgThreshold), item, matrix, classScores);
     if (sweep) {
-        const auto &maps = output.maps.at(model.method->primaryMap());
-        sweep->addMaps(gt.data, maps.data_ptr<float>(), static_cast<int>(maps.size(0)), item.labels, gt.total());
-    }
-    if (classScores && output.scores.defined()) {
-        const auto scores = output.scores.contiguous();
-        classScores->assign(scores.data_ptr<float>(), scores.data_ptr<float>() + scores.numel());
+        const auto &maps = in.output.maps.at(model.method->primaryMap());
+        sweep->addMaps(in.gt.data, maps.data_ptr<float>(), static_cast<int>(maps.size(0)), item.labels, in.gt.total());
     }
 }
 
@@ -35,22 +57,12 @@ void scoreImageRefined(LoadedModel &model, const vision::DatasetItem &item, cons
                        const vision::PseudoLabelRule &rule, vision::ConfusionMatrix &matrix,
                        vision::RefinedThresholdSweep *sweep, std::vector<float> *classScores)
 {
-    const cv::Mat rgb = vision::readImageRgb(item.imagePath);
-    const cv::Mat gt = vision::readLabelPng(item.maskPath);
-    auto output = inferImage(model, rgb, false, device, item.labels);
-    const cv::Mat pred = pseudoMask(model, output, item.labels, rule, rgb, "");
-    if (pred.size() != gt.size())
-        throw Error("mask \"" + item.maskPath + "\" is " + std::to_string(gt.cols) + "x" + std::to_string(gt.rows) +
-                    ", the image " + std::to_string(pred.cols) + "x" + std::to_string(pred.rows));
-    matrix.add(gt.data, pred.data, gt.total());
+    const auto in = inferItem(model, item, device);
+    addScores(in, pseudoMask(model, in.output, item.labels, rule, in.rgb, ""), item, matrix, classScores);
     if (sweep) {
-        const cv::Mat continuous = rgb.isContinuous() ? rgb : rgb.clone();
-        sweep->addImage(gt.data, output.maps.at(model.method->primaryMap()).to(torch::kCPU, torch::kFloat),
-                        torch::from_blob(continuous.data, {rgb.rows, rgb.cols, 3}, torch::kByte), item.labels);
-    }
-    if (classScores && output.scores.defined()) {
-        const auto scores = output.scores.contiguous();
-        classScores->assign(scores.data_ptr<float>(), scores.data_ptr<float>() + scores.numel());
+        const cv::Mat continuous = in.rgb.isContinuous() ? in.rgb : in.rgb.clone();
+        sweep->addImage(in.gt.data, in.output.maps.at(model.method->primaryMap()).to(torch::kCPU, torch::kFloat),
+                        torch::from_blob(continuous.data, {in.rgb.rows, in.rgb.cols, 3}, torch::kByte), item.labels);
     }
 }
 

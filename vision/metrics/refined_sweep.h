@@ -20,6 +20,9 @@ public:
     // threshold is replaced by each of the grid's. `step`: the grid 0, step, 2·step, …, 1
     // (from `step` with the CRF, whose background share must be above 0).
     RefinedThresholdSweep(int numClasses, const PseudoLabelRule &rule, double step);
+    // The grid step a sweep of this rule uses unless told otherwise: 1/steps, or 0.05 with the
+    // CRF (a CRF per image and threshold).
+    static double defaultStep(const PseudoLabelRule &rule, int steps = 100) { return rule.crf ? 0.05 : 1.0 / steps; }
 
     // gt: H·W labels; maps [K, H, W] float (plane k scores class k+1); imageHW3 [H, W, 3]
     // uint8 RGB; labels: the image's classes (only they compete, as for `wsss infer`).
