@@ -523,7 +523,7 @@ quint64 MainWindow::evaluateSplit()
         showError(tr("Evaluate: open a dataset split with ground-truth masks and a checkpoint first"));
         return 0;
     }
-    m_evaluateJob = m_bridge->evaluate(m_datasetRoot, m_datasetSplit, m_rule.bgThreshold, m_rule.parIterations, m_rule.crf);
+    m_evaluateJob = m_bridge->evaluate(m_datasetRoot, m_datasetSplit, m_rule);
     m_evaluationDock->setRunning(true);
     m_evaluationDock->show();
     m_evaluationDock->raise();

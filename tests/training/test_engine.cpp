@@ -221,6 +221,32 @@ private Q_SLOTS:
         QCOMPARE(r->sweepMiou[at], r->miou);
         QCOMPARE(r->images.size(), p->images.size());
         QVERIFY2(r->miou != p->miou, "the refinement changed no mask");
+        QCOMPARE(r->crfPreset, std::string("psa"));
+    }
+
+    // The studio's CRF preset box reaches the evaluation: another method's CRF parameters score
+    // other masks, and a name the CRF does not know fails before any image, listing the known ones.
+    void evaluationUsesTheRulesCrfPreset()
+    {
+        Recorder rec;
+        Engine engine(std::ref(rec));
+        engine.submit(LoadModelJob{m_checkpoint, "cpu"});
+        EvaluateJob job{kData, "val", 0.45f, 100, 0, true};
+        const JobId psa = engine.submit(job);
+        job.crfPreset = "vitpcm";
+        const JobId vitpcm = engine.submit(job);
+        job.crfPreset = "pydensecrf";
+        const JobId unknown = engine.submit(job);
+        const auto end = rec.waitEnd(unknown);
+        QVERIFY(end && std::holds_alternative<JobFailed>(*end));
+        const std::string message = std::get<JobFailed>(*end).message;
+        QVERIFY2(message.find("pydensecrf") != std::string::npos && message.find("vitpcm") != std::string::npos,
+                 message.c_str());
+        QVERIFY(rec.all<JobProgress>(unknown).empty());
+        const auto a = rec.all<EvaluationReady>(psa).at(0).result;
+        const auto b = rec.all<EvaluationReady>(vitpcm).at(0).result;
+        QCOMPARE(b->crfPreset, std::string("vitpcm"));
+        QVERIFY2(a->miou != b->miou, "ViT-PCM's CRF parameters scored the same masks as PSA's");
     }
 
     // Inspections queued behind a busy worker: only the newest runs; the others end as replaced by it.

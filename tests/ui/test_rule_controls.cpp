@@ -213,6 +213,42 @@ private Q_SLOTS:
         QCOMPARE(canvas()->refinement()->rule.bgThreshold, 0.6f);
     }
 
+    // The CRF's parameters are a preset of METHODS.md §8.3, chosen in the dock beside the switch:
+    // the box is off with the CRF, a choice reaches the worker's refinement, and a rule set from
+    // outside (a project's) shows its preset.
+    void crfPresetReachesTheWorker()
+    {
+        PseudoLabelRule plain;
+        plain.bgThreshold = 0.4f;
+        m_window->setRule(plain);
+        auto *combo = dockChild<QComboBox>(QStringLiteral("crfPresetCombo"));
+        QVERIFY(!combo->isEnabled());
+        QCOMPARE(combo->currentData().toString(), QStringLiteral("psa"));
+        QVERIFY(combo->findData(QStringLiteral("afa")) >= 0 && combo->findData(QStringLiteral("vitpcm")) >= 0);
+        QVERIFY(combo->itemData(combo->findData(QStringLiteral("vitpcm")), Qt::ToolTipRole).toString().contains(
+            QStringLiteral("bilateral 67 px")));
+        QSignalSpy ready(m_window->bridge(), &wsss::ui::EngineBridge::refinementReady);
+        dockChild<QCheckBox>(QStringLiteral("crfCheck"))->setChecked(true);
+        QVERIFY(combo->isEnabled());
+        QVERIFY2(ready.wait(30000), qPrintable(m_window->lastError()));
+        combo->setCurrentIndex(combo->findData(QStringLiteral("vitpcm")));
+        QCOMPARE(m_window->rule().crfPreset, std::string("vitpcm"));
+        QCOMPARE(canvas()->rule().crfPreset, std::string("vitpcm"));
+        QVERIFY(canvas()->refinementPending());
+        QVERIFY2(ready.wait(30000), qPrintable(m_window->lastError()));
+        QCOMPARE(canvas()->refinement()->rule.crfPreset, std::string("vitpcm"));
+        QCOMPARE(canvas()->maskLabels(), canvas()->refinement()->crfLabels);
+
+        PseudoLabelRule project = plain;
+        project.crf = true;
+        project.crfPreset = "afa";
+        m_window->setRule(project);
+        QCOMPARE(combo->currentData().toString(), QStringLiteral("afa"));
+        QVERIFY2(ready.wait(30000), qPrintable(m_window->lastError()));
+        m_window->setRule(plain);
+        QVERIFY(!combo->isEnabled());
+    }
+
     void failedRefinementIsNotPendingForever()
     {
         // The CRF needs a positive background score: at 0 the worker reports an error.
@@ -261,6 +297,7 @@ private Q_SLOTS:
         edited.bandLow = 0.25f;
         edited.bandHigh = 0.6f;
         edited.parIterations = 4;
+        edited.crfPreset = "vitpcm";
         {
             MainWindow first;
             first.show();

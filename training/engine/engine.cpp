@@ -474,6 +474,8 @@ void Engine::State::evaluate(JobId id, const EvaluateJob &job, const CancelToken
     rule.bgThreshold = t;
     rule.parIterations = job.parIterations;
     rule.crf = job.crf;
+    rule.crfPreset = job.crfPreset;
+    rule.validate(); // an unknown preset fails before the first image, naming the known ones
     std::unique_ptr<vision::RefinedThresholdSweep> refinedSweep;
     if (rule.refines() && sweeps)
         refinedSweep = std::make_unique<vision::RefinedThresholdSweep>(n, rule, vision::RefinedThresholdSweep::defaultStep(rule, job.steps));
@@ -532,6 +534,7 @@ void Engine::State::evaluate(JobId id, const EvaluateJob &job, const CancelToken
     }
     result->parIterations = rule.parIterations;
     result->crf = rule.crf;
+    result->crfPreset = rule.crfPreset;
     sink(JobProgress{id, count, count, "Evaluated " + std::to_string(result->images.size()) + " images"});
     sink(EvaluationReady{id, std::move(result)});
 }

@@ -46,6 +46,7 @@ struct EvaluationResult {
     float threshold = vision::kDefaultBgThreshold;
     int parIterations = 0;
     bool crf = false;
+    std::string crfPreset = "psa";
     double miou = 0, meanFpr = 0, meanFnr = 0;
     std::vector<double> iou, fpr, fnr;
     struct ImageScore {

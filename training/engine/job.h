@@ -39,6 +39,7 @@ struct EvaluateJob {
     // PAR once per image; with the CRF a CRF per threshold, on a grid of 0.05 instead of 1/steps).
     int parIterations = 0;
     bool crf = false;
+    std::string crfPreset = "psa"; // the CRF's parameters (vision/refine/dense_crf_params.h)
 };
 
 // The rule's refinements (PAR, CRF) on one kind of a cached inspection's maps: no model call,

@@ -101,12 +101,12 @@ struct RefinedMaps {
     std::vector<std::uint8_t> crfLabels; // with the CRF: its labels [imageHeight * imageWidth]; else empty
 
     // Whether this result serves `wanted` for the same image and kind: the same PAR, and with
-    // the CRF on the same CRF inputs (its background score). The decision may differ: it
-    // applies to maps live.
+    // the CRF on the same CRF inputs (its background score) and parameters. The decision may
+    // differ: it applies to maps live.
     bool serves(const vision::PseudoLabelRule &wanted) const
     {
         return rule.parIterations == wanted.parIterations && rule.crf == wanted.crf
-               && (!wanted.crf || rule.bgThreshold == wanted.bgThreshold);
+               && (!wanted.crf || (rule.bgThreshold == wanted.bgThreshold && rule.crfPreset == wanted.crfPreset));
     }
 };
 

@@ -160,12 +160,13 @@ void EvaluationDock::setResult(std::shared_ptr<const tr_::EvaluationResult> resu
                        .arg(r.meanFpr, 0, 'f', 3)
                        .arg(r.meanFnr, 0, 'f', 3);
     // The masks scored are the refined ones the canvas shows.
+    const QString crf = r.crfPreset == "psa" ? tr("CRF") : tr("CRF %1").arg(QString::fromStdString(r.crfPreset));
     if (r.parIterations > 0 && r.crf)
-        text += tr(" (PAR %1 + CRF)").arg(r.parIterations);
+        text += tr(" (PAR %1 + %2)").arg(r.parIterations).arg(crf);
     else if (r.parIterations > 0)
         text += tr(" (PAR %1)").arg(r.parIterations);
     else if (r.crf)
-        text += tr(" (CRF)");
+        text += tr(" (%1)").arg(crf);
     if (r.bestIndex >= 0)
         text += tr("; best t = %1 (%2%)")
                     .arg(r.thresholds[static_cast<size_t>(r.bestIndex)], 0, 'f', 2)

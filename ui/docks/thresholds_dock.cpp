@@ -1,5 +1,7 @@
 #include "ui/docks/thresholds_dock.h"
 
+#include "vision/refine/dense_crf_params.h"
+
 #include <QCheckBox>
 #include <QComboBox>
 #include <QDoubleSpinBox>
@@ -68,9 +70,24 @@ ThresholdsDock::ThresholdsDock(QWidget *parent)
     }
     m_crfCheck = new QCheckBox(tr("Dense CRF (computed in the background)"), body);
     m_crfCheck->setObjectName(QStringLiteral("crfCheck"));
-    m_crfCheck->setToolTip(tr("Dense CRF on [background; maps] after PAR (PSA parameters); its argmax replaces "
-                              "the threshold or band"));
+    m_crfCheck->setToolTip(tr("Dense CRF on [background; maps] after PAR, with the preset's parameters; its argmax "
+                              "replaces the threshold or band"));
     grid->addWidget(m_crfCheck, r, 0, 1, 3);
+    ++r;
+    m_crfPresetLabel = new QLabel(tr("CRF parameters"), body);
+    m_crfPresetCombo = new QComboBox(body);
+    m_crfPresetCombo->setObjectName(QStringLiteral("crfPresetCombo"));
+    for (const std::string &name : wsss::vision::denseCrfPresetNames()) {
+        const QString key = QString::fromStdString(name);
+        m_crfPresetCombo->addItem(key, key);
+        m_crfPresetCombo->setItemData(m_crfPresetCombo->count() - 1,
+                                      QString::fromStdString(wsss::vision::denseCrfPreset(name).summary()),
+                                      Qt::ToolTipRole);
+    }
+    m_crfPresetCombo->setToolTip(tr("Which method's CRF parameters (METHODS.md §8.3): psa is ACR's and USAGE's, "
+                                    "afa AFA's and ECA's, vitpcm ViT-PCM's"));
+    grid->addWidget(m_crfPresetLabel, r, 0);
+    grid->addWidget(m_crfPresetCombo, r, 1, 1, 2);
     layout->addLayout(grid);
     connect(m_modeCombo, &QComboBox::currentIndexChanged, this, [this](int i) {
         wsss::vision::PseudoLabelRule rule = m_rule;
@@ -80,6 +97,11 @@ ThresholdsDock::ThresholdsDock(QWidget *parent)
     connect(m_crfCheck, &QCheckBox::toggled, this, [this](bool on) {
         wsss::vision::PseudoLabelRule rule = m_rule;
         rule.crf = on;
+        apply(rule);
+    });
+    connect(m_crfPresetCombo, &QComboBox::currentIndexChanged, this, [this](int i) {
+        wsss::vision::PseudoLabelRule rule = m_rule;
+        rule.crfPreset = m_crfPresetCombo->itemData(i).toString().toStdString();
         apply(rule);
     });
     for (const Row &row : m_rows) {
@@ -122,7 +144,9 @@ void ThresholdsDock::setCheckpointBest(double threshold)
     const bool known = std::isfinite(threshold);
     m_checkpointButton->setEnabled(known);
     m_checkpointButton->setToolTip(
-        known ? tr("Background threshold %1, the best of the checkpoint's validation sweep").arg(threshold, 0, 'f', 2)
+        known ? tr("Background threshold %1, the best of the checkpoint's validation sweep, which scored the plain "
+                 "rule: PAR and the CRF go off (Tools → Evaluate split finds the best of a refined rule)")
+                  .arg(threshold, 0, 'f', 2)
               : tr("The checkpoint records no validation sweep"));
 }
 
@@ -174,6 +198,10 @@ void ThresholdsDock::showRule()
         m_modeCombo->setCurrentIndex(std::max(0, m_modeCombo->findData(backgroundRuleKey(m_rule.background))));
         const QSignalBlocker blockCrf(m_crfCheck);
         m_crfCheck->setChecked(m_rule.crf);
+        const QSignalBlocker blockPreset(m_crfPresetCombo);
+        m_crfPresetCombo->setCurrentIndex(m_crfPresetCombo->findData(QString::fromStdString(m_rule.crfPreset)));
+        m_crfPresetLabel->setEnabled(m_rule.crf);
+        m_crfPresetCombo->setEnabled(m_rule.crf);
     }
 }
 

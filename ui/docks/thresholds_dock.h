@@ -1,7 +1,7 @@
 #pragma once
 // ThresholdsDock: every field of the pseudo-label rule — the background mode (threshold or band),
 // a slider and a spin box per number (rows that do not apply to the mode are disabled), the CRF
-// switch — with resets to the paper's defaults and to the checkpoint's best background threshold.
+// switch and its parameter preset — with resets to the paper's defaults and to the checkpoint's best background threshold.
 // Edits go out as ruleChanged on every slider step (the canvas redraws the mask live from the
 // cached inspection); setRule() from outside updates the controls without echoing.
 #include "ui/project/rule_fields.h"
@@ -52,6 +52,8 @@ private:
     std::vector<Row> m_rows;
     QComboBox *m_modeCombo = nullptr;
     QCheckBox *m_crfCheck = nullptr;
+    QLabel *m_crfPresetLabel = nullptr;
+    QComboBox *m_crfPresetCombo = nullptr;
     QPushButton *m_paperButton = nullptr;
     QPushButton *m_checkpointButton = nullptr;
 };

@@ -51,15 +51,15 @@ quint64 EngineBridge::loadModel(const QString &checkpoint, const QString &device
     return submit(std::move(job), QStringLiteral("load"), tr("Load %1").arg(checkpoint));
 }
 
-quint64 EngineBridge::evaluate(const QString &dataRoot, const QString &split, double bgThreshold, int parIterations,
-                               bool crf)
+quint64 EngineBridge::evaluate(const QString &dataRoot, const QString &split, const wsss::vision::PseudoLabelRule &rule)
 {
     core::EvaluateJob job;
     job.dataRoot = dataRoot.toStdString();
     job.split = split.toStdString();
-    job.bgThreshold = static_cast<float>(bgThreshold);
-    job.parIterations = parIterations;
-    job.crf = crf;
+    job.bgThreshold = rule.bgThreshold;
+    job.parIterations = rule.parIterations;
+    job.crf = rule.crf;
+    job.crfPreset = rule.crfPreset;
     return submit(std::move(job), QStringLiteral("evaluate"), tr("Evaluate %1 of %2").arg(split, dataRoot));
 }
 

@@ -37,9 +37,9 @@ public:
     quint64 inspect(const QString &id, const QString &imagePath, const QVector<int> &labels);
     // Scores the split against its ground truth (see training::EvaluateJob); ends with
     // evaluationReady, jobFailed or jobCancelled.
-    // The split's masks under the threshold and the rule's refinements (PAR iterations, CRF).
-    quint64 evaluate(const QString &dataRoot, const QString &split, double bgThreshold, int parIterations = 0,
-                     bool crf = false);
+    // The split's masks under the rule's background threshold and refinements (PAR, the CRF and
+    // its preset); a band is scored as its threshold.
+    quint64 evaluate(const QString &dataRoot, const QString &split, const wsss::vision::PseudoLabelRule &rule);
     // The rule's refinements (PAR, CRF) of one map kind of a cached inspection, on the worker.
     // Latest wins like inspect(): only the newest request's refinementReady is emitted.
     quint64 refine(std::shared_ptr<const wsss::training::Inspection> inspection, const QString &mapKind,

@@ -1,10 +1,13 @@
 #include "ui/project/studio_session.h"
 
 #include "ui/project/rule_fields.h"
+#include "vision/refine/dense_crf_params.h"
 
 #include <QDir>
 #include <QFileInfo>
 #include <QSettings>
+
+#include <algorithm>
 
 namespace wsss::ui {
 
@@ -68,6 +71,11 @@ vision::PseudoLabelRule StudioSession::loadRule(const vision::PseudoLabelRule &f
     rule.bandHigh = settings.value(QStringLiteral("rule/bandHigh"), rule.bandHigh).toFloat();
     rule.parIterations = settings.value(QStringLiteral("rule/parIterations"), rule.parIterations).toInt();
     rule.crf = settings.value(QStringLiteral("rule/crf"), rule.crf).toBool();
+    // A name this build does not know (settings edited by hand) keeps the fallback's.
+    const auto preset = settings.value(QStringLiteral("rule/crfPreset")).toString().toStdString();
+    const auto presets = vision::denseCrfPresetNames();
+    if (std::find(presets.begin(), presets.end(), preset) != presets.end())
+        rule.crfPreset = preset;
     return rule;
 }
 
@@ -80,6 +88,7 @@ void StudioSession::saveRule(const vision::PseudoLabelRule &rule)
     settings.setValue(QStringLiteral("rule/bandHigh"), rule.bandHigh);
     settings.setValue(QStringLiteral("rule/parIterations"), rule.parIterations);
     settings.setValue(QStringLiteral("rule/crf"), rule.crf);
+    settings.setValue(QStringLiteral("rule/crfPreset"), QString::fromStdString(rule.crfPreset));
 }
 
 } // namespace wsss::ui

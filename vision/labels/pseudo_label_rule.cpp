@@ -2,7 +2,7 @@
 
 #include "vision/core/error.h"
 #include "vision/core/labels.h"
-#include "vision/refine/dense_crf.h"
+#include "vision/refine/dense_crf_params.h"
 
 #include <nlohmann/json.hpp>
 

@@ -5,7 +5,6 @@
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
-#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -17,35 +16,6 @@ namespace wsss::vision {
 namespace {
 
 constexpr std::int64_t kPixelGrain = 2048;
-
-struct NamedPreset {
-    const char *name;
-    DenseCrfParams params;
-};
-
-// METHODS.md §8.3; Gaussian sxy, compat; bilateral sxy, srgb, compat; 10 iterations each.
-const NamedPreset kPresets[] = {
-    {"psa", {3.0f, 3.0f, 80.0f, 13.0f, 10.0f, 10}},
-    {"acr", {3.0f, 3.0f, 80.0f, 13.0f, 10.0f, 10}},
-    {"usage", {3.0f, 3.0f, 80.0f, 13.0f, 10.0f, 10}},
-    {"afa", {3.0f, 3.0f, 64.0f, 5.0f, 4.0f, 10}},
-    {"eca", {3.0f, 3.0f, 64.0f, 5.0f, 4.0f, 10}},
-    {"vitpcm", {1.0f, 3.0f, 67.0f, 3.0f, 4.0f, 10}},
-    {"irn", {3.0f, 3.0f, 50.0f, 5.0f, 10.0f, 10}},
-    {"toco", {1.0f, 1.0f, 121.0f, 5.0f, 4.0f, 10}},
-};
-
-void requirePositive(float value, const char *field)
-{
-    if (!(value > 0.0f && std::isfinite(value)))
-        throw Error(std::string("dense CRF: ") + field + " " + std::to_string(value) + " must be a finite number > 0");
-}
-
-void requireFinite(float value, const char *field)
-{
-    if (!std::isfinite(value))
-        throw Error(std::string("dense CRF: ") + field + " " + std::to_string(value) + " must be finite");
-}
 
 // One Potts kernel ready for mean-field: its lattice, ν = (K̂1)^−½ for the symmetric
 // normalisation D^−½ K̂ D^−½, and w·ν applied on the way out.
@@ -202,80 +172,6 @@ at::Tensor unaryFromLabels(const at::Tensor &labels, std::int64_t numLabels, flo
     return unary;
 }
 
-// unary: [n, paddedLabels(labels)] from the functions above.
-at::Tensor runCrf(const at::Tensor &unary, std::int64_t labels, const std::uint8_t *rgb, std::int64_t height,
-                  std::int64_t width, const DenseCrfParams &params, const at::Device &device)
-{
-    const std::int64_t padded = unary.size(1);
-    at::Tensor q = at::empty({height, width, padded}, at::TensorOptions(at::kFloat)); // pixel-major
-    denseCrfMeanField(unary.data_ptr<float>(), padded, rgb, height, width, params, q.data_ptr<float>());
-    return q.narrow(2, 0, labels).permute({2, 0, 1}).contiguous().to(device);
-}
-
-} // namespace
-
-void DenseCrfParams::validate() const
-{
-    requirePositive(gaussianSxy, "gaussian_sxy");
-    requireFinite(gaussianCompat, "gaussian_compat");
-    requirePositive(bilateralSxy, "bilateral_sxy");
-    requirePositive(bilateralSrgb, "bilateral_srgb");
-    requireFinite(bilateralCompat, "bilateral_compat");
-    if (iterations < 0)
-        throw Error("dense CRF: iterations " + std::to_string(iterations) + " must be ≥ 0");
-}
-
-nlohmann::json DenseCrfParams::toJson() const
-{
-    return {{"gaussian_sxy", gaussianSxy},       {"gaussian_compat", gaussianCompat},
-            {"bilateral_sxy", bilateralSxy},     {"bilateral_srgb", bilateralSrgb},
-            {"bilateral_compat", bilateralCompat}, {"iterations", iterations}};
-}
-
-DenseCrfParams DenseCrfParams::fromJson(const nlohmann::json &json)
-{
-    DenseCrfParams p;
-    for (auto it = json.begin(); it != json.end(); ++it) {
-        if (it.key() == "gaussian_sxy")
-            p.gaussianSxy = it->get<float>();
-        else if (it.key() == "gaussian_compat")
-            p.gaussianCompat = it->get<float>();
-        else if (it.key() == "bilateral_sxy")
-            p.bilateralSxy = it->get<float>();
-        else if (it.key() == "bilateral_srgb")
-            p.bilateralSrgb = it->get<float>();
-        else if (it.key() == "bilateral_compat")
-            p.bilateralCompat = it->get<float>();
-        else if (it.key() == "iterations")
-            p.iterations = it->get<int>();
-        else
-            throw Error("dense CRF: unknown key \"" + it.key() + "\"");
-    }
-    p.validate();
-    return p;
-}
-
-DenseCrfParams denseCrfPreset(const std::string &name)
-{
-    for (const auto &preset : kPresets)
-        if (name == preset.name)
-            return preset.params;
-    std::string known;
-    for (const auto &n : denseCrfPresetNames())
-        known += (known.empty() ? "" : ", ") + n;
-    throw Error("dense CRF: unknown preset \"" + name + "\" (known: " + known + ")");
-}
-
-std::vector<std::string> denseCrfPresetNames()
-{
-    std::vector<std::string> names;
-    for (const auto &preset : kPresets)
-        names.emplace_back(preset.name);
-    return names;
-}
-
-namespace {
-
 // The image's kernels (the lattices and their normalisations): built once per image, they cost
 // about a quarter of a small image's CRF, so a sweep of unaries on one image shares them.
 std::vector<PreparedKernel> prepareKernels(const std::uint8_t *rgb, std::int64_t height, std::int64_t width,
@@ -317,6 +213,28 @@ void meanField(const std::vector<PreparedKernel> &kernels, const float *unary, s
         }
         softmaxRows(const_cast<float *>(base), q, n, numLabels);
     }
+}
+
+// Q [labels, H, W] (a view of the pixel-major marginals, on the CPU) of a padded unary from the
+// functions above, on an image's prepared kernels.
+at::Tensor marginalsOf(const std::vector<PreparedKernel> &kernels, const at::Tensor &unary, std::int64_t labels,
+                       std::int64_t height, std::int64_t width, int iterations)
+{
+    const std::int64_t padded = unary.size(1);
+    at::Tensor q = at::empty({height, width, padded}, at::TensorOptions(at::kFloat)); // pixel-major
+    meanField(kernels, unary.data_ptr<float>(), padded, height * width, iterations, q.data_ptr<float>());
+    return q.narrow(2, 0, labels).permute({2, 0, 1});
+}
+
+// The callers have checked the parameters and that the image matches the unary.
+at::Tensor runCrf(const at::Tensor &unary, std::int64_t labels, const std::uint8_t *rgb, std::int64_t height,
+                  std::int64_t width, const DenseCrfParams &params, const at::Device &device)
+{
+    if (height < 1 || width < 1)
+        throw Error("dense CRF: image size " + std::to_string(height) + "×" + std::to_string(width) + " is empty");
+    return marginalsOf(prepareKernels(rgb, height, width, params), unary, labels, height, width, params.iterations)
+        .contiguous()
+        .to(device);
 }
 
 // [1 + K, H, W] probabilities P = [t; maps] / their sum per pixel (maps clamped at 0).
@@ -398,7 +316,7 @@ at::Tensor denseCrfWithBackgrounds(const at::Tensor &maps, const std::vector<flo
     if (maps.dim() != 3 || maps.size(0) < 1)
         throw Error("dense CRF: maps must be [K, H, W] with K ≥ 1, got " + c10::str(maps.sizes()));
     checkRgbImage(imageHW3);
-    const std::int64_t height = maps.size(1), width = maps.size(2), n = height * width, labels = maps.size(0) + 1;
+    const std::int64_t height = maps.size(1), width = maps.size(2), labels = maps.size(0) + 1;
     checkImageSize(imageHW3.size(0), imageHW3.size(1), height, width, "maps");
     const at::Tensor rgb = imageHW3.to(at::kCPU).contiguous();
     const auto kernels = prepareKernels(rgb.data_ptr<std::uint8_t>(), height, width, params);
@@ -406,10 +324,7 @@ at::Tensor denseCrfWithBackgrounds(const at::Tensor &maps, const std::vector<flo
     for (const float score : backgroundScores) {
         // As denseCrf(withBackground(…)) does it, on the shared kernels.
         const at::Tensor unary = unaryFromProbabilities(withBackground(maps, score));
-        const std::int64_t padded = unary.size(1);
-        at::Tensor q = at::empty({height, width, padded}, at::TensorOptions(at::kFloat));
-        meanField(kernels, unary.data_ptr<float>(), padded, n, params.iterations, q.data_ptr<float>());
-        out.push_back(q.narrow(2, 0, labels).permute({2, 0, 1}));
+        out.push_back(marginalsOf(kernels, unary, labels, height, width, params.iterations));
     }
     if (out.empty())
         return at::empty({0, labels, height, width}, maps.options().dtype(at::kFloat));

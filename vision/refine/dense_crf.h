@@ -3,7 +3,7 @@
 // mean-field inference on permutohedral lattices, matching pydensecrf (METHODS.md §8.3,
 // methods/common.md §1.2). The image is uint8 RGB, channels in that order: the lattice is not
 // symmetric in its feature axes, so BGR gives other labels.
-#include <nlohmann/json_fwd.hpp>
+#include "vision/refine/dense_crf_params.h"
 
 #include <ATen/core/Tensor.h>
 
@@ -17,25 +17,6 @@ namespace wsss::vision {
 constexpr float kCrfProbabilityClip = 1e-5f;
 // IRN's label CRF: probability of the given hard label (methods/common.md §1.3).
 constexpr float kIrnGtProb = 0.7f;
-
-// Defaults are PSA-CRF's, used by ACR and USAGE (METHODS.md §8.3); denseCrfPreset() has the rest.
-struct DenseCrfParams {
-    float gaussianSxy = 3.0f;      // pixels, > 0: spatial std dev of the smoothness kernel
-    float gaussianCompat = 3.0f;   // Potts weight of the smoothness kernel, finite; 0 switches it off
-    float bilateralSxy = 80.0f;    // pixels, > 0: spatial std dev of the appearance kernel
-    float bilateralSrgb = 13.0f;   // uint8 colour units, > 0: colour std dev of the appearance kernel
-    float bilateralCompat = 10.0f; // Potts weight of the appearance kernel, finite; 0 switches it off
-    int iterations = 10;           // mean-field steps, ≥ 0 (10 in every WSSS repository)
-
-    void validate() const; // throws wsss::Error naming the field
-    nlohmann::json toJson() const;
-    static DenseCrfParams fromJson(const nlohmann::json &json); // unknown keys are errors
-};
-
-// The parameter rows of METHODS.md §8.3: "psa" (= the defaults; also "acr", "usage"), "afa"
-// (also "eca", unverified upstream), "vitpcm", "irn", "toco". Unknown names throw wsss::Error.
-DenseCrfParams denseCrfPreset(const std::string &name);
-std::vector<std::string> denseCrfPresetNames();
 
 // probs: [C, H, W] probabilities or non-negative scores, any floating dtype and device (read
 // once on the CPU); image: [H, W, 3] uint8 RGB. Returns Q: [C, H, W] float32 on probs' device,
