@@ -7,6 +7,9 @@
 #include "support/tiny_checkpoint.h"
 #include "training/checkpoint/checkpoint.h"
 #include "training/engine/engine.h"
+#include "training/methods/inference.h"
+#include "vision/io/image_io.h"
+#include "vision/io/voc_reader.h"
 
 #include <QTemporaryDir>
 #include <QtTest>
@@ -247,6 +250,48 @@ private Q_SLOTS:
         const auto b = rec.all<EvaluationReady>(vitpcm).at(0).result;
         QCOMPARE(b->crfPreset, std::string("vitpcm"));
         QVERIFY2(a->miou != b->miou, "ViT-PCM's CRF parameters scored the same masks as PSA's");
+    }
+
+    // The studio's refinement (a RefineJob on the inspection's labelled maps) is the mask
+    // `wsss infer` writes under the same rule: PAR's maps decided by the threshold, and the CRF's
+    // labels, with a preset other than the default.
+    void refinementIsWhatInferWrites()
+    {
+        const auto dataset = vision::loadVocDataset(kData, "train");
+        const auto &item = dataset.items.at(0);
+        QVERIFY(!item.labels.empty());
+        Recorder rec;
+        Engine engine(std::ref(rec));
+        engine.submit(LoadModelJob{m_checkpoint, "cpu"});
+        const JobId inspect = engine.submit(InspectJob{item.id, item.imagePath, item.labels});
+        QVERIFY(std::holds_alternative<JobFinished>(*rec.waitEnd(inspect)));
+        const auto inspection = rec.all<InspectionReady>(inspect).at(0).inspection;
+
+        auto model = loadCheckpoint(m_checkpoint);
+        const cv::Mat rgb = vision::readImageRgb(item.imagePath);
+        const auto output = inferImage(model, rgb, false, torch::kCPU, item.labels);
+        vision::PseudoLabelRule par;
+        par.bgThreshold = 0.3f;
+        par.parIterations = 10;
+        vision::PseudoLabelRule crf = par;
+        crf.crf = true;
+        crf.crfPreset = "afa";
+        for (const auto &rule : {par, crf}) {
+            const JobId refine = engine.submit(RefineJob{inspection, inspection->primaryKind, rule});
+            QVERIFY(std::holds_alternative<JobFinished>(*rec.waitEnd(refine)));
+            const auto refined = rec.all<RefinementReady>(refine).at(0).refined;
+            std::vector<std::uint8_t> studio = refined->crfLabels;
+            if (!rule.crf) {
+                std::vector<const ClassMap *> maps;
+                for (const auto &m : refined->maps)
+                    maps.push_back(&m);
+                studio = applyMaskRule(rule, maps, rgb.total());
+            }
+            const cv::Mat written = pseudoMask(model, output, item.labels, rule, rgb);
+            const std::vector<std::uint8_t> cli(written.data, written.data + written.total());
+            QVERIFY(std::count(cli.begin(), cli.end(), 0) < static_cast<std::ptrdiff_t>(cli.size())); // not all background
+            QCOMPARE(studio, cli);
+        }
     }
 
     // Inspections queued behind a busy worker: only the newest runs; the others end as replaced by it.

@@ -4,9 +4,13 @@
 #include "vision/core/error.h"
 #include "vision/io/image_io.h"
 #include "vision/io/palette_png.h"
+#include "vision/labels/pseudo_label_maps.h"
 #include "vision/metrics/confusion_matrix.h"
+#include "vision/metrics/refined_sweep.h"
 
 #include <torch/torch.h>
+
+#include <cstring>
 
 namespace wsss::training {
 
@@ -58,12 +62,22 @@ void scoreImageRefined(LoadedModel &model, const vision::DatasetItem &item, cons
                        vision::RefinedThresholdSweep *sweep, std::vector<float> *classScores)
 {
     const auto in = inferItem(model, item, device);
-    addScores(in, pseudoMask(model, in.output, item.labels, rule, in.rgb, ""), item, matrix, classScores);
-    if (sweep) {
-        const cv::Mat continuous = in.rgb.isContinuous() ? in.rgb : in.rgb.clone();
-        sweep->addImage(in.gt.data, in.output.maps.at(model.method->primaryMap()).to(torch::kCPU, torch::kFloat),
-                        torch::from_blob(continuous.data, {in.rgb.rows, in.rgb.cols, 3}, torch::kByte), item.labels);
+    if (!sweep) {
+        addScores(in, pseudoMask(model, in.output, item.labels, rule, in.rgb, ""), item, matrix, classScores);
+        return;
     }
+    // A threshold method: PAR once for the mask at the rule's threshold and the sweep's grid,
+    // the planes and the decision as pseudoMask takes them.
+    const cv::Mat continuous = in.rgb.isContinuous() ? in.rgb : in.rgb.clone();
+    const auto rgbHW3 = torch::from_blob(continuous.data, {in.rgb.rows, in.rgb.cols, 3}, torch::kByte);
+    const auto planes =
+        vision::refineLabelledPlanes(rule, in.output.maps.at(model.method->primaryMap()).to(torch::kCPU, torch::kFloat),
+                                     rgbHW3, effectiveLabels(in.output, item.labels));
+    const auto labels = vision::decideRefined(rule, planes, rgbHW3).to(torch::kCPU).contiguous();
+    cv::Mat mask(in.rgb.rows, in.rgb.cols, CV_8UC1);
+    std::memcpy(mask.data, labels.data_ptr<std::uint8_t>(), mask.total());
+    addScores(in, mask, item, matrix, classScores);
+    sweep->addPlanes(in.gt.data, planes, rgbHW3);
 }
 
 nlohmann::json validateModel(LoadedModel &model, const vision::VocDataset &dataset, const torch::Device &device,

@@ -163,7 +163,6 @@ std::shared_ptr<RefinedMaps> refineInspection(const Inspection &inspection, cons
                                               const vision::PseudoLabelRule &rule, const torch::Device &device)
 {
     rule.validate();
-    const auto &core = rule;
     const int H = inspection.imageHeight, W = inspection.imageWidth;
     const auto n = static_cast<std::size_t>(H) * W;
     if (inspection.rgb.size() != n * 3)
@@ -178,28 +177,27 @@ std::shared_ptr<RefinedMaps> refineInspection(const Inspection &inspection, cons
     const auto chosen = inspection.labelledMaps(kind);
     if (chosen.empty() || !rule.refines())
         return out; // nothing to refine: the decision over no maps is all background
-    std::vector<int> ids;
-    auto maps = torch::empty({static_cast<std::int64_t>(chosen.size()), H, W}, torch::kFloat);
+    vision::RefinedPlanes planes;
+    planes.maps = torch::empty({static_cast<std::int64_t>(chosen.size()), H, W}, torch::kFloat);
     for (std::size_t k = 0; k < chosen.size(); ++k) {
-        std::memcpy(maps[static_cast<std::int64_t>(k)].data_ptr<float>(), chosen[k]->values.data(), n * sizeof(float));
-        ids.push_back(chosen[k]->classIndex);
+        std::memcpy(planes.maps[static_cast<std::int64_t>(k)].data_ptr<float>(), chosen[k]->values.data(),
+                    n * sizeof(float));
+        planes.classIds.push_back(chosen[k]->classIndex);
     }
-    // The CRF reads RGB [H, W, 3] uint8; PAR the image [3, H, W] in [0, 1].
+    planes.maps = planes.maps.to(device);
     const auto rgbHW3 = torch::from_blob(const_cast<std::uint8_t *>(inspection.rgb.data()), {H, W, 3}, torch::kByte)
                             .to(device);
-    const auto image = rgbHW3.permute({2, 0, 1}).to(torch::kFloat) / 255.0f;
-    const auto refined = vision::refineMaps(core, image, maps.to(device));
+    // As `wsss infer` refines and decides: the same two steps on the same planes.
+    planes = vision::refinePlanes(rule, std::move(planes), rgbHW3);
     if (rule.parIterations > 0) {
-        const auto host = refined.to(torch::kCPU, torch::kFloat).contiguous();
+        const auto host = planes.maps.to(torch::kCPU, torch::kFloat).contiguous();
         for (std::size_t k = 0; k < chosen.size(); ++k) {
             const float *src = host.data_ptr<float>() + k * n;
-            out->maps.push_back({kind, ids[k], std::vector<float>(src, src + n)});
+            out->maps.push_back({kind, planes.classIds[k], std::vector<float>(src, src + n)});
         }
     }
     if (rule.crf) {
-        const auto labels = vision::labelsFromMarginals(vision::crfMarginals(core, refined, rgbHW3), ids)
-                                .to(torch::kCPU)
-                                .contiguous();
+        const auto labels = vision::decideRefined(rule, planes, rgbHW3).to(torch::kCPU).contiguous();
         out->crfLabels.assign(labels.data_ptr<std::uint8_t>(), labels.data_ptr<std::uint8_t>() + n);
     }
     return out;

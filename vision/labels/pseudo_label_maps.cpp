@@ -138,12 +138,20 @@ RefinedPlanes refineLabelledPlanes(const PseudoLabelRule &rule, const torch::Ten
         out.maps = torch::empty({0, maps.size(1), maps.size(2)}, maps.options());
         return out;
     }
-    const auto chosen = maps.index_select(0, torch::tensor(planes, torch::kLong).to(maps.device()));
+    out.maps = maps.index_select(0, torch::tensor(planes, torch::kLong).to(maps.device()));
+    return refinePlanes(rule, std::move(out), imageHW3);
+}
+
+RefinedPlanes refinePlanes(const PseudoLabelRule &rule, RefinedPlanes chosen, const torch::Tensor &imageHW3)
+{
+    if (chosen.maps.dim() != 3 || chosen.maps.size(0) != static_cast<std::int64_t>(chosen.classIds.size()))
+        throw Error("pseudo-label rule: planes " + c10::str(chosen.maps.sizes()) + " do not match " +
+                    std::to_string(chosen.classIds.size()) + " class ids");
     // PAR reads the image [3, H, W] in [0, 1]; only built when PAR runs.
-    out.maps = rule.parIterations > 0
-                   ? refineMaps(rule, imageHW3.to(maps.device()).permute({2, 0, 1}).to(torch::kFloat) / 255.0f, chosen)
-                   : chosen;
-    return out;
+    if (rule.parIterations > 0 && !chosen.classIds.empty())
+        chosen.maps = refineMaps(
+            rule, imageHW3.to(chosen.maps.device()).permute({2, 0, 1}).to(torch::kFloat) / 255.0f, chosen.maps);
+    return chosen;
 }
 
 torch::Tensor decideRefined(const PseudoLabelRule &rule, const RefinedPlanes &planes, const torch::Tensor &imageHW3)

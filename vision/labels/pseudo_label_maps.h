@@ -43,6 +43,9 @@ struct RefinedPlanes {
 // by refineMaps. PAR depends on the image only, not on the threshold: a sweep refines once.
 RefinedPlanes refineLabelledPlanes(const PseudoLabelRule &rule, const torch::Tensor &maps,
                                    const torch::Tensor &imageHW3, const std::vector<int> &allowed);
+// The same on planes already chosen (the studio's inspection holds only the labelled ones):
+// chosen.maps [P, H, W] refined by refineMaps with the image [H, W, 3] uint8 RGB.
+RefinedPlanes refinePlanes(const PseudoLabelRule &rule, RefinedPlanes chosen, const torch::Tensor &imageHW3);
 // The rule's decision over refined planes → [H, W] uint8: the CRF's argmax when rule.crf, else
 // the threshold or band; all background when there is no plane. What `wsss infer` writes.
 torch::Tensor decideRefined(const PseudoLabelRule &rule, const RefinedPlanes &planes, const torch::Tensor &imageHW3);

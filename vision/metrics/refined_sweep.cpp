@@ -1,7 +1,6 @@
 #include "vision/metrics/refined_sweep.h"
 
 #include "vision/core/error.h"
-#include "vision/labels/pseudo_label_maps.h"
 
 #include <cmath>
 #include <string>
@@ -27,8 +26,12 @@ RefinedThresholdSweep::RefinedThresholdSweep(int numClasses, const PseudoLabelRu
 void RefinedThresholdSweep::addImage(const std::uint8_t *gt, const torch::Tensor &maps, const torch::Tensor &imageHW3,
                                      const std::vector<int> &labels)
 {
-    const auto planes = refineLabelledPlanes(m_rule, maps, imageHW3, labels);
-    const auto n = static_cast<std::size_t>(maps.size(1) * maps.size(2));
+    addPlanes(gt, refineLabelledPlanes(m_rule, maps, imageHW3, labels), imageHW3);
+}
+
+void RefinedThresholdSweep::addPlanes(const std::uint8_t *gt, const RefinedPlanes &planes, const torch::Tensor &imageHW3)
+{
+    const auto n = static_cast<std::size_t>(planes.maps.size(1) * planes.maps.size(2));
     // With the CRF, every threshold's marginals at once: the image's kernels are built once.
     const auto marginals = m_rule.crf && !planes.classIds.empty()
                                ? crfMarginalsAt(m_rule, planes.maps, imageHW3.to(planes.maps.device()), m_thresholds)

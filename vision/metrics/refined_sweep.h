@@ -4,6 +4,7 @@
 // rule decides over them (with the CRF: the CRF of [t; maps] per threshold). Each mask is the
 // one `wsss infer --par --crf --bg-threshold t` writes for the same maps, so a threshold for a
 // refined export is chosen on saved maps without running the network again.
+#include "vision/labels/pseudo_label_maps.h"
 #include "vision/labels/pseudo_label_rule.h"
 #include "vision/metrics/confusion_matrix.h"
 
@@ -28,6 +29,9 @@ public:
     // uint8 RGB; labels: the image's classes (only they compete, as for `wsss infer`).
     void addImage(const std::uint8_t *gt, const torch::Tensor &maps, const torch::Tensor &imageHW3,
                   const std::vector<int> &labels);
+    // The same for planes the caller refined with this sweep's rule (refineLabelledPlanes), e.g.
+    // to decide its own mask from them too without running PAR again.
+    void addPlanes(const std::uint8_t *gt, const RefinedPlanes &planes, const torch::Tensor &imageHW3);
 
     const std::vector<float> &thresholds() const { return m_thresholds; }
     std::vector<double> mious() const; // per threshold of the grid
