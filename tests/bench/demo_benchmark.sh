@@ -129,8 +129,11 @@ dino_iters=${WSSS_BENCH_DINO_ITERS:-600}
 [[ "$dino_iters" =~ ^[1-9][0-9]*$ ]] || die "WSSS_BENCH_DINO_ITERS=$dino_iters: a positive integer"
 dino_token=@dino
 (( dino_iters == 600 )) || dino_token=@dino_$dino_iters
+# eca_centred: the same with the guider's keys centred per image (center_keys, see the README's
+# method notes: the demo's dino guider shares one key direction).
 runs=("cam_gap|cam|--set pooling=gap" "cam_gmp|cam|--set pooling=gmp" "afa|afa|" "acr|acr|" "supervised|supervised|"
-      "vitpcm|vitpcm|" "usage|usage|" "eca|eca|--guider $dino_token")
+      "vitpcm|vitpcm|" "usage|usage|" "eca|eca|--guider $dino_token"
+      "eca_centred|eca|--guider $dino_token --set center_keys=true")
 if [[ -n "${WSSS_BENCH_RUNS:-}" ]]; then
   picked=()
   for want in $WSSS_BENCH_RUNS; do
@@ -139,7 +142,7 @@ if [[ -n "${WSSS_BENCH_RUNS:-}" ]]; then
       name=${run%%|*}
       if [[ "$name" == "$want" || ( "$want" == cam && "$name" == cam_* ) ]]; then picked+=("$run"); found=1; fi
     done
-    (( found )) || die "WSSS_BENCH_RUNS: no run \"$want\" (cam, cam_gap, cam_gmp, afa, acr, supervised, vitpcm, usage, eca)"
+    (( found )) || die "WSSS_BENCH_RUNS: no run \"$want\" (cam, cam_gap, cam_gmp, afa, acr, supervised, vitpcm, usage, eca, eca_centred)"
   done
   runs=("${picked[@]}")
 fi

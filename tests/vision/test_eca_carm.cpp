@@ -233,6 +233,29 @@ private Q_SLOTS:
         QCOMPARE(none[0][1].abs().max().item<float>(), 0.0f);
     }
 
+    void centredKeysSeparateAGuiderWhoseKeysShareADirection()
+    {
+        // The scene of oneScaleEndToEnd with (10, 10) added to every key, as a weak guider's keys
+        // share one direction: every cosine is ≥ 0.995 > 0.15, so each seed reaches every patch,
+        // all counts are equal and min-max leaves nothing.
+        const auto cams = torch::tensor({0.9f, 0.8f, 0.1f, 0.0f}).view({1, 1, 2, 2});
+        const auto keys = torch::tensor({11.0f, 10.0f, 11.0f, 10.0f, 10.0f, 11.0f, 10.0f, 11.0f}).view({1, 4, 2});
+        const auto labels = torch::tensor({{1.0f}});
+        const auto cls = torch::tensor({{1.0f, 0.0f}});
+        const auto official = carmAtScale(cams, labels, {}, keys, cls, 2, 2);
+        QCOMPARE(official.abs().max().item<float>(), 0.0f);
+        // Centred: (±0.5, ∓0.5), the two rows opposite (cosine −1), so the graph is the block
+        // diagonal of oneScaleEndToEnd and so are the CARMs.
+        CarmConfig centred;
+        centred.centerKeys = true;
+        WSSS_VERIFY_CLOSE(guiderKeys(keys, centred),
+                          torch::tensor({0.5f, -0.5f, 0.5f, -0.5f, -0.5f, 0.5f, -0.5f, 0.5f}).view({1, 4, 2}), 1e-6);
+        QVERIFY(guiderKeys(keys, CarmConfig{}).equal(keys));
+        const float v = 2 / (2 + kEps);
+        WSSS_VERIFY_CLOSE(carmAtScale(cams, labels, {}, keys, cls, 2, 2, centred),
+                          torch::tensor({0.0f, 0.0f, v, v, v, v, 0.0f, 0.0f}).view({1, 2, 2, 2}), 1e-6);
+    }
+
     void singlePatchGrid()
     {
         // One patch: every count is 1 or 0 and min-max of a single value is 0.

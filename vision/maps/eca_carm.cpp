@@ -83,6 +83,14 @@ std::int64_t carmSeedCount(std::int64_t assigned, double fraction)
     return static_cast<std::int64_t>(std::nearbyint(fraction * static_cast<double>(assigned))) + 1;
 }
 
+torch::Tensor guiderKeys(const torch::Tensor &keys, const CarmConfig &config)
+{
+    if (keys.dim() != 3 || keys.size(1) < 1)
+        throw Error("CARM: keys " + c10::str(keys.sizes()) + ", expected [B, N, D]");
+    const auto k = keys.to(torch::kFloat);
+    return config.centerKeys ? k - k.mean(1, true) : k;
+}
+
 torch::Tensor keyAffinity(const torch::Tensor &keys)
 {
     if (keys.dim() != 3 || keys.size(1) < 1 || keys.size(2) < 1)
@@ -179,8 +187,8 @@ torch::Tensor carmAtScale(const torch::Tensor &cams, const torch::Tensor &labels
     const auto present =
         torch::cat({torch::ones({B, 1}, cams.options().dtype(torch::kFloat)), labels.to(cams.device()).to(torch::kFloat)}, 1);
     const auto seeds = carmSeeds(inputs.scores.flatten(2), inputs.assignment.flatten(1), config.seedFraction);
-    const auto r = classAwareAffinity(keyAffinity(keys.to(cams.device())), seeds,
-                                      clsForegroundCue(clsQuery.to(cams.device()), keys.to(cams.device())), present,
+    const auto k = guiderKeys(keys.to(cams.device()), config);
+    const auto r = classAwareAffinity(keyAffinity(k), seeds, clsForegroundCue(clsQuery.to(cams.device()), k), present,
                                       config);
     return r.view({B, C, gridH, gridW});
 }

@@ -26,6 +26,13 @@ struct CarmConfig {
     double bgClampHigh = 0.6;
     bool softCue = false;       // paper Eq. 5/7: multiply by the cosine cue instead of the binary gate
     bool paperAssignment = false; // paper Eq. 2–3: I_cam's background is 1 − max_c M_c, not the constant
+    // Not in ECA: the keys minus their mean over the image's patches before the graph and the cue
+    // (guiderKeys). The thresholds above are cosines of a 12-block DINO ViT-S/8, whose unrelated
+    // patches' keys are near orthogonal; a small or briefly trained guider's keys share one large
+    // direction (cosine > 0.15 between most pairs), so every seed reaches every patch. Centred,
+    // a cosine says whether two patches differ from the image's average the same way, and the
+    // cue whether the CLS query prefers a patch to the average one.
+    bool centerKeys = false;
 
     void validate() const; // wsss::Error naming the field
 };
@@ -33,6 +40,10 @@ struct CarmConfig {
 // The seed count of a class with n assigned non-zero patches: round(fraction·n) + 1, rounding
 // half to even as Python's round (n = 5 → 3, n = 15 → 5; n = 0 → 1).
 std::int64_t carmSeedCount(std::int64_t assigned, double fraction);
+
+// The keys the graph and the cue read: as given, or with centerKeys minus their mean over the N
+// patches of each image. keys [B, N, D].
+torch::Tensor guiderKeys(const torch::Tensor &keys, const CarmConfig &config);
 
 // G = f fᵀ with f = k / max(‖k‖, 1e-12): keys [B, N, D] (patch tokens only, heads concatenated)
 // → [B, N, N] float cosines.

@@ -141,8 +141,9 @@ EcaMethod::ClassAwareMaps EcaMethod::classAwareMaps(const torch::Tensor &image, 
         scales.push_back(vision::carmAtScale(cams, labels, box, keys.keys, keys.clsQuery, keys.gridH, keys.gridW,
                                              m_eca.carm));
         if (s == 0) { // the fused grid, and what the studio shows, are the first scale's
-            out.affinity = vision::keyAffinity(keys.keys);
-            out.cue = vision::clsForegroundCue(keys.clsQuery, keys.keys);
+            const auto k = vision::guiderKeys(keys.keys, m_eca.carm); // what the CARMs read
+            out.affinity = vision::keyAffinity(k);
+            out.cue = vision::clsForegroundCue(keys.clsQuery, k);
             out.gridH = keys.gridH;
             out.gridW = keys.gridW;
         }
