@@ -309,6 +309,27 @@ private Q_SLOTS:
         QVERIFY(torch::equal(rawStacked.argmax(0), vision::patchClassPseudoMask(z, 40, 32)[0]));
     }
 
+    // pcm_background=rule: the same class maps without their background channel, so the
+    // pseudo-label rule's threshold decides (and the method says it does not predict background).
+    void ruleBackgroundDropsTheSoftmaxBackground()
+    {
+        auto own = makeMethod();
+        auto rule = makeMethod({{"pcm_background", "rule"}});
+        QVERIFY(own->predictsBackground());
+        QVERIFY(!rule->predictsBackground());
+        wsss::test::copyParameters(*own, *rule);
+        own->eval();
+        rule->eval();
+        torch::NoGradGuard noGrad;
+        const auto image = torch::randn({1, 3, 32, 32});
+        const auto labels = torch::tensor({1.0f, 0.0f, 1.0f});
+        const auto a = own->infer(image, false, labels);
+        const auto b = rule->infer(image, false, labels);
+        QVERIFY(b.backgrounds.count("pcm") == 0);
+        QVERIFY(torch::equal(a.maps.at("pcm"), b.maps.at("pcm")));
+        WSSS_VERIFY_THROWS_WITH(VitPcmConfig::fromJson({{"pcm_background", "argmax"}}), "pcm_background \"argmax\"");
+    }
+
     void tinyTrainingRunAndCheckpoint()
     {
         QVERIFY(m_dir.isValid());

@@ -27,6 +27,11 @@ struct VitPcmConfig {
     // Inference input side / training input side: the official 960 / 384 (IMAGE.SIZE.TEST,
     // vitpcm.md §7 step 1), rounded to whole patches, > 0. The maps come back at the input size.
     double inferScale = 2.5;
+    // Which decides background in the pseudo-mask: "own" (the official BPM, vitpcm.md §7: the
+    // argmax over the K+1 softmax, background included) or "rule" (not in ViT-PCM: the background
+    // channel is dropped and the pseudo-label rule's threshold decides over the K class
+    // probabilities, a threshold chosen on train data like any CAM's). Inference only.
+    std::string pcmBackground = "own";
     double classifierInitStd = 0.05; // σ of the bias-free classifier's N(0, σ²) init (PC, vitpcm.md §3.3), > 0
     // L_reg = l2 · Σ W² over the classifier weights, added to the loss as Keras' kernel_regularizer
     // does (vitpcm.md §4.2); the optimiser itself has no weight decay. ≥ 0.

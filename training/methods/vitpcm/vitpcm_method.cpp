@@ -32,7 +32,7 @@ VitPcmConfig VitPcmConfig::paper()
 VitPcmConfig VitPcmConfig::fromJson(const nlohmann::json &json)
 {
     rejectUnknownKeys(json, "vitpcm",
-                      {"preset", "hv_bilstm", "hidden", "dropout", "lstm_dropout", "vit_dropout", "infer_scale",
+                      {"preset", "hv_bilstm", "hidden", "dropout", "lstm_dropout", "vit_dropout", "infer_scale", "pcm_background",
                        "classifier_init_std", "l2", "lr", "backbone_lr_scale", "warmup_fraction", "unfreeze_blocks",
                        "unfreeze_blocks_fraction", "equivariance", "mosaic", "et_scale", "crop_probability", "crop_fraction", "flip_probability"});
     VitPcmConfig c = presetConfig<VitPcmConfig>(json, "vitpcm");
@@ -42,6 +42,7 @@ VitPcmConfig VitPcmConfig::fromJson(const nlohmann::json &json)
     readKey(json, "lstm_dropout", c.lstmDropout);
     readKey(json, "vit_dropout", c.vitDropout);
     readKey(json, "infer_scale", c.inferScale);
+    readKey(json, "pcm_background", c.pcmBackground);
     readKey(json, "classifier_init_std", c.classifierInitStd);
     readKey(json, "l2", c.l2);
     readKey(json, "lr", c.lr);
@@ -68,6 +69,7 @@ nlohmann::json VitPcmConfig::toJson() const
             {"lstm_dropout", lstmDropout},
             {"vit_dropout", vitDropout},
             {"infer_scale", inferScale},
+            {"pcm_background", pcmBackground},
             {"classifier_init_std", classifierInitStd},
             {"l2", l2},
             {"lr", lr},
@@ -98,6 +100,8 @@ void VitPcmConfig::validate() const
         fail("vit_dropout", vitDropout, "[0, 1)");
     if (!(inferScale > 0) || !std::isfinite(inferScale))
         fail("infer_scale", inferScale, "(0, ∞)");
+    if (pcmBackground != "own" && pcmBackground != "rule")
+        throw Error("vitpcm: pcm_background \"" + pcmBackground + "\" is not own or rule");
     if (!(classifierInitStd > 0) || !std::isfinite(classifierInitStd))
         fail("classifier_init_std", classifierInitStd, "(0, ∞)");
     if (!(l2 >= 0) || !std::isfinite(l2))
@@ -333,7 +337,8 @@ MethodOutput VitPcmMethod::infer(const torch::Tensor &image, bool captureAttenti
                                              .mode(torch::kBilinear)
                                              .align_corners(true))[0];
     result.maps["pcm"] = sized.slice(0, 1);
-    result.backgrounds["pcm"] = sized[0];
+    if (m_config.pcmBackground == "own")
+        result.backgrounds["pcm"] = sized[0];
     takeAttention(out, m_backbone->info(), result);
     return result;
 }

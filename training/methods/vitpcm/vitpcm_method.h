@@ -20,7 +20,7 @@ public:
     StepResult trainStep(const Batch &batch) override;
     MethodOutput infer(const torch::Tensor &image, bool captureAttention, const torch::Tensor &labels) override;
     std::string primaryMap() const override { return "pcm"; }
-    bool predictsBackground() const override { return true; }
+    bool predictsBackground() const override { return m_config.pcmBackground == "own"; }
     nlohmann::json config() const override { return m_config.toJson(); }
     TrainRecipe recipe() const override { return m_config.recipe(); }
     // Every backbone parameter, frozen or not at the moment: the warm-up freezes by requires_grad,
