@@ -43,6 +43,8 @@ method_shot vitpcm pcm class-maps 64,64 --mask
 method_shot usage usage class-maps 64,64
 # ECA: its dress CARM, and the guider's key cosine of a background patch, high over items too.
 method_shot eca carm affinity 16,16
+# The same with the guider's keys centred (center_keys): the corner patch's row is low on the items.
+method_shot eca_centred carm affinity 16,16
 # The training panel under the inspection, following a short afa run the CLI writes (loss curves
 # with the learning rate, val mIoU every 40 steps, the kept checkpoints).
 train_dir=.bench/screenshots/afa # relative: the panel's log shows it

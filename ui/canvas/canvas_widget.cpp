@@ -516,7 +516,11 @@ void CanvasWidget::paintScene(QPainter &painter)
     } else if (m_showMask && ins.ownBackground(mapKind().toStdString())) {
         caption += tr("  ·  pseudo-mask %1: argmax with its own background").arg(mapKind());
     } else if (m_showMask) {
-        if (rule.crf)
+        if (rule.crf && rule.crfPreset != "psa") // the default preset goes unnamed
+            caption += tr("  ·  pseudo-mask %1, CRF (%2) bg %3")
+                           .arg(mapKind(), QString::fromStdString(rule.crfPreset))
+                           .arg(rule.bgThreshold, 0, 'f', 2);
+        else if (rule.crf)
             caption += tr("  ·  pseudo-mask %1, CRF bg %2").arg(mapKind()).arg(rule.bgThreshold, 0, 'f', 2);
         else if (rule.background == wsss::vision::BackgroundRule::Band)
             caption += tr("  ·  pseudo-mask %1, band %2–%3").arg(mapKind()).arg(rule.bandLow, 0, 'f', 2).arg(rule.bandHigh, 0, 'f', 2);
