@@ -374,6 +374,11 @@ private Q_SLOTS:
         WSSS_VERIFY_THROWS_WITH(train(o), "average");
         o.sets = {"pool=gap"};
         WSSS_VERIFY_THROWS_WITH(train(o), "unknown config key \"pool\"");
+        // A value of the wrong type names the key and the value.
+        o.sets = {"flip_inference=maybe"};
+        WSSS_VERIFY_THROWS_WITH(train(o), "config key \"flip_inference\": \"maybe\" is not true or false");
+        o.sets = {"topk_fraction=half"};
+        WSSS_VERIFY_THROWS_WITH(train(o), "config key \"topk_fraction\": \"half\" is not a number");
         o.sets = {};
         o.configFile = m_dir.filePath("absent.json").toStdString();
         WSSS_VERIFY_THROWS_WITH(train(o), "absent.json");

@@ -6,6 +6,7 @@
 
 #include <initializer_list>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace wsss::training {
@@ -32,11 +33,32 @@ inline void rejectUnknownKeys(const nlohmann::json &json, const std::string &own
     rejectUnknownKeys(json, owner, std::vector<std::string>(known.begin(), known.end()));
 }
 
+// What a field of type T takes, for the message of a value of the wrong type.
+template <typename T>
+const char *expectedJson()
+{
+    if constexpr (std::is_same_v<T, bool>)
+        return "true or false";
+    else if constexpr (std::is_arithmetic_v<T>)
+        return "a number";
+    else if constexpr (std::is_same_v<T, std::string>)
+        return "a string";
+    else
+        return "a list";
+}
+
+// The key's value into `field` when the JSON has it; a value of another type is a wsss::Error
+// naming the key and the value (`--set center_keys=maybe`), not JSON's own type error.
 template <typename T>
 void readKey(const nlohmann::json &json, const char *key, T &field)
 {
-    if (json.contains(key))
+    if (!json.contains(key))
+        return;
+    try {
         field = json.at(key).get<T>();
+    } catch (const nlohmann::json::exception &) {
+        throw Error(std::string("config key \"") + key + "\": " + json.at(key).dump() + " is not " + expectedJson<T>());
+    }
 }
 
 // The config a JSON starts from: its "preset" key, "official" (the default, Config{}) or "paper"
