@@ -10,8 +10,6 @@
 
 #include <torch/torch.h>
 
-#include <cstring>
-
 namespace wsss::training {
 
 namespace {
@@ -62,22 +60,16 @@ void scoreImageRefined(LoadedModel &model, const vision::DatasetItem &item, cons
                        vision::RefinedThresholdSweep *sweep, std::vector<float> *classScores)
 {
     const auto in = inferItem(model, item, device);
-    if (!sweep) {
-        addScores(in, pseudoMask(model, in.output, item.labels, rule, in.rgb, ""), item, matrix, classScores);
-        return;
+    // PAR once: the sweep (a method that thresholds background) takes the planes the mask at the
+    // rule's threshold was decided over.
+    vision::RefinedPlanes planes;
+    addScores(in, pseudoMask(model, in.output, item.labels, rule, in.rgb, "", sweep ? &planes : nullptr), item,
+              matrix, classScores);
+    if (sweep) {
+        const cv::Mat continuous = in.rgb.isContinuous() ? in.rgb : in.rgb.clone();
+        sweep->addPlanes(in.gt.data, planes,
+                         torch::from_blob(continuous.data, {in.rgb.rows, in.rgb.cols, 3}, torch::kByte));
     }
-    // A threshold method: PAR once for the mask at the rule's threshold and the sweep's grid,
-    // the planes and the decision as pseudoMask takes them.
-    const cv::Mat continuous = in.rgb.isContinuous() ? in.rgb : in.rgb.clone();
-    const auto rgbHW3 = torch::from_blob(continuous.data, {in.rgb.rows, in.rgb.cols, 3}, torch::kByte);
-    const auto planes =
-        vision::refineLabelledPlanes(rule, in.output.maps.at(model.method->primaryMap()).to(torch::kCPU, torch::kFloat),
-                                     rgbHW3, effectiveLabels(in.output, item.labels));
-    const auto labels = vision::decideRefined(rule, planes, rgbHW3).to(torch::kCPU).contiguous();
-    cv::Mat mask(in.rgb.rows, in.rgb.cols, CV_8UC1);
-    std::memcpy(mask.data, labels.data_ptr<std::uint8_t>(), mask.total());
-    addScores(in, mask, item, matrix, classScores);
-    sweep->addPlanes(in.gt.data, planes, rgbHW3);
 }
 
 nlohmann::json validateModel(LoadedModel &model, const vision::VocDataset &dataset, const torch::Device &device,

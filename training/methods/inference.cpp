@@ -125,7 +125,8 @@ const torch::Tensor &methodMap(const LoadedModel &model, const MethodOutput &out
 }
 
 cv::Mat pseudoMask(const LoadedModel &model, const MethodOutput &output, const std::vector<int> &labels,
-                   const vision::PseudoLabelRule &rule, const cv::Mat &rgb, const std::string &mapKind)
+                   const vision::PseudoLabelRule &rule, const cv::Mat &rgb, const std::string &mapKind,
+                   vision::RefinedPlanes *planesOut)
 {
     const auto &maps = methodMap(model, output, mapKind); // [K, H, W]
     // A kind that comes with its own background (supervised's and AFA's seg, AFA's aff) is the
@@ -150,8 +151,10 @@ cv::Mat pseudoMask(const LoadedModel &model, const MethodOutput &output, const s
         labelsOut = all.argmax(0).to(torch::kUInt8);
     } else {
         // Only the labelled planes are refined: PAR costs per channel.
-        const auto planes = vision::refineLabelledPlanes(rule, maps, rgbHW3, effectiveLabels(output, labels));
+        auto planes = vision::refineLabelledPlanes(rule, maps, rgbHW3, effectiveLabels(output, labels));
         labelsOut = vision::decideRefined(rule, planes, rgbHW3);
+        if (planesOut)
+            *planesOut = std::move(planes);
     }
     const auto host = labelsOut.to(torch::kCPU).contiguous();
     cv::Mat mask(H, W, CV_8UC1);

@@ -4,6 +4,7 @@
 #include "training/checkpoint/checkpoint.h"
 #include "training/methods/inspection.h"
 #include "vision/core/error.h"
+#include "vision/labels/pseudo_label_maps.h"
 #include "vision/labels/pseudo_label_rule.h"
 
 #include <opencv2/core/mat.hpp>
@@ -39,9 +40,12 @@ cv::Mat pseudoMask(const LoadedModel &model, const MethodOutput &output, const s
 // the labelled classes, or with crf the dense CRF's argmax over [bgThreshold; maps]. A map kind
 // that comes with its own background (backgrounds[kind]: supervised's and AFA's seg, AFA's aff)
 // refines [background; maps] (and CRFs them, normalised per pixel) and argmaxes.
-// mapKind: which of the method's maps ("" = its primary one).
+// mapKind: which of the method's maps ("" = its primary one). planesOut, for a kind the rule
+// decides: the refined planes the mask was decided over (a refined sweep reuses them instead of
+// running PAR again); left empty for a kind with its own background.
 cv::Mat pseudoMask(const LoadedModel &model, const MethodOutput &output, const std::vector<int> &labels,
-                   const vision::PseudoLabelRule &rule, const cv::Mat &rgb, const std::string &mapKind = {});
+                   const vision::PseudoLabelRule &rule, const cv::Mat &rgb, const std::string &mapKind = {},
+                   vision::RefinedPlanes *planesOut = nullptr);
 
 // A map kind the method does not have: a mistake in the request, not in one image.
 class UnknownMapError : public Error {

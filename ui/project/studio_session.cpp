@@ -7,8 +7,6 @@
 #include <QFileInfo>
 #include <QSettings>
 
-#include <algorithm>
-
 namespace wsss::ui {
 
 namespace {
@@ -73,8 +71,7 @@ vision::PseudoLabelRule StudioSession::loadRule(const vision::PseudoLabelRule &f
     rule.crf = settings.value(QStringLiteral("rule/crf"), rule.crf).toBool();
     // A name this build does not know (settings edited by hand) keeps the fallback's.
     const auto preset = settings.value(QStringLiteral("rule/crfPreset")).toString().toStdString();
-    const auto presets = vision::denseCrfPresetNames();
-    if (std::find(presets.begin(), presets.end(), preset) != presets.end())
+    if (vision::isDenseCrfPreset(preset))
         rule.crfPreset = preset;
     return rule;
 }

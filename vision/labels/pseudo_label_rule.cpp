@@ -6,7 +6,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -36,13 +35,8 @@ void PseudoLabelRule::validate() const
                     " is not 0 ≤ β_l ≤ β_h ≤ 1");
     if (parIterations < 0)
         throw Error("pseudo-label rule: par_iterations " + std::to_string(parIterations) + " is negative");
-    const auto presets = denseCrfPresetNames();
-    if (std::find(presets.begin(), presets.end(), crfPreset) == presets.end()) {
-        std::string known;
-        for (const auto &name : presets)
-            known += (known.empty() ? "" : ", ") + name;
-        throw Error("pseudo-label rule: crf_preset \"" + crfPreset + "\" is not one of " + known);
-    }
+    if (!isDenseCrfPreset(crfPreset))
+        throw Error("pseudo-label rule: crf_preset \"" + crfPreset + "\" is not one of " + denseCrfPresetList());
 }
 
 nlohmann::json PseudoLabelRule::toJson() const

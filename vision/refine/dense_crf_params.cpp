@@ -88,10 +88,23 @@ DenseCrfParams denseCrfPreset(const std::string &name)
     for (const auto &preset : kPresets)
         if (name == preset.name)
             return preset.params;
-    std::string known;
-    for (const auto &n : denseCrfPresetNames())
-        known += (known.empty() ? "" : ", ") + n;
-    throw Error("dense CRF: unknown preset \"" + name + "\" (known: " + known + ")");
+    throw Error("dense CRF: unknown preset \"" + name + "\" (known: " + denseCrfPresetList() + ")");
+}
+
+bool isDenseCrfPreset(const std::string &name)
+{
+    for (const auto &preset : kPresets)
+        if (name == preset.name)
+            return true;
+    return false;
+}
+
+std::string denseCrfPresetList()
+{
+    std::string list;
+    for (const auto &preset : kPresets)
+        list += (list.empty() ? "" : ", ") + std::string(preset.name);
+    return list;
 }
 
 std::vector<std::string> denseCrfPresetNames()

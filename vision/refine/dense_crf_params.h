@@ -28,5 +28,7 @@ struct DenseCrfParams {
 // (also "eca", unverified upstream), "vitpcm", "irn", "toco". Unknown names throw wsss::Error.
 DenseCrfParams denseCrfPreset(const std::string &name);
 std::vector<std::string> denseCrfPresetNames();
+bool isDenseCrfPreset(const std::string &name);
+std::string denseCrfPresetList(); // "psa, acr, …": the names for a message
 
 } // namespace wsss::vision
