@@ -45,6 +45,7 @@ int main(int argc, char **argv)
     wsss::training::addInfoVerb(app);
     wsss::training::addProjectVerb(app);
     wsss::training::addExportVerb(app);
+    wsss::training::addPackVerb(app);
     app.add_subcommand("version", "Show the version, the LibTorch version, CUDA availability and the resource folder")
         ->callback([] { std::printf("%s\n", versionText().c_str()); });
     try {

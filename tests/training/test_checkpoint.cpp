@@ -3,14 +3,21 @@
 // without it fall back to the preset's.
 #include "support/tensor_compare.h"
 #include "training/checkpoint/checkpoint.h"
+#include "training/checkpoint/checkpoint_pack.h"
 #include "training/data/demo_generator.h"
 #include "training/methods/method_registry.h"
 #include "vision/backbones/backbone_registry.h"
+#include "vision/labels/pseudo_label_rule.h"
 #include "vision/weights/safetensors.h"
+
+#include <wsss/source_paths.h>
 
 #include <QTemporaryDir>
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
+
+#include <filesystem>
+#include <fstream>
 
 using namespace wsss;
 
@@ -18,13 +25,32 @@ namespace {
 
 const vision::Normalization kCustom{{0.1f, 0.2f, 0.3f}, {0.4f, 0.5f, 0.6f}};
 
+// Where in `node` a string is an absolute path ("train.data", …).
+void findAbsolutePaths(const nlohmann::json &node, const std::string &where, std::vector<std::string> &found)
+{
+    if (node.is_object())
+        for (auto it = node.begin(); it != node.end(); ++it)
+            findAbsolutePaths(it.value(), where + "." + it.key(), found);
+    else if (node.is_array())
+        for (std::size_t i = 0; i < node.size(); ++i)
+            findAbsolutePaths(node[i], where + "[" + std::to_string(i) + "]", found);
+    else if (node.is_string()) {
+        const auto text = node.get<std::string>();
+        const auto value = text.substr(text.find('=') == std::string::npos ? 0 : text.find('=') + 1);
+        if (std::filesystem::path(text).is_absolute() ||
+            (!value.empty() && std::filesystem::path(value[0] == '"' ? value.substr(1) : value).is_absolute()))
+            found.push_back(where + " = " + text);
+    }
+}
+
 bool sameNorm(const vision::Normalization &a, const vision::Normalization &b)
 {
     return a.mean == b.mean && a.std == b.std;
 }
 
 // A tiny cam checkpoint whose backbone normalises with `norm`.
-void writeCheckpoint(const std::string &path, const vision::Normalization &norm)
+void writeCheckpoint(const std::string &path, const vision::Normalization &norm,
+                     const nlohmann::json &train = nlohmann::json::object())
 {
     torch::manual_seed(0);
     training::CheckpointHeader header;
@@ -32,6 +58,7 @@ void writeCheckpoint(const std::string &path, const vision::Normalization &norm)
     header.backbone = "vit_test_patch8";
     header.labelMap = training::demoLabelMap();
     header.inputSize = 64;
+    header.train = train;
     auto model = training::createMethod(header.spec());
     header.config = model->config();
     model->backbone().setNormalization(norm);
@@ -85,6 +112,90 @@ private Q_SLOTS:
         QVERIFY(!training::readCheckpointHeader(file).normalization.has_value());
         const auto loaded = training::loadCheckpoint(file);
         QVERIFY(sameNorm(loaded.method->backboneInfo().norm, vision::vitPreset("vit_test_patch8").norm));
+    }
+
+    // `wsss pack`: the copy a user shares or the application bundles is half the size, names no
+    // folder of the machine the run was trained on, and loads to the same model up to fp16.
+    void packedCopyIsSmallerPortableAndTheSameModel()
+    {
+        const auto file = path("run.wsss");
+        writeCheckpoint(file, kCustom,
+                        {{"data", "/home/someone/datasets/voc"},
+                         {"set", {"guider=\"/home/someone/runs/dino/checkpoint.wsss\"", "pooling=gap"}},
+                         {"batch", 16}});
+        const auto packed = path("packed.wsss");
+        const auto result = training::packCheckpoint({file, packed, "fp16", false});
+        QVERIFY(result.tensorsConverted > 0);
+        QVERIFY2(result.bytesOut < result.bytesIn * 6 / 10,
+                 (std::to_string(result.bytesIn) + " → " + std::to_string(result.bytesOut)).c_str());
+        QCOMPARE(result.pathsReduced, (std::vector<std::string>{"train.data", "train.set[0]"}));
+
+        const auto header = training::readCheckpointHeader(packed);
+        QCOMPARE(header.train.at("data").get<std::string>(), std::string("voc"));
+        QCOMPARE(header.train.at("set").at(0).get<std::string>(), std::string("guider=\"checkpoint.wsss\""));
+        QCOMPARE(header.train.at("set").at(1).get<std::string>(), std::string("pooling=gap"));
+        QCOMPARE(header.train.at("batch").get<int>(), 16);
+        QVERIFY(sameNorm(*header.normalization, kCustom));
+        for (const auto &[name, tensor] : vision::readSafetensors(packed).tensors)
+            if (tensor.is_floating_point())
+                QVERIFY2(tensor.scalar_type() == torch::kHalf, name.c_str());
+
+        const auto original = training::loadCheckpoint(file);
+        const auto copy = training::loadCheckpoint(packed);
+        const auto a = original.method->parameters(), b = copy.method->parameters();
+        QCOMPARE(a.size(), b.size());
+        bool someRounded = false;
+        for (std::size_t i = 0; i < a.size(); ++i) {
+            QCOMPARE(b[i].scalar_type(), torch::kFloat); // cast back on load
+            QVERIFY(torch::allclose(a[i], b[i], 1e-3, 1e-4));
+            someRounded = someRounded || !torch::equal(a[i], b[i]);
+        }
+        QVERIFY(someRounded);
+    }
+
+    void packNeverOverwritesWithoutBeingAsked()
+    {
+        const auto file = path("keep.wsss");
+        writeCheckpoint(file, kCustom);
+        const auto out = path("keep_fp16.wsss");
+        WSSS_VERIFY_THROWS_WITH(training::packCheckpoint({file, file, "fp16", true}), "is the checkpoint itself");
+        training::packCheckpoint({file, out, "fp16", false});
+        WSSS_VERIFY_THROWS_WITH(training::packCheckpoint({file, out, "fp16", false}), "--force");
+        // fp32: only the header changes; --force replaces the copy.
+        const auto r = training::packCheckpoint({file, out, "fp32", true});
+        QCOMPARE(r.tensorsConverted, std::size_t{0});
+        QVERIFY(torch::equal(training::loadCheckpoint(out).method->parameters().front(),
+                             training::loadCheckpoint(file).method->parameters().front()));
+        // Backbone weights are not a checkpoint: the message names the file.
+        const auto weights = path("weights.safetensors");
+        vision::writeSafetensors(weights, {{"w", torch::ones({2})}});
+        WSSS_VERIFY_THROWS_WITH(training::packCheckpoint({weights, path("w16.wsss"), "fp16", false}), "weights.safetensors");
+        QVERIFY(!QFile::exists(QString::fromStdString(path("w16.wsss"))));
+    }
+
+    // The checkpoints the application bundles (`make run` opens one) load, carry the rule the
+    // demo project starts from, and name no folder of the machine they were trained on.
+    void bundledDemoCheckpointsArePortable()
+    {
+        int checked = 0;
+        for (const auto &entry : std::filesystem::directory_iterator(WSSS_SOURCE_RESOURCE_DIR "/demo")) {
+            if (entry.path().extension() != ".wsss")
+                continue;
+            const auto file = entry.path().string();
+            std::vector<std::string> paths;
+            findAbsolutePaths(training::readCheckpointHeader(file).toJson(), "", paths);
+            QVERIFY2(paths.empty(), (file + ": " + (paths.empty() ? "" : paths.front())).c_str());
+            const auto loaded = training::loadCheckpoint(file);
+            QVERIFY(!loaded.method->parameters().empty());
+            auto rulePath = entry.path();
+            rulePath.replace_extension(".rule.json");
+            std::ifstream ruleFile(rulePath);
+            QVERIFY2(ruleFile.good(), rulePath.string().c_str());
+            const auto rule = vision::PseudoLabelRule::fromJson(nlohmann::json::parse(ruleFile));
+            QVERIFY(rule.refines()); // the first screen shows masks as an export writes them
+            ++checked;
+        }
+        QVERIFY(checked >= 2);
     }
 };
 

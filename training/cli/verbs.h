@@ -26,6 +26,7 @@ void addRefineVerb(CLI::App &app);
 void addInfoVerb(CLI::App &app);
 void addProjectVerb(CLI::App &app);
 void addExportVerb(CLI::App &app);
+void addPackVerb(CLI::App &app);
 
 // "LO,HI" (a β_l/β_h band, e.g. 0.35,0.55) → the two scores; wsss::Error naming the text otherwise.
 std::pair<float, float> parseBandOption(const std::string &text);

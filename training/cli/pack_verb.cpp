@@ -1,0 +1,55 @@
+// `wsss pack`: a checkpoint made fit to share (training/checkpoint/checkpoint_pack.h).
+#include "training/checkpoint/checkpoint_pack.h"
+#include "training/cli/verbs.h"
+
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <memory>
+#include <string>
+
+namespace wsss::training {
+
+namespace {
+
+std::string megabytes(std::uintmax_t bytes)
+{
+    char text[32];
+    std::snprintf(text, sizeof text, "%.1f MB", static_cast<double>(bytes) / 1e6);
+    return text;
+}
+
+void runPack(const PackOptions &o)
+{
+    const auto r = packCheckpoint(o);
+    std::string paths;
+    for (const auto &p : r.pathsReduced)
+        paths += (paths.empty() ? "" : ", ") + p;
+    const std::string tensors = r.tensorsConverted == 0
+                                    ? std::to_string(r.tensors) + " tensors as they were"
+                                    : std::to_string(r.tensorsConverted) + " of " + std::to_string(r.tensors) +
+                                          " tensors stored as " + o.precision;
+    std::fprintf(stderr, "pack: %s; %zu paths reduced to their names%s%s%s; %s → %s → %s\n", tensors.c_str(),
+                 r.pathsReduced.size(), paths.empty() ? "" : " (", paths.c_str(), paths.empty() ? "" : ")",
+                 megabytes(r.bytesIn).c_str(), megabytes(r.bytesOut).c_str(), o.out.c_str());
+}
+
+} // namespace
+
+void addPackVerb(CLI::App &app)
+{
+    auto o = std::make_shared<PackOptions>();
+    auto *verb = app.add_subcommand("pack", "Write a checkpoint to share or bundle: tensors at a lower precision, "
+                                            "the paths in its header reduced to their names");
+    verb->add_option("--checkpoint", o->in, "The checkpoint.wsss to copy")->required();
+    verb->add_option("--out", o->out, "The copy to write")->required();
+    verb->add_option("--precision", o->precision,
+                     "fp16 or bf16: floating-point tensors stored so (half the size; loading casts back); "
+                     "fp32: as they are")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"fp16", "bf16", "fp32"}));
+    verb->add_flag("--force", o->force, "Replace an existing output file");
+    verb->callback([o] { runPack(*o); });
+}
+
+} // namespace wsss::training
