@@ -329,6 +329,7 @@ void MainWindow::createControls()
     connect(m_kindCombo, &QComboBox::currentTextChanged, m_canvas, &CanvasWidget::setMapKind);
     connect(m_kindCombo, &QComboBox::currentTextChanged, m_classMapsDock, &ClassMapsDock::setMapKind);
     connect(m_kindCombo, &QComboBox::currentTextChanged, m_correction, &CorrectionController::setMapKind);
+    connect(m_kindCombo, &QComboBox::currentTextChanged, this, &MainWindow::showRuleScope);
 
     label(tr("Opacity"));
     m_opacitySlider = new QSlider(Qt::Horizontal, bar);
@@ -783,6 +784,7 @@ void MainWindow::showInspection(std::shared_ptr<const tr::Inspection> inspection
         m_classCombo->setCurrentIndex(row);
     m_canvas->setMapClass(m_classCombo->currentIndex() < 0 ? -1 : m_classCombo->currentData().toInt());
     m_classMapsDock->setCurrentClass(m_canvas->mapClass());
+    showRuleScope();
 
     if (isVisible()) {
         m_canvas->repaint();
@@ -902,6 +904,20 @@ void MainWindow::populateKinds(const tr::Inspection &inspection)
     m_canvas->setMapKind(kind);
     m_classMapsDock->setMapKind(kind);
     m_correction->setMapKind(kind);
+    showRuleScope();
+}
+
+void MainWindow::showRuleScope()
+{
+    const auto &ins = m_canvas->inspection();
+    const bool own = ins && ins->ownBackground(m_canvas->mapKind().toStdString());
+    m_thresholdsDock->setOwnBackground(own);
+    m_thresholdSlider->setEnabled(!own);
+    m_thresholdSpin->setEnabled(!own);
+    const QString tip = own ? tr("This map scores the background itself: its pseudo-mask is the argmax, no threshold")
+                            : tr("Pixels whose class maps all stay at or below this are background");
+    m_thresholdSlider->setToolTip(tip);
+    m_thresholdSpin->setToolTip(tip);
 }
 
 void MainWindow::setBgThreshold(double threshold)

@@ -154,6 +154,8 @@ private:
     void onJobFailed(quint64 jobId, const QString &message);
     void populateClasses(const std::vector<std::string> &names);
     void populateKinds(const wsss::training::Inspection &inspection);
+    // Whether the threshold controls decide the mask shown (not where the map has its own background).
+    void showRuleScope();
     void showRule();                       // the rule into toolbar and dock, without echoes
     void endEvaluation(quint64 jobId, bool succeeded);
     void showError(const QString &message);

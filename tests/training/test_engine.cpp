@@ -215,6 +215,7 @@ private Q_SLOTS:
         QCOMPARE(r->parIterations, 10);
         QVERIFY(r->crf);
         QCOMPARE(p->parIterations, 0);
+        QVERIFY(!p->ownBackground && !r->ownBackground); // cam: the threshold decides
         QCOMPARE(r->thresholds.size(), std::size_t{20}); // 0.05 … 1: the CRF's background above 0
         QCOMPARE(r->thresholds.front(), 0.05f);
         const auto at = static_cast<std::size_t>(std::find_if(r->thresholds.begin(), r->thresholds.end(),
@@ -292,6 +293,56 @@ private Q_SLOTS:
             QVERIFY(std::count(cli.begin(), cli.end(), 0) < static_cast<std::ptrdiff_t>(cli.size())); // not all background
             QCOMPARE(studio, cli);
         }
+    }
+
+    // The same for a method that scores the background itself (supervised's seg here; ECA's
+    // CARMs, ViT-PCM, AFA's seg and aff alike): the studio refines [background; maps] with PAR and
+    // the CRF and takes the argmax, as an export writes; the threshold does not enter.
+    void ownBackgroundRefinementIsWhatInferWrites()
+    {
+        const auto checkpoint = (fs::path(m_dir.path().toStdString()) / "supervised.wsss").string();
+        test::writeTinyCheckpoint(checkpoint, 3, "supervised");
+        const auto dataset = vision::loadVocDataset(kData, "train");
+        const auto &item = dataset.items.at(0);
+        Recorder rec;
+        Engine engine(std::ref(rec));
+        engine.submit(LoadModelJob{checkpoint, "cpu"});
+        const JobId inspect = engine.submit(InspectJob{item.id, item.imagePath, item.labels});
+        QVERIFY(std::holds_alternative<JobFinished>(*rec.waitEnd(inspect)));
+        const auto inspection = rec.all<InspectionReady>(inspect).at(0).inspection;
+        const std::string kind = inspection->primaryKind;
+        QVERIFY2(inspection->ownBackground(kind), kind.c_str());
+
+        auto model = loadCheckpoint(checkpoint);
+        const cv::Mat rgb = vision::readImageRgb(item.imagePath);
+        const auto output = inferImage(model, rgb, false, torch::kCPU, item.labels);
+        vision::PseudoLabelRule par;
+        par.parIterations = 10;
+        vision::PseudoLabelRule crf = par;
+        crf.crf = true;
+        const auto plain = inspection->pseudoMask(kind, vision::PseudoLabelRule{});
+        for (const auto &rule : {par, crf}) {
+            const JobId refine = engine.submit(RefineJob{inspection, kind, rule});
+            QVERIFY(std::holds_alternative<JobFinished>(*rec.waitEnd(refine)));
+            const auto refined = rec.all<RefinementReady>(refine).at(0).refined;
+            QVERIFY(refined->ownBackground);
+            const cv::Mat written = pseudoMask(model, output, item.labels, rule, rgb);
+            const std::vector<std::uint8_t> cli(written.data, written.data + written.total());
+            QCOMPARE(refined->ownBackgroundLabels, cli);
+            if (rule.crf)
+                QVERIFY(cli != plain); // the refinement changed the mask: the test compares refined masks
+            // Another threshold is served by the same refinement: the method's background decides.
+            auto moved = rule;
+            moved.bgThreshold = 0.9f;
+            QVERIFY(refined->serves(moved));
+        }
+        // Its evaluation says so: no threshold decided the masks, none is swept.
+        const JobId evaluate = engine.submit(EvaluateJob{kData, "val", 0.45f, 10, 10, true});
+        QVERIFY(std::holds_alternative<JobFinished>(*rec.waitEnd(evaluate)));
+        const auto result = rec.all<EvaluationReady>(evaluate).at(0).result;
+        QVERIFY(result->ownBackground);
+        QVERIFY(result->thresholds.empty() && result->bestIndex == -1);
+        QVERIFY(!result->images.empty());
     }
 
     // Inspections queued behind a busy worker: only the newest runs; the others end as replaced by it.

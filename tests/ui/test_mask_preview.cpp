@@ -62,11 +62,34 @@ private Q_SLOTS:
         preview.setInspection(ins);
         wsss::vision::PseudoLabelRule rule;
         rule.bgThreshold = 0.0f; // ignored: the argmax decides
-        rule.parIterations = 10; // nothing to refine either
         preview.setRule(rule);
         preview.rebuild();
         QCOMPARE(preview.labels(), (std::vector<std::uint8_t>{1, 0, 2, 0}));
+        QVERIFY(!preview.refinementPending(true)); // nothing to refine without PAR or the CRF
+
+        // With the CRF the worker refines [background; maps]: the plain argmax until it arrives.
+        rule.crf = true;
+        preview.setRule(rule);
+        QVERIFY(preview.takeRefinementRequest(true));
+        preview.rebuild();
+        QCOMPARE(preview.labels(), (std::vector<std::uint8_t>{1, 0, 2, 0}));
+        auto refined = std::make_shared<RefinedMaps>();
+        refined->imageId = "img";
+        refined->kind = "cam";
+        refined->rule = rule;
+        refined->imageWidth = 4;
+        refined->imageHeight = 1;
+        refined->ownBackground = true;
+        refined->ownBackgroundLabels = {1, 1, 0, 0};
+        QVERIFY(preview.setRefinement(refined));
+        preview.rebuild();
+        QCOMPARE(preview.labels(), (std::vector<std::uint8_t>{1, 1, 0, 0}));
+        // The threshold does not enter the method's own decision: the refinement still serves.
+        rule.bgThreshold = 0.8f;
+        preview.setRule(rule);
         QVERIFY(!preview.refinementPending(true));
+        preview.rebuild();
+        QCOMPARE(preview.labels(), (std::vector<std::uint8_t>{1, 1, 0, 0}));
     }
 
     void refinementIsAskedOnceAndUsed()

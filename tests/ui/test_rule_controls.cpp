@@ -5,13 +5,16 @@
 #include "support/tiny_demo_run.h"
 #include "ui/canvas/canvas_widget.h"
 #include "ui/canvas/hud_overlay.h"
+#include "ui/docks/evaluation_dock.h"
 #include "ui/docks/thresholds_dock.h"
 #include "ui/engine/engine_bridge.h"
 #include "ui/main_window.h"
 
 #include <QCheckBox>
 #include <QComboBox>
+#include <QDir>
 #include <QDoubleSpinBox>
+#include <QLabel>
 #include <QPushButton>
 #include <QSettings>
 #include <QSignalSpy>
@@ -307,6 +310,51 @@ private Q_SLOTS:
         MainWindow second;
         QCOMPARE(second.rule(), edited);
         QCOMPARE(second.thresholdsDock()->rule(), edited);
+    }
+
+    // A map that scores the background itself (supervised's seg here; ECA's CARMs alike): the
+    // threshold controls are off, saying why, and PAR + CRF refine [background; maps] on the worker
+    // into the mask shown. Last: it replaces the window's checkpoint.
+    void ownBackgroundTurnsTheThresholdOff()
+    {
+        auto *threshold = dockChild<QSlider>(QStringLiteral("bgThresholdRuleSlider"));
+        auto *mode = dockChild<QComboBox>(QStringLiteral("backgroundModeCombo"));
+        auto *par = dockChild<QSlider>(QStringLiteral("parIterationsRuleSlider"));
+        auto *toolbarThreshold = m_window->findChild<QSlider *>(QStringLiteral("bgThresholdSlider"));
+        QVERIFY(threshold->isEnabled() && mode->isEnabled() && toolbarThreshold->isEnabled()); // cam: a threshold decides
+
+        const auto data = QDir(m_dir.path()).filePath(QStringLiteral("data")).toStdString();
+        const auto run = wsss::training::train(
+            wsss::test::tinyRunOptions("supervised", data, m_dir.filePath(QStringLiteral("supervised")).toStdString(), 2, 2));
+        QSignalSpy shown(m_window.get(), &MainWindow::inspectionShown);
+        m_window->openCheckpoint(QString::fromStdString(run.checkpointPath), QStringLiteral("cpu"));
+        QVERIFY2(shown.wait(60000), qPrintable(m_window->lastError()));
+        QVERIFY(inspection().ownBackground(canvas()->mapKind().toStdString()));
+        QVERIFY(!threshold->isEnabled() && !mode->isEnabled() && !toolbarThreshold->isEnabled());
+        QVERIFY(threshold->toolTip().contains(QStringLiteral("background itself")));
+        QVERIFY(par->isEnabled());
+
+        QSignalSpy ready(m_window->bridge(), &wsss::ui::EngineBridge::refinementReady);
+        PseudoLabelRule rule;
+        rule.parIterations = 10;
+        rule.crf = true;
+        m_window->setRule(rule);
+        QVERIFY(canvas()->refinementPending());
+        QVERIFY2(ready.wait(30000), qPrintable(m_window->lastError()));
+        const auto refined = canvas()->refinement();
+        QVERIFY(refined && refined->ownBackground);
+        QCOMPARE(canvas()->maskLabels(), refined->ownBackgroundLabels);
+
+        // Its evaluation names no threshold and sweeps none.
+        QSignalSpy ended(m_window.get(), &MainWindow::evaluationEnded);
+        QVERIFY(m_window->evaluateSplit() != 0);
+        QVERIFY(ended.wait(120000));
+        auto *evaluation = m_window->evaluationDock();
+        QVERIFY(evaluation->result() && evaluation->result()->ownBackground);
+        QCOMPARE(evaluation->sweepPointCount(), 0);
+        const auto summary = evaluation->findChild<QLabel *>(QStringLiteral("evaluationSummary"))->text();
+        QVERIFY2(summary.contains(QStringLiteral("with its own background")) && !summary.contains(QStringLiteral("t = ")),
+                 qPrintable(summary));
     }
 };
 

@@ -485,6 +485,7 @@ void Engine::State::evaluate(JobId id, const EvaluateJob &job, const CancelToken
     result->split = job.split;
     result->classNames = model->header.labelMap.names();
     result->threshold = t;
+    result->ownBackground = !sweeps;
     const auto count = static_cast<std::int64_t>(dataset.items.size());
     for (std::int64_t i = 0; i < count; ++i) {
         if (token.cancelled())

@@ -47,6 +47,9 @@ struct EvaluationResult {
     int parIterations = 0;
     bool crf = false;
     std::string crfPreset = "psa";
+    // The method scores the background itself (ECA, ViT-PCM, supervised): the masks are the
+    // argmax with its background, the threshold decided nothing and there is no sweep.
+    bool ownBackground = false;
     double miou = 0, meanFpr = 0, meanFnr = 0;
     std::vector<double> iou, fpr, fnr;
     struct ImageScore {

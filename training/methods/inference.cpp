@@ -129,8 +129,9 @@ cv::Mat pseudoMask(const LoadedModel &model, const MethodOutput &output, const s
                    vision::RefinedPlanes *planesOut)
 {
     const auto &maps = methodMap(model, output, mapKind); // [K, H, W]
-    // A kind that comes with its own background (supervised's and AFA's seg, AFA's aff) is the
-    // argmax over [background; maps]; the rule's threshold or band is for the others.
+    // A kind that comes with its own background (supervised's and AFA's seg, AFA's aff, ECA's
+    // CARMs, ViT-PCM's pcm) is the argmax over [background; maps], refined together; the rule's
+    // threshold or band is for the others.
     const auto bg = output.backgrounds.find(mapKind.empty() ? model.method->primaryMap() : mapKind);
     const bool argmaxWithBackground = bg != output.backgrounds.end();
     const int H = static_cast<int>(maps.size(1)), W = static_cast<int>(maps.size(2));
@@ -139,16 +140,12 @@ cv::Mat pseudoMask(const LoadedModel &model, const MethodOutput &output, const s
                     std::to_string(rgb.cols) + "×" + std::to_string(rgb.rows));
     const cv::Mat continuous = rgb.isContinuous() ? rgb : rgb.clone();
     const auto rgbHW3 = torch::from_blob(continuous.data, {H, W, 3}, torch::kByte); // the CRF's RGB order
-    const auto image = rgbHW3.permute({2, 0, 1}).to(torch::kFloat) / 255.0f;
     torch::Tensor labelsOut;
     if (argmaxWithBackground) {
-        auto all = vision::refineMaps(rule, image, torch::cat({bg->second.unsqueeze(0), maps}, 0));
-        if (rule.crf) {
-            // The method's own background: the CRF takes [background; maps] normalised per pixel.
-            const auto scores = all.clamp_min(0) + 1e-12f;
-            all = vision::denseCrf(scores / scores.sum(0, true), rgbHW3, vision::denseCrfPreset(rule.crfPreset));
-        }
-        labelsOut = all.argmax(0).to(torch::kUInt8);
+        vision::RefinedPlanes planes{maps, {}};
+        for (int k = 1; k <= maps.size(0); ++k)
+            planes.classIds.push_back(k);
+        labelsOut = vision::decideWithOwnBackground(rule, bg->second, planes, rgbHW3);
     } else {
         // Only the labelled planes are refined: PAR costs per channel.
         auto planes = vision::refineLabelledPlanes(rule, maps, rgbHW3, effectiveLabels(output, labels));
@@ -190,6 +187,15 @@ std::shared_ptr<RefinedMaps> refineInspection(const Inspection &inspection, cons
     planes.maps = planes.maps.to(device);
     const auto rgbHW3 = torch::from_blob(const_cast<std::uint8_t *>(inspection.rgb.data()), {H, W, 3}, torch::kByte)
                             .to(device);
+    if (const ClassMap *background = inspection.ownBackground(kind)) {
+        // The method's background is refined with the maps and the argmax decides, as `wsss infer`.
+        out->ownBackground = true;
+        const auto bg = torch::from_blob(const_cast<float *>(background->values.data()), {H, W}, torch::kFloat);
+        const auto labels =
+            vision::decideWithOwnBackground(rule, bg.to(device), planes, rgbHW3).to(torch::kCPU).contiguous();
+        out->ownBackgroundLabels.assign(labels.data_ptr<std::uint8_t>(), labels.data_ptr<std::uint8_t>() + n);
+        return out;
+    }
     // As `wsss infer` refines and decides: the same two steps on the same planes.
     planes = vision::refinePlanes(rule, std::move(planes), rgbHW3);
     if (rule.parIterations > 0) {

@@ -99,14 +99,20 @@ struct RefinedMaps {
     int imageWidth = 0, imageHeight = 0;
     std::vector<ClassMap> maps;    // the labelled classes' maps after PAR; empty when PAR is off
     std::vector<std::uint8_t> crfLabels; // with the CRF: its labels [imageHeight * imageWidth]; else empty
+    // A kind with its own background (Inspection::ownBackground): the refined argmax over
+    // [background; labelled maps] (vision::decideWithOwnBackground), PAR alone or with the CRF;
+    // `maps` and `crfLabels` stay empty. The rule's threshold is not read.
+    bool ownBackground = false;
+    std::vector<std::uint8_t> ownBackgroundLabels;
 
     // Whether this result serves `wanted` for the same image and kind: the same PAR, and with
-    // the CRF on the same CRF inputs (its background score) and parameters. The decision may
-    // differ: it applies to maps live.
+    // the CRF on the same CRF inputs (its background score, unless the method scores it) and
+    // parameters. The decision may differ: it applies to maps live.
     bool serves(const vision::PseudoLabelRule &wanted) const
     {
-        return rule.parIterations == wanted.parIterations && rule.crf == wanted.crf
-               && (!wanted.crf || (rule.bgThreshold == wanted.bgThreshold && rule.crfPreset == wanted.crfPreset));
+        return rule.parIterations == wanted.parIterations && rule.crf == wanted.crf &&
+               (!wanted.crf ||
+                (rule.crfPreset == wanted.crfPreset && (ownBackground || rule.bgThreshold == wanted.bgThreshold)));
     }
 };
 

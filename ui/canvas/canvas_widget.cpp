@@ -515,6 +515,12 @@ void CanvasWidget::paintScene(QPainter &painter)
         caption += tr("  ·  corrected mask");
     } else if (m_showMask && ins.ownBackground(mapKind().toStdString())) {
         caption += tr("  ·  pseudo-mask %1: argmax with its own background").arg(mapKind());
+        if (rule.parIterations > 0)
+            caption += tr(", PAR %1").arg(rule.parIterations);
+        if (rule.crf)
+            caption += rule.crfPreset == "psa" ? tr(", CRF") : tr(", CRF (%1)").arg(QString::fromStdString(rule.crfPreset));
+        if (refinementPending())
+            caption += tr("  (refining…)");
     } else if (m_showMask) {
         if (rule.crf && rule.crfPreset != "psa") // the default preset goes unnamed
             caption += tr("  ·  pseudo-mask %1, CRF (%2) bg %3")

@@ -59,8 +59,7 @@ bool MaskPreview::setRefinement(std::shared_ptr<const tr::RefinedMaps> refined)
 
 bool MaskPreview::refinementPending(bool shown) const
 {
-    // A kind with its own background is decided by the argmax alone (pseudoMask): nothing to refine.
-    if (!shown || !m_inspection || !m_rule.refines() || m_inspection->ownBackground(kind()))
+    if (!shown || !m_inspection || !m_rule.refines())
         return false;
     if (m_requestFailed && m_requestedFor.lock() == m_inspection && m_requestedKind == kind() &&
         sameRefinement(m_requestedRule, m_rule))
@@ -92,7 +91,12 @@ void MaskPreview::rebuild()
     const int w = m_inspection->imageWidth, h = m_inspection->imageHeight;
     const size_t n = static_cast<size_t>(w) * h;
     if (m_inspection->ownBackground(kind())) {
-        m_labels = m_inspection->pseudoMask(kind(), m_rule); // the argmax with the method's background
+        // The argmax with the method's background; refined by the worker when the rule says so
+        // (the last refinement is kept until the next arrives).
+        if (m_rule.refines() && m_refined && m_refined->ownBackgroundLabels.size() == n)
+            m_labels = m_refined->ownBackgroundLabels;
+        else
+            m_labels = m_inspection->pseudoMask(kind(), m_rule);
     } else if (m_rule.refines() && m_refined && m_rule.crf && m_refined->crfLabels.size() == n) {
         m_labels = m_refined->crfLabels; // kept until the next CRF arrives, even if the threshold moved
     } else if (m_rule.refines() && m_refined && m_rule.parIterations > 0 && !m_refined->maps.empty()) {

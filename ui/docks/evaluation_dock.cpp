@@ -65,6 +65,7 @@ EvaluationDock::EvaluationDock(QWidget *parent) : QDockWidget(tr("Evaluation"), 
     m_useBest->setObjectName(QStringLiteral("useBestButton"));
     m_useBest->setEnabled(false);
     m_summary = new QLabel(tr("No evaluation yet: open a split with masks and a checkpoint, then Evaluate."), body);
+    m_summary->setObjectName(QStringLiteral("evaluationSummary"));
     m_summary->setTextInteractionFlags(Qt::TextSelectableByMouse);
     top->addWidget(m_evaluate);
     top->addWidget(m_cancel);
@@ -87,6 +88,12 @@ EvaluationDock::EvaluationDock(QWidget *parent) : QDockWidget(tr("Evaluation"), 
     m_bestLabel->setPositionAlignment(Qt::AlignLeft | Qt::AlignBottom);
     m_bestLabel->setColor(Qt::red);
     m_bestLabel->setVisible(false);
+    m_noSweepLabel = new QCPItemText(m_sweepPlot);
+    m_noSweepLabel->position->setType(QCPItemPosition::ptAxisRectRatio);
+    m_noSweepLabel->position->setCoords(0.5, 0.5);
+    m_noSweepLabel->setText(tr("No threshold to sweep:\nthe method scores the background itself"));
+    m_noSweepLabel->setColor(QColor(90, 90, 90));
+    m_noSweepLabel->setVisible(false);
     m_sweepPlot->xAxis->setRange(0, 1);
     m_sweepPlot->yAxis->setRange(0, 100);
     m_sweepPlot->setToolTip(tr("Click to use that background threshold"));
@@ -153,10 +160,10 @@ void EvaluationDock::setResult(std::shared_ptr<const tr_::EvaluationResult> resu
     if (!m_result)
         return;
     const auto &r = *m_result;
-    QString text = tr("%1: %n image(s), mIoU %2% at t = %3, FPR %4, FNR %5", nullptr, static_cast<int>(r.images.size()))
+    QString text = tr("%1: %n image(s), mIoU %2% %3, FPR %4, FNR %5", nullptr, static_cast<int>(r.images.size()))
                        .arg(QString::fromStdString(r.split))
                        .arg(100 * r.miou, 0, 'f', 1)
-                       .arg(r.threshold, 0, 'f', 2)
+                       .arg(decidedBy(r))
                        .arg(r.meanFpr, 0, 'f', 3)
                        .arg(r.meanFnr, 0, 'f', 3);
     // The masks scored are the refined ones the canvas shows.
@@ -218,11 +225,19 @@ int EvaluationDock::classBarCount() const
     return m_classBars;
 }
 
+QString EvaluationDock::decidedBy(const wsss::training::EvaluationResult &r) const
+{
+    return r.ownBackground ? tr("with its own background") : tr("at t = %1").arg(r.threshold, 0, 'f', 2);
+}
+
 void EvaluationDock::showSweep()
 {
     m_sweepGraph->data()->clear();
     m_bestGraph->data()->clear();
     m_bestLabel->setVisible(false);
+    const bool noSweep = m_result && m_result->ownBackground;
+    m_noSweepLabel->setVisible(noSweep);
+    m_currentLine->setVisible(!noSweep);
     if (m_result && !m_result->sweepMiou.empty()) {
         const auto &r = *m_result;
         QVector<double> x, y;
@@ -287,7 +302,7 @@ void EvaluationDock::showClasses()
     m_classPlot->xAxis->setTickLabelRotation(keys.size() > 6 ? 60 : 0);
     m_classPlot->xAxis->setSubTicks(false);
     m_classPlot->xAxis->setRange(-0.6, std::max(0.6, keys.size() - 0.4));
-    m_classPlot->xAxis->setLabel(tr("at t = %1").arg(r.threshold, 0, 'f', 2));
+    m_classPlot->xAxis->setLabel(decidedBy(r));
     m_classPlot->replot(QCustomPlot::rpQueuedReplot);
 }
 

@@ -47,6 +47,7 @@ Q_SIGNALS:
     void thresholdPicked(double threshold);
 
 private:
+    QString decidedBy(const wsss::training::EvaluationResult &r) const; // "at t = 0.45" or "with its own background"
     void showSweep();
     void showClasses();
     void showImages();
@@ -63,6 +64,7 @@ private:
     QCPGraph *m_bestGraph = nullptr;
     QCPItemStraightLine *m_currentLine = nullptr;
     QCPItemText *m_bestLabel = nullptr;
+    QCPItemText *m_noSweepLabel = nullptr; // a method that scores the background: nothing to sweep
     QCustomPlot *m_classPlot = nullptr;
     int m_classBars = 0;
     QTableWidget *m_images = nullptr;

@@ -41,8 +41,9 @@ ThresholdsDock::ThresholdsDock(QWidget *parent)
     m_modeCombo->setObjectName(QStringLiteral("backgroundModeCombo"));
     m_modeCombo->addItem(tr("Threshold"), backgroundRuleKey(wsss::vision::BackgroundRule::Threshold));
     m_modeCombo->addItem(tr("Band (β_l, β_h; 255 between)"), backgroundRuleKey(wsss::vision::BackgroundRule::Band));
-    m_modeCombo->setToolTip(tr("Threshold: background at or below one score. Band (AFA): a class above β_h, "
-                               "background at or below β_l, ignored (255, hatched) between"));
+    m_modeToolTip = tr("Threshold: background at or below one score. Band (AFA): a class above β_h, "
+                       "background at or below β_l, ignored (255, hatched) between");
+    m_modeCombo->setToolTip(m_modeToolTip);
     grid->addWidget(modeLabel, r, 0);
     grid->addWidget(m_modeCombo, r, 1, 1, 2);
     ++r;
@@ -180,6 +181,20 @@ void ThresholdsDock::apply(const wsss::vision::PseudoLabelRule &rule)
     Q_EMIT ruleChanged(m_rule);
 }
 
+QString ThresholdsDock::ownBackgroundNote() const
+{
+    return tr("This map scores the background itself: the pseudo-mask is the argmax over its background and "
+              "the classes (PAR and the CRF still refine it), so no threshold or band decides it");
+}
+
+void ThresholdsDock::setOwnBackground(bool own)
+{
+    if (own == m_ownBackground)
+        return;
+    m_ownBackground = own;
+    showRule();
+}
+
 void ThresholdsDock::showRule()
 {
     for (const Row &row : m_rows) {
@@ -188,11 +203,18 @@ void ThresholdsDock::showRule()
         const QSignalBlocker blockSpin(row.spin);
         row.slider->setValue(static_cast<int>(std::lround((value - row.field->minimum) / row.field->step)));
         row.spin->setValue(value);
-        const bool applies = row.field->appliesTo(m_rule);
+        // The threshold and band (the float fields) decide nothing where the map has a background.
+        const bool decides = !(m_ownBackground && row.field->member);
+        const bool applies = row.field->appliesTo(m_rule) && decides;
         row.label->setEnabled(applies);
         row.slider->setEnabled(applies);
         row.spin->setEnabled(applies);
+        const QString why = decides ? row.field->toolTip : ownBackgroundNote() + QStringLiteral("\n\n") + row.field->toolTip;
+        row.slider->setToolTip(why);
+        row.spin->setToolTip(why);
     }
+    m_modeCombo->setEnabled(!m_ownBackground);
+    m_modeCombo->setToolTip(m_ownBackground ? ownBackgroundNote() : m_modeToolTip);
     {
         const QSignalBlocker blockMode(m_modeCombo);
         m_modeCombo->setCurrentIndex(std::max(0, m_modeCombo->findData(backgroundRuleKey(m_rule.background))));

@@ -30,6 +30,12 @@ public:
     void setCheckpointBest(double threshold);
     double checkpointBest() const { return m_checkpointBest; }
 
+    // The map on screen scores the background itself (ECA's CARMs, ViT-PCM, AFA's seg and aff,
+    // supervised): its pseudo-mask is the argmax over that background and the classes, so the
+    // mode, threshold and band are disabled (saying why); PAR and the CRF still apply.
+    void setOwnBackground(bool own);
+    bool ownBackground() const { return m_ownBackground; }
+
     void resetToPaper();      // wsss::vision::PseudoLabelRule{} (every field); emits ruleChanged if it differs
     void resetToCheckpoint(); // the paper's rule with the checkpoint's best background threshold
 
@@ -46,9 +52,12 @@ private:
     void edit(const Row &row, double value);
     void showRule();
     void apply(const wsss::vision::PseudoLabelRule &rule);
+    QString ownBackgroundNote() const;
 
     wsss::vision::PseudoLabelRule m_rule;
     double m_checkpointBest;
+    bool m_ownBackground = false;
+    QString m_modeToolTip;
     std::vector<Row> m_rows;
     QComboBox *m_modeCombo = nullptr;
     QCheckBox *m_crfCheck = nullptr;

@@ -164,4 +164,21 @@ torch::Tensor decideRefined(const PseudoLabelRule &rule, const RefinedPlanes &pl
     return pseudoLabel(rule, planes.maps, planes.classIds, planes.classIds);
 }
 
+torch::Tensor decideWithOwnBackground(const PseudoLabelRule &rule, const torch::Tensor &background,
+                                      const RefinedPlanes &planes, const torch::Tensor &imageHW3)
+{
+    if (background.dim() != 2 || planes.maps.dim() != 3 || background.size(0) != planes.maps.size(1) ||
+        background.size(1) != planes.maps.size(2))
+        throw Error("pseudo-label rule: background " + c10::str(background.sizes()) + " and maps " +
+                    c10::str(planes.maps.sizes()) + " do not match (expected [H, W] and [K, H, W])");
+    const auto rgb = imageHW3.to(planes.maps.device());
+    auto all = torch::cat({background.to(planes.maps.device()).unsqueeze(0), planes.maps}, 0);
+    all = refineMaps(rule, rgb.permute({2, 0, 1}).to(torch::kFloat) / 255.0f, all);
+    if (rule.crf) {
+        const auto scores = all.clamp_min(0) + 1e-12f;
+        all = denseCrf(scores / scores.sum(0, true), rgb, denseCrfPreset(rule.crfPreset));
+    }
+    return labelsFromMarginals(all, planes.classIds);
+}
+
 } // namespace wsss::vision

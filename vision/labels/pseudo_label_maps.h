@@ -50,4 +50,12 @@ RefinedPlanes refinePlanes(const PseudoLabelRule &rule, RefinedPlanes chosen, co
 // the threshold or band; all background when there is no plane. What `wsss infer` writes.
 torch::Tensor decideRefined(const PseudoLabelRule &rule, const RefinedPlanes &planes, const torch::Tensor &imageHW3);
 
+// The decision for a method that scores the background itself (ECA's CARMs, ViT-PCM, AFA's seg
+// and aff, supervised): background [H, W] and planes.maps [P, H, W] (unrefined) refined together
+// by the rule (PAR on [background; planes], then the CRF on them normalised per pixel; the rule's
+// threshold and band are not read), then the argmax, ties to background → [H, W] uint8 on the
+// maps' device, plane p → planes.classIds[p]. What `wsss infer` writes and the studio shows.
+torch::Tensor decideWithOwnBackground(const PseudoLabelRule &rule, const torch::Tensor &background,
+                                      const RefinedPlanes &planes, const torch::Tensor &imageHW3);
+
 } // namespace wsss::vision
