@@ -27,8 +27,8 @@ build: deps $(BUILD_DIR)/CMakeCache.txt
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j 1
 
-# The demo dataset (Fashion-MNIST composites) and a demo checkpoint: the bundled one if
-# present, else one trained here on first run (a few minutes on a CPU, with a progress bar).
+# The demo dataset (Fashion-MNIST composites); `run` opens it with the bundled demo checkpoint,
+# or one that packaging/open-demo.sh trains on first run (about half an hour on a CPU).
 $(DEMO_DIR)/data/labelmap.txt: | build
 	$(BUILD_DIR)/bin/wsss demo-data --out $(DEMO_DIR)/data --train 2000 --val 500 --size 128
 

@@ -75,7 +75,8 @@ dpkg -x "$deb" "$root"
 bin=$root/usr/bin
 share=$root/usr/share
 for f in "$bin/wsss" "$share/wsss-studio/weights/vit_demo_patch8.safetensors" \
-         "$share/wsss-studio/demo/cam_vit_demo_patch8.wsss" "$share/wsss-studio/demo/cam_vit_demo_patch8.rule.json"; do
+         "$share/wsss-studio/demo/cam_vit_demo_patch8.wsss" "$share/wsss-studio/demo/cam_vit_demo_patch8.rule.json" \
+         "$share/wsss-studio/demo/eca_vit_demo_patch8.wsss" "$share/wsss-studio/demo/eca_vit_demo_patch8.rule.json"; do
   [[ -s "$f" ]] || fail "the package has no ${f#"$root"}"
 done
 if ldd "$bin/wsss" | grep 'not found'; then fail "${bin#"$root"}/wsss: libraries not found (above)"; fi
@@ -103,9 +104,13 @@ test -s "$work/run/checkpoint.wsss" || fail "train wrote no $work/run/checkpoint
 "$bin/wsss" infer --checkpoint "$share/wsss-studio/demo/cam_vit_demo_patch8.wsss" --data "$work/data" \
         --split val --out "$work/pred"
 test "$(ls "$work/pred/SegmentationClass" | wc -l)" -eq 2 || fail "infer with the installed demo checkpoint: not 2 masks"
-# The demo checkpoint's refined rule (PAR + CRF at its train-chosen threshold) starts a project.
-"$bin/wsss" project new --data "$work/data" --split val --checkpoint "$share/wsss-studio/demo/cam_vit_demo_patch8.wsss" \
-        --rule "$share/wsss-studio/demo/cam_vit_demo_patch8.rule.json" --out "$work/demo.wsssproj" > /dev/null
+# The first screen's checkpoint (ECA, its guider inside) with its refined rule (PAR + CRF) starts a
+# project, as packaging/open-demo.sh does.
+"$bin/wsss" infer --checkpoint "$share/wsss-studio/demo/eca_vit_demo_patch8.wsss" --data "$work/data" \
+        --split val --out "$work/pred_eca" --par --crf
+test "$(ls "$work/pred_eca/SegmentationClass" | wc -l)" -eq 2 || fail "infer with the installed ECA demo checkpoint: not 2 masks"
+"$bin/wsss" project new --data "$work/data" --split val --checkpoint "$share/wsss-studio/demo/eca_vit_demo_patch8.wsss" \
+        --rule "$share/wsss-studio/demo/eca_vit_demo_patch8.rule.json" --out "$work/demo.wsssproj" > /dev/null
 grep -q '"crf": true' "$work/demo.wsssproj" || fail "the demo project does not carry the demo checkpoint's rule"
 
 if [[ "$gui" != 1 ]]; then
