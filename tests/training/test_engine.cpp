@@ -155,6 +155,18 @@ private:
     QTemporaryDir m_dir;
     std::string m_checkpoint;
 
+    // `checkpoint` loaded by the engine, then `item` inspected with its labels; null if either failed.
+    static std::shared_ptr<const Inspection> loadAndInspect(Engine &engine, Recorder &rec, const std::string &checkpoint,
+                                                            const vision::DatasetItem &item)
+    {
+        engine.submit(LoadModelJob{checkpoint, "cpu"});
+        const JobId inspect = engine.submit(InspectJob{item.id, item.imagePath, item.labels});
+        const auto end = rec.waitEnd(inspect);
+        if (!end || !std::holds_alternative<JobFinished>(*end))
+            return nullptr;
+        return rec.all<InspectionReady>(inspect).at(0).inspection;
+    }
+
 private Q_SLOTS:
     void initTestCase()
     {
@@ -258,15 +270,12 @@ private Q_SLOTS:
     // labels, with a preset other than the default.
     void refinementIsWhatInferWrites()
     {
-        const auto dataset = vision::loadVocDataset(kData, "train");
-        const auto &item = dataset.items.at(0);
+        const auto item = vision::loadVocDataset(kData, "train").items.at(0);
         QVERIFY(!item.labels.empty());
         Recorder rec;
         Engine engine(std::ref(rec));
-        engine.submit(LoadModelJob{m_checkpoint, "cpu"});
-        const JobId inspect = engine.submit(InspectJob{item.id, item.imagePath, item.labels});
-        QVERIFY(std::holds_alternative<JobFinished>(*rec.waitEnd(inspect)));
-        const auto inspection = rec.all<InspectionReady>(inspect).at(0).inspection;
+        const auto inspection = loadAndInspect(engine, rec, m_checkpoint, item);
+        QVERIFY(inspection);
 
         auto model = loadCheckpoint(m_checkpoint);
         const cv::Mat rgb = vision::readImageRgb(item.imagePath);
@@ -302,14 +311,11 @@ private Q_SLOTS:
     {
         const auto checkpoint = (fs::path(m_dir.path().toStdString()) / "supervised.wsss").string();
         test::writeTinyCheckpoint(checkpoint, 3, "supervised");
-        const auto dataset = vision::loadVocDataset(kData, "train");
-        const auto &item = dataset.items.at(0);
+        const auto item = vision::loadVocDataset(kData, "train").items.at(0);
         Recorder rec;
         Engine engine(std::ref(rec));
-        engine.submit(LoadModelJob{checkpoint, "cpu"});
-        const JobId inspect = engine.submit(InspectJob{item.id, item.imagePath, item.labels});
-        QVERIFY(std::holds_alternative<JobFinished>(*rec.waitEnd(inspect)));
-        const auto inspection = rec.all<InspectionReady>(inspect).at(0).inspection;
+        const auto inspection = loadAndInspect(engine, rec, checkpoint, item);
+        QVERIFY(inspection);
         const std::string kind = inspection->primaryKind;
         QVERIFY2(inspection->ownBackground(kind), kind.c_str());
 

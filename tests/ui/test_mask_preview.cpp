@@ -27,6 +27,18 @@ std::shared_ptr<Inspection> inspection()
     return ins;
 }
 
+// A refinement of the 4×1 image's "cam" maps under `rule`, still empty.
+std::shared_ptr<RefinedMaps> refinedFor(const std::string &imageId, const wsss::vision::PseudoLabelRule &rule)
+{
+    auto refined = std::make_shared<RefinedMaps>();
+    refined->imageId = imageId;
+    refined->kind = "cam";
+    refined->rule = rule;
+    refined->imageWidth = 4;
+    refined->imageHeight = 1;
+    return refined;
+}
+
 } // namespace
 
 class TestMaskPreview : public QObject {
@@ -73,12 +85,7 @@ private Q_SLOTS:
         QVERIFY(preview.takeRefinementRequest(true));
         preview.rebuild();
         QCOMPARE(preview.labels(), (std::vector<std::uint8_t>{1, 0, 2, 0}));
-        auto refined = std::make_shared<RefinedMaps>();
-        refined->imageId = "img";
-        refined->kind = "cam";
-        refined->rule = rule;
-        refined->imageWidth = 4;
-        refined->imageHeight = 1;
+        auto refined = refinedFor("img", rule);
         refined->ownBackground = true;
         refined->ownBackgroundLabels = {1, 1, 0, 0};
         QVERIFY(preview.setRefinement(refined));
@@ -105,12 +112,7 @@ private Q_SLOTS:
         QVERIFY(!preview.takeRefinementRequest(true)); // on its way
         QVERIFY(preview.refinementPending(true));
 
-        auto refined = std::make_shared<RefinedMaps>();
-        refined->imageId = "other";
-        refined->kind = "cam";
-        refined->rule = rule;
-        refined->imageWidth = 4;
-        refined->imageHeight = 1;
+        auto refined = refinedFor("other", rule);
         refined->maps.push_back({"cam", 1, {0.1f, 0.1f, 0.1f, 0.9f}});
         refined->maps.push_back({"cam", 2, {0.1f, 0.1f, 0.1f, 0.1f}});
         QVERIFY(!preview.setRefinement(refined)); // another image's
