@@ -302,6 +302,12 @@ private Q_SLOTS:
             QVERIFY(std::count(cli.begin(), cli.end(), 0) < static_cast<std::ptrdiff_t>(cli.size())); // not all background
             QCOMPARE(studio, cli);
         }
+        // No kind named: the primary one, as for an inspection.
+        const JobId primary = engine.submit(RefineJob{inspection, "", par});
+        QVERIFY(std::holds_alternative<JobFinished>(*rec.waitEnd(primary)));
+        const auto refined = rec.all<RefinementReady>(primary).at(0).refined;
+        QCOMPARE(refined->kind, inspection->primaryKind);
+        QCOMPARE(refined->maps.size(), inspection->labelledMaps(inspection->primaryKind).size());
     }
 
     // The same for a method that scores the background itself (supervised's seg here; ECA's

@@ -159,10 +159,11 @@ cv::Mat pseudoMask(const LoadedModel &model, const MethodOutput &output, const s
     return mask;
 }
 
-std::shared_ptr<RefinedMaps> refineInspection(const Inspection &inspection, const std::string &kind,
+std::shared_ptr<RefinedMaps> refineInspection(const Inspection &inspection, const std::string &requestedKind,
                                               const vision::PseudoLabelRule &rule, const torch::Device &device)
 {
     rule.validate();
+    const std::string &kind = requestedKind.empty() ? inspection.primaryKind : requestedKind;
     const int H = inspection.imageHeight, W = inspection.imageWidth;
     const auto n = static_cast<std::size_t>(H) * W;
     if (inspection.rgb.size() != n * 3)

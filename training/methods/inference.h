@@ -60,9 +60,10 @@ std::shared_ptr<Inspection> makeInspection(const LoadedModel &model, const Metho
                                            const cv::Mat &rgb, const std::string &imageId,
                                            const std::vector<int> &labels);
 
-// The rule's refinements on an inspection's maps of one kind, for its labelled classes: PAR on
-// the maps (with the inspection's image), then with the CRF its labels over [bgThreshold; maps].
-// Runs on `device` (the engine's); the result comes back on the CPU.
+// The rule's refinements on an inspection's maps of one kind ("" = its primary kind, as for an
+// InspectJob), for its labelled classes: PAR on the maps (with the inspection's image), then with
+// the CRF its labels over [bgThreshold; maps]; for a kind with its own background, that background
+// refined with them and the argmax. Runs on `device` (the engine's); the result comes back on the CPU.
 std::shared_ptr<RefinedMaps> refineInspection(const Inspection &inspection, const std::string &kind,
                                               const vision::PseudoLabelRule &rule, const torch::Device &device);
 
