@@ -30,5 +30,8 @@ fi
 if [[ ! -f "$demo/demo.wsssproj" ]]; then
   "$wsss" project new --data "$demo/data" --split val --checkpoint "$checkpoint" --out "$demo/demo.wsssproj" \
     --image val_000176 "${rule[@]}"
+elif ! grep -qF "$(basename "$checkpoint")" "$demo/demo.wsssproj"; then
+  echo "$demo/demo.wsssproj was made with another checkpoint and is left as it is; remove it (and" \
+       "$demo/demo.masks) to open the demo on $(basename "$checkpoint")" >&2
 fi
 exec "$build/bin/wsss-studio" "$demo/demo.wsssproj"
