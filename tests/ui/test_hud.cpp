@@ -17,11 +17,13 @@
 #include <QTemporaryDir>
 #include <QTest>
 
+#include <algorithm>
 #include <cmath>
 #include <memory>
 
 using wsss::ui::CanvasWidget;
 using wsss::ui::HudOverlay;
+using wsss::ui::HudState;
 using wsss::ui::MainWindow;
 
 class TestHud : public QObject {
@@ -36,6 +38,7 @@ private Q_SLOTS:
     void hiddenHudLeavesClicksToCanvas();
     void shownHudKeepsItsClicks();
     void sliderEditsTheRule();
+    void ownBackgroundHasNoSliders();
     void toggleKey_data();
     void toggleKey();
 
@@ -80,6 +83,7 @@ void TestHud::cleanupTestCase()
 
 void TestHud::init()
 {
+    m_window->setRule(wsss::vision::PseudoLabelRule{}); // what a test before changed
     canvas()->setHudVisible(false);
     // Zoomed so the image covers the whole canvas, the HUD's corner included.
     canvas()->fitToWindow();
@@ -163,10 +167,18 @@ void TestHud::readsTheCursor()
     const QPointF p = canvas()->widgetToImage(QPointF(at));
     QCOMPARE(state.pixel, QPoint(static_cast<int>(std::floor(p.x())), static_cast<int>(std::floor(p.y()))));
     QCOMPARE(canvas()->inspection()->prefixTokens + state.patchIndex, expectedTokenAt(at));
-    QCOMPARE(state.values.size(), canvas()->inspection()->maps.size()); // every map
+    // Every map of the image's classes (and of the background, where a method has one), no other.
     const auto &ins = *canvas()->inspection();
-    const auto &first = ins.maps.front();
+    QVERIFY(!ins.imageLabels.empty());
+    std::vector<const wsss::training::ClassMap *> expected;
+    for (const auto &m : ins.maps)
+        if (m.classIndex == 0 || std::count(ins.imageLabels.begin(), ins.imageLabels.end(), m.classIndex))
+            expected.push_back(&m);
+    QVERIFY(expected.size() < ins.maps.size()); // the demo's ten classes: some are not the image's
+    QCOMPARE(state.values.size(), expected.size());
+    const auto &first = *expected.front();
     QCOMPARE(state.values.front().value, first.values[static_cast<size_t>(state.pixel.y()) * ins.imageWidth + state.pixel.x()]);
+    QVERIFY(state.values.front().label.endsWith(QString::fromStdString(ins.classNames[static_cast<size_t>(first.classIndex)])));
 }
 
 void TestHud::hiddenHudLeavesClicksToCanvas()
@@ -186,13 +198,16 @@ void TestHud::shownHudKeepsItsClicks()
 {
     showHud();
     HudOverlay *hud = canvas()->hud();
-    const QPoint at = hudCentreInCanvas();
+    // On the panel's first line (the cursor readout), not on one of its controls.
+    const QPoint at = hud->geometry().topLeft() + QPoint(hud->width() / 2, 10);
     const int before = canvas()->queryToken();
+    const auto rule = m_window->rule();
     QVERIFY(expectedTokenAt(at) != before);
     // A click lands on the HUD widget (the child under the point), not the canvas.
     QCOMPARE(canvas()->childAt(at), static_cast<QWidget *>(hud));
     QTest::mouseClick(hud, Qt::LeftButton, Qt::NoModifier, hud->mapFrom(canvas(), at));
     QCOMPARE(canvas()->queryToken(), before);
+    QCOMPARE(m_window->rule(), rule);
 }
 
 void TestHud::sliderEditsTheRule()
@@ -216,6 +231,25 @@ void TestHud::sliderEditsTheRule()
     QCOMPARE(hud->state().rule.bgThreshold, value);
     m_window->setBgThreshold(0.45);
     QCOMPARE(hud->state().rule.bgThreshold, 0.45f);
+}
+
+// A map that scores the background itself: the HUD offers no threshold or band to slide.
+void TestHud::ownBackgroundHasNoSliders()
+{
+    showHud();
+    HudOverlay *hud = canvas()->hud();
+    QVERIFY(!hud->sliderRect(QStringLiteral("bgThreshold")).isEmpty());
+    HudState state = hud->state();
+    state.ownBackground = true;
+    hud->setState(state);
+    hud->repaint();
+    QCoreApplication::processEvents();
+    QVERIFY(hud->sliderRect(QStringLiteral("bgThreshold")).isEmpty());
+    state.ownBackground = false;
+    hud->setState(state);
+    hud->repaint();
+    QCoreApplication::processEvents();
+    QVERIFY(!hud->sliderRect(QStringLiteral("bgThreshold")).isEmpty());
 }
 
 void TestHud::toggleKey_data()

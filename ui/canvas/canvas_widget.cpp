@@ -98,6 +98,7 @@ void CanvasWidget::refreshHud()
     state.rule = m_preview.rule();
     state.canvasFrameMs = m_frameMs;
     state.hasImage = m_inspection && !m_image.isNull();
+    state.ownBackground = m_inspection && m_inspection->ownBackground(mapKind().toStdString());
     if (state.hasImage && m_hoverValid && m_hoverPixel.x() < m_inspection->imageWidth
         && m_hoverPixel.y() < m_inspection->imageHeight) {
         const auto &ins = *m_inspection;
@@ -111,7 +112,11 @@ void CanvasWidget::refreshHud()
         }
         const size_t at = static_cast<size_t>(m_hoverPixel.y()) * ins.imageWidth + m_hoverPixel.x();
         for (const auto &map : ins.maps) {
-            if (map.values.size() != static_cast<size_t>(ins.imageWidth) * ins.imageHeight)
+            // The image's classes (and a method's own background): the other classes' maps are
+            // zero or beside the point, and ten of them per kind would push the rule off the panel.
+            const bool shown = map.classIndex == 0 || std::find(ins.imageLabels.begin(), ins.imageLabels.end(),
+                                                                 map.classIndex) != ins.imageLabels.end();
+            if (!shown || map.values.size() != static_cast<size_t>(ins.imageWidth) * ins.imageHeight)
                 continue;
             const QString cls = map.classIndex >= 0 && map.classIndex < static_cast<int>(ins.classNames.size())
                                     ? QString::fromStdString(ins.classNames[static_cast<size_t>(map.classIndex)])

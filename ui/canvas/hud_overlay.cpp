@@ -186,17 +186,23 @@ void HudOverlay::buildPanel()
     }
 
     ImGui::Separator();
-    // The decision: one threshold, or the band (its two sliders replace the threshold's).
-    int band = m_state.rule.background == wsss::vision::BackgroundRule::Band ? 1 : 0;
-    bool modeChanged = ImGui::RadioButton("threshold", &band, 0);
-    measure();
-    ImGui::SameLine();
-    modeChanged |= ImGui::RadioButton("band", &band, 1);
-    measure();
-    if (modeChanged)
-        m_state.rule.background = band ? wsss::vision::BackgroundRule::Band : wsss::vision::BackgroundRule::Threshold;
+    if (m_state.ownBackground) {
+        // The map's own background decides (the argmax): nothing to slide.
+        ImGui::TextDisabled("background: the map's own (argmax)");
+        measure();
+    } else {
+        // The decision: one threshold, or the band (its two sliders replace the threshold's).
+        int band = m_state.rule.background == wsss::vision::BackgroundRule::Band ? 1 : 0;
+        bool modeChanged = ImGui::RadioButton("threshold", &band, 0);
+        measure();
+        ImGui::SameLine();
+        modeChanged |= ImGui::RadioButton("band", &band, 1);
+        measure();
+        if (modeChanged)
+            m_state.rule.background = band ? wsss::vision::BackgroundRule::Band : wsss::vision::BackgroundRule::Threshold;
+    }
     for (const RuleField &field : ruleFields()) {
-        if (!field.member || !field.appliesTo(m_state.rule)) {
+        if (!field.member || !field.appliesTo(m_state.rule) || m_state.ownBackground) {
             m_sliderRects.remove(field.key);
             continue;
         }

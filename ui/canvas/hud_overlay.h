@@ -34,6 +34,7 @@ struct HudState {
     };
     std::vector<MapValue> values; // every map of the inspection at that pixel
     wsss::vision::PseudoLabelRule rule;
+    bool ownBackground = false; // the map scores the background: no threshold or band sliders
     double canvasFrameMs = 0; // the canvas's last paint
 };
 
