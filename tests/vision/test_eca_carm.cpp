@@ -136,6 +136,21 @@ private Q_SLOTS:
         QVERIFY(seeds.equal(torch::tensor({1, 1, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0}, torch::kBool).view({1, 2, 6})));
     }
 
+    // A labelled class whose CAM wins no patch: the official count gives it one seed, the first
+    // patch (the top-left corner, usually background); seedUnassigned = false gives it none.
+    void anUnassignedClassGetsTheCornerOrNoSeed()
+    {
+        // I_cam = (0, 0, 0, 0): the background wins every patch; class 1 scores 0.9 at patch 3.
+        const auto scores = torch::tensor({0.9f, 0.8f, 0.7f, 0.6f, 0.0f, 0.0f, 0.0f, 0.9f}).view({1, 2, 4});
+        const auto assignment = torch::zeros({1, 4}, torch::kLong);
+        const auto official = carmSeeds(scores, assignment, 0.3);
+        QVERIFY(official[0][1].equal(torch::tensor({1, 0, 0, 0}, torch::kBool)));
+        const auto none = carmSeeds(scores, assignment, 0.3, /*seedUnassigned=*/false);
+        QCOMPARE(none[0][1].sum().item<std::int64_t>(), std::int64_t{0});
+        QVERIFY(none[0][0].equal(official[0][0])); // an assigned class is as before: round(1.2) + 1 = 2 seeds
+        QCOMPARE(none[0][0].sum().item<std::int64_t>(), std::int64_t{2});
+    }
+
     void keyCosineGraphAndCue()
     {
         // k = (1, 0), (0, 2), (3, 3): unit rows (1, 0), (0, 1), (1, 1)/√2.
@@ -254,6 +269,25 @@ private Q_SLOTS:
         const float v = 2 / (2 + kEps);
         WSSS_VERIFY_CLOSE(carmAtScale(cams, labels, {}, keys, cls, 2, 2, centred),
                           torch::tensor({0.0f, 0.0f, v, v, v, v, 0.0f, 0.0f}).view({1, 2, 2, 2}), 1e-6);
+    }
+
+    void anEmptyCamMakesTheCornersCarmUnlessUnseeded()
+    {
+        // A 2×2 grid whose class 1 has an empty CAM (the classifier missed the item): every patch
+        // goes to the background. Officially class 1 still gets one seed, patch 0, and its CARM is
+        // the patches whose keys are like patch 0's: 0 and 2, keys (0, 1), here the background's
+        // (on the demo that corner is background too). Unseeded, the CARM is empty.
+        const auto cams = torch::zeros({1, 1, 2, 2});
+        const auto keys = torch::tensor({0.0f, 1.0f, 1.0f, 0.0f, 0.0f, 1.0f, 1.0f, 0.0f}).view({1, 4, 2});
+        const auto labels = torch::tensor({{1.0f}});
+        const auto cls = torch::tensor({{1.0f, 1.0f}});
+        const float v = 1 / (1 + kEps);
+        // Patch 0 (a "background" key (0, 1)) seeds class 1: its CARM is the background's patches 0, 2.
+        WSSS_VERIFY_CLOSE(carmAtScale(cams, labels, {}, keys, cls, 2, 2)[0][1],
+                          torch::tensor({v, 0.0f, v, 0.0f}).view({2, 2}), 1e-6);
+        CarmConfig unseeded;
+        unseeded.seedUnassigned = false;
+        QCOMPARE(carmAtScale(cams, labels, {}, keys, cls, 2, 2, unseeded)[0][1].abs().max().item<float>(), 0.0f);
     }
 
     void singlePatchGrid()

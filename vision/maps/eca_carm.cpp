@@ -130,7 +130,8 @@ CarmSeedInputs carmSeedInputs(const torch::Tensor &cams, const torch::Tensor &la
     return {resizeBilinear(scores, gridH, gridW), resizeBilinear(assignmentScores, gridH, gridW).argmax(1)};
 }
 
-torch::Tensor carmSeeds(const torch::Tensor &scores, const torch::Tensor &assignment, double fraction)
+torch::Tensor carmSeeds(const torch::Tensor &scores, const torch::Tensor &assignment, double fraction,
+                        bool seedUnassigned)
 {
     if (scores.dim() != 3 || assignment.dim() != 2 || assignment.size(0) != scores.size(0) ||
         assignment.size(1) != scores.size(2))
@@ -143,7 +144,9 @@ torch::Tensor carmSeeds(const torch::Tensor &scores, const torch::Tensor &assign
     const auto v = scores.to(torch::kFloat) * assignment.unsqueeze(1).eq(classes);
     // round(fraction·n) + 1 in double: torch::round rounds half to even, as carmSeedCount.
     const auto n = v.ne(0).sum(2, true).to(torch::kDouble);
-    const auto count = torch::round(n * fraction) + 1; // [B, C, 1]
+    auto count = torch::round(n * fraction) + 1; // [B, C, 1]
+    if (!seedUnassigned)
+        count = count * n.gt(0);
     const auto order = std::get<1>(v.sort(/*stable=*/true, /*dim=*/2, /*descending=*/true));
     const auto rank = torch::arange(N, n.options()).view({1, 1, N});
     return torch::zeros_like(v, v.options().dtype(torch::kBool)).scatter(2, order, rank.lt(count).expand_as(v));
@@ -186,7 +189,8 @@ torch::Tensor carmAtScale(const torch::Tensor &cams, const torch::Tensor &labels
     const auto B = cams.size(0), C = cams.size(1) + 1;
     const auto present =
         torch::cat({torch::ones({B, 1}, cams.options().dtype(torch::kFloat)), labels.to(cams.device()).to(torch::kFloat)}, 1);
-    const auto seeds = carmSeeds(inputs.scores.flatten(2), inputs.assignment.flatten(1), config.seedFraction);
+    const auto seeds =
+        carmSeeds(inputs.scores.flatten(2), inputs.assignment.flatten(1), config.seedFraction, config.seedUnassigned);
     const auto k = guiderKeys(keys.to(cams.device()), config);
     const auto r = classAwareAffinity(keyAffinity(k), seeds, clsForegroundCue(clsQuery.to(cams.device()), k), present,
                                       config);

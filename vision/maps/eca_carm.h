@@ -33,6 +33,11 @@ struct CarmConfig {
     // a cosine says whether two patches differ from the image's average the same way, and the
     // cue whether the CLS query prefers a patch to the average one.
     bool centerKeys = false;
+    // The official seed count round(fraction·n) + 1 gives a class (or the background) that wins
+    // no patch of the assignment one seed all the same: the first of equal zeros, the top-left
+    // patch, so its CARM is whatever resembles that corner (usually background). false: no seed,
+    // an empty CARM. Not in ECA; on the demo it is a labelled class whose CAM is empty.
+    bool seedUnassigned = true;
 
     void validate() const; // wsss::Error naming the field
 };
@@ -67,9 +72,11 @@ CarmSeedInputs carmSeedInputs(const torch::Tensor &cams, const torch::Tensor &la
                               std::int64_t gridH, std::int64_t gridW, const CarmConfig &config = {});
 
 // Seeds per class (step 5): V_c = scores_c ⊙ [assignment = c]; n = its non-zero count; the
-// carmSeedCount(n) largest entries of V_c (ties to the lower patch index) are seeds.
+// carmSeedCount(n) largest entries of V_c (ties to the lower patch index) are seeds; with
+// seedUnassigned false a class with n = 0 has none (CarmConfig::seedUnassigned).
 // scores [B, C, N], assignment [B, N] → seeds [B, C, N] bool.
-torch::Tensor carmSeeds(const torch::Tensor &scores, const torch::Tensor &assignment, double fraction);
+torch::Tensor carmSeeds(const torch::Tensor &scores, const torch::Tensor &assignment, double fraction,
+                        bool seedUnassigned = true);
 
 // R_c(j) = #{seeds i of c : G(i, j) > γ}, times the cue gate [a_j > τ_cls] for c ≥ 1 (or the cue
 // itself with softCue), then per (image, class) (R − min)/(max(R − min) + 1e-5); classes with

@@ -18,7 +18,7 @@ const std::vector<std::string> &ecaKeys()
     static const std::vector<std::string> names{
         "preset", "guider", "guider_backbone", "guider_scales", "seed_fraction", "affinity_threshold",
         "bg_affinity_threshold", "cue_threshold", "assignment_background", "bg_clamp_low", "bg_clamp_high",
-        "soft_cue", "paper_assignment", "center_keys", "prototype_momentum", "prototype_positions", "calibration_power",
+        "soft_cue", "paper_assignment", "center_keys", "seed_unassigned", "prototype_momentum", "prototype_positions", "calibration_power",
         "calibration_min_classes", "paper_calibration", "sae_labels", "aff_carm_share", "cce_weight", "cce_start_fraction", "cce_crops", "cce_crop_fraction",
         "cce_downscale", "cce_loss", "jitter_brightness", "jitter_contrast", "jitter_saturation", "jitter_hue",
         "grayscale_probability", "flip_probability"};
@@ -72,6 +72,7 @@ nlohmann::json EcaConfig::toJson() const
               {"soft_cue", carm.softCue},
               {"paper_assignment", carm.paperAssignment},
               {"center_keys", carm.centerKeys},
+              {"seed_unassigned", carm.seedUnassigned},
               {"prototype_momentum", prototypes.momentum},
               {"prototype_positions", prototypes.updatePositions},
               {"calibration_power", prototypes.power},
@@ -119,6 +120,7 @@ EcaConfig EcaConfig::fromJson(const nlohmann::json &json)
     readKey(json, "soft_cue", c.carm.softCue);
     readKey(json, "paper_assignment", c.carm.paperAssignment);
     readKey(json, "center_keys", c.carm.centerKeys);
+    readKey(json, "seed_unassigned", c.carm.seedUnassigned);
     readKey(json, "prototype_momentum", c.prototypes.momentum);
     readKey(json, "prototype_positions", c.prototypes.updatePositions);
     readKey(json, "calibration_power", c.prototypes.power);
