@@ -348,7 +348,7 @@ void MainWindow::createControls()
     m_thresholdSlider->setObjectName(QStringLiteral("bgThresholdSlider"));
     m_thresholdSlider->setRange(0, kSliderSteps);
     m_thresholdSlider->setFixedWidth(140);
-    m_thresholdSlider->setToolTip(tr("Pixels whose class maps all stay at or below this are background"));
+    m_thresholdSlider->setToolTip(thresholdToolTip());
     bar->addWidget(m_thresholdSlider);
     m_thresholdSpin = new QDoubleSpinBox(bar);
     m_thresholdSpin->setObjectName(QStringLiteral("bgThresholdSpin"));
@@ -907,6 +907,11 @@ void MainWindow::populateKinds(const tr::Inspection &inspection)
     showRuleScope();
 }
 
+QString MainWindow::thresholdToolTip() const
+{
+    return tr("Pixels whose class maps all stay at or below this are background");
+}
+
 void MainWindow::showRuleScope()
 {
     const auto &ins = m_canvas->inspection();
@@ -915,7 +920,7 @@ void MainWindow::showRuleScope()
     m_thresholdSlider->setEnabled(!own);
     m_thresholdSpin->setEnabled(!own);
     const QString tip = own ? tr("This map scores the background itself: its pseudo-mask is the argmax, no threshold")
-                            : tr("Pixels whose class maps all stay at or below this are background");
+                            : thresholdToolTip();
     m_thresholdSlider->setToolTip(tip);
     m_thresholdSpin->setToolTip(tip);
 }

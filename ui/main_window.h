@@ -156,6 +156,7 @@ private:
     void populateKinds(const wsss::training::Inspection &inspection);
     // Whether the threshold controls decide the mask shown (not where the map has its own background).
     void showRuleScope();
+    QString thresholdToolTip() const; // the toolbar threshold's, where the rule's threshold decides
     void showRule();                       // the rule into toolbar and dock, without echoes
     void endEvaluation(quint64 jobId, bool succeeded);
     void showError(const QString &message);

@@ -98,18 +98,23 @@ CheckpointHeader readCheckpointHeader(const std::string &path)
     }
 }
 
-LoadedModel loadCheckpoint(const std::string &path, const torch::Device &device, const nlohmann::json &configOverrides)
+nlohmann::json checkpointHeaderJson(const std::map<std::string, std::string> &metadata, const std::string &path)
 {
-    auto file = vision::readSafetensors(path);
-    auto it = file.metadata.find("wsss");
-    if (it == file.metadata.end())
+    const auto it = metadata.find("wsss");
+    if (it == metadata.end())
         throw Error("checkpoint \"" + path + "\": not a WSSS Studio checkpoint (no \"wsss\" header)");
-    LoadedModel m;
     try {
-        m.header = CheckpointHeader::fromJson(nlohmann::json::parse(it->second), path);
+        return nlohmann::json::parse(it->second);
     } catch (const nlohmann::json::exception &e) {
         throw Error("checkpoint \"" + path + "\": header is not valid JSON (" + e.what() + ")");
     }
+}
+
+LoadedModel loadCheckpoint(const std::string &path, const torch::Device &device, const nlohmann::json &configOverrides)
+{
+    auto file = vision::readSafetensors(path);
+    LoadedModel m;
+    m.header = CheckpointHeader::fromJson(checkpointHeaderJson(file.metadata, path), path);
     const bool overridden = configOverrides.is_object() && !configOverrides.empty();
     if (overridden) {
         m.header.config.merge_patch(configOverrides);

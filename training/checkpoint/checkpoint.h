@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -49,5 +50,9 @@ LoadedModel loadCheckpoint(const std::string &path, const torch::Device &device 
                            const nlohmann::json &configOverrides = nlohmann::json::object());
 // Only the header (cheap: no tensors are built).
 CheckpointHeader readCheckpointHeader(const std::string &path);
+
+// The "wsss" metadata entry of a file read with vision::readSafetensors, parsed; wsss::Error
+// naming `path` when it is missing (not a checkpoint) or not JSON.
+nlohmann::json checkpointHeaderJson(const std::map<std::string, std::string> &metadata, const std::string &path);
 
 } // namespace wsss::training

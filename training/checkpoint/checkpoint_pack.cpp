@@ -88,20 +88,12 @@ PackResult packCheckpoint(const PackOptions &o)
     }
 
     auto file = vision::readSafetensors(o.in);
-    const auto entry = file.metadata.find("wsss");
-    if (entry == file.metadata.end())
-        throw Error("checkpoint \"" + o.in + "\": not a WSSS Studio checkpoint (no \"wsss\" header)");
-    nlohmann::json header;
-    try {
-        header = nlohmann::json::parse(entry->second);
-    } catch (const nlohmann::json::exception &e) {
-        throw Error("checkpoint \"" + o.in + "\": header is not valid JSON (" + e.what() + ")");
-    }
+    auto header = checkpointHeaderJson(file.metadata, o.in);
     CheckpointHeader::fromJson(header, o.in); // a checkpoint this version reads, or a clear error
 
     PackResult result;
     reducePaths(header, "", result.pathsReduced);
-    entry->second = header.dump();
+    file.metadata["wsss"] = header.dump();
     for (auto &[name, tensor] : file.tensors) {
         ++result.tensors;
         if (tensor.is_floating_point() && tensor.scalar_type() != type) {
