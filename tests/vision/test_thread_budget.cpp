@@ -1,9 +1,11 @@
 // LibTorch's threads follow the machine's load (vision/core/thread_budget.h): one thread while
 // other programs keep every core busy, all of them again when they stop, none lost to background
-// jobs niced below us, and a count fixed with WSSS_THREADS left alone.
+// jobs niced below us (where their nice weighs: not from another session's autogroup), and a
+// count fixed with WSSS_THREADS left alone.
 #include "vision/core/thread_budget.h"
 
 #include <ATen/Parallel.h>
+#include <QFile>
 #include <QProcess>
 #include <QTest>
 
@@ -11,6 +13,8 @@
 #include <memory>
 #include <thread>
 #include <vector>
+
+#include <unistd.h>
 
 using namespace wsss::vision;
 
@@ -21,23 +25,39 @@ int cores()
     return static_cast<int>(std::thread::hardware_concurrency());
 }
 
+// Where the other programs run: in this test's session, or each in a session of its own (another
+// terminal's), whose autogroup is niced as a whole when groupNice is given.
+struct Where {
+    bool ownSession = false;
+    int groupNice = 0;
+};
+
 // One busy shell loop per core, in other processes (niced by `nice` when given), until destroyed.
 class BusyCores {
 public:
-    explicit BusyCores(int nice = 0)
+    explicit BusyCores(int nice = 0, Where where = {})
     {
         for (int i = 0; i < cores(); ++i) {
             auto p = std::make_unique<QProcess>();
-            QStringList args{"-c", "while :; do :; done"};
-            if (nice > 0)
-                p->start("nice", QStringList{"-n", QString::number(nice), "sh"} + args);
-            else
-                p->start("sh", args);
+            const QString loop = QString("exec nice -n %1 sh -c 'while :; do :; done'").arg(nice);
+            QString script = loop;
+            if (where.ownSession) {
+                // A new session is a new autogroup; raising its nice needs no privilege.
+                p->setChildProcessModifier([] { ::setsid(); });
+                if (where.groupNice)
+                    script = QString("echo %1 > /proc/self/autogroup && ").arg(where.groupNice) + loop;
+            }
+            p->start("sh", QStringList{"-c", script});
             p->waitForStarted();
             m_processes.push_back(std::move(p));
         }
         QTest::qWait(300); // running, not starting
+        for (const auto &p : m_processes)
+            if (p->state() != QProcess::Running)
+                m_failed = QString::fromLocal8Bit(p->readAllStandardError());
     }
+    // Why a loop did not start (e.g. the autogroup could not be niced), else empty.
+    QString failed() const { return m_failed; }
     ~BusyCores()
     {
         for (auto &p : m_processes) {
@@ -48,7 +68,14 @@ public:
 
 private:
     std::vector<std::unique_ptr<QProcess>> m_processes;
+    QString m_failed;
 };
+
+bool autogroupsOn()
+{
+    QFile flag("/proc/sys/kernel/sched_autogroup_enabled");
+    return flag.open(QIODevice::ReadOnly) && flag.readAll().trimmed() == "1";
+}
 
 // The checks that the count comes back, or that niced jobs leave it alone, need cores nobody else
 // uses: with another program busy (a build, a benchmark) they would measure that program.
@@ -111,6 +138,32 @@ private Q_SLOTS:
         if (othersKeepACoreBusy())
             QSKIP("other programs keep a core busy: they would be counted, not the niced jobs");
         BusyCores niced(19);
+        QVERIFY2(othersRunning() < cores(), qPrintable(QString::number(othersRunning())));
+    }
+
+    // Where the scheduler groups each session (autogroups), a nice weighs only inside its group:
+    // `nice wsss train` in another terminal is that group's one job and takes its half of the
+    // machine, so it competes with us.
+    void aNicedJobInAnotherSessionCounts()
+    {
+        if (!autogroupsOn())
+            QSKIP("autogroups are off here: nice weighs across sessions");
+        if (othersKeepACoreBusy())
+            QSKIP("other programs keep a core busy: they would be counted, not the session's jobs");
+        BusyCores elsewhere(19, Where{true, 0});
+        QVERIFY2(elsewhere.failed().isEmpty(), qPrintable(elsewhere.failed()));
+        QVERIFY2(othersRunning() >= cores(), qPrintable(QString::number(othersRunning())));
+    }
+
+    void aSessionNicedAsAWholeDoesNotCount()
+    {
+        if (!autogroupsOn())
+            QSKIP("autogroups are off here");
+        if (othersKeepACoreBusy())
+            QSKIP("other programs keep a core busy: they would be counted, not the niced session");
+        BusyCores background(19, Where{true, 19});
+        if (!background.failed().isEmpty())
+            QSKIP(qPrintable("the session's autogroup could not be niced: " + background.failed()));
         QVERIFY2(othersRunning() < cores(), qPrintable(QString::number(othersRunning())));
     }
 

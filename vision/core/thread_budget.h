@@ -5,7 +5,8 @@
 // barrier for the mate the scheduler put aside, and a forward of many small regions (the demo
 // backbone at batch 1) ran 37 ms against 21 ms with one thread. So before each piece of work (a
 // training step, an image's inference) the count is set to the free cores, at least 1 and at
-// most what the program was given; background jobs niced well below this program do not count.
+// most what the program was given; background jobs niced well below this program (in its own
+// autogroup, or in a group niced as a whole) do not count.
 // A count the user fixed with WSSS_THREADS is left alone.
 #include <chrono>
 
@@ -21,7 +22,8 @@ int programThreads();
 int parallelLoopThreads();
 
 // Threads of other processes that are running or runnable now and compete with this one for a
-// core (not niced 10 or more below it). -1 where the platform does not say (no /proc).
+// core (not niced 10 or more below it where that nice weighs: see competingOthers). -1 where the
+// platform does not say (no /proc).
 int othersRunning();
 
 class ThreadBudget {
