@@ -367,6 +367,30 @@ private Q_SLOTS:
                                 "cam_normalization");
     }
 
+    // `wsss infer --map aff`, the export and the evaluation read one map: the same values as the
+    // studio's whole inference, without the work only the other maps need.
+    void aMapAskedForIsInfersWithoutTheOthersWork()
+    {
+        torch::NoGradGuard noGrad;
+        torch::manual_seed(6);
+        auto method = createMethod({"afa", "vit_test_patch8", 2, nlohmann::json::object()});
+        method->eval();
+        const auto x = torch::randn({1, 3, 32, 32});
+        const auto labels = torch::tensor({1.0f, 0.0f});
+        const auto all = method->infer(x, false, labels);
+        for (const std::string kind : {"cam", "aff", "seg"}) {
+            const auto only = method->inferMaps(x, labels, {kind});
+            WSSS_VERIFY_CLOSE(only.maps.at(kind), all.maps.at(kind), 0.0);
+            QCOMPARE(only.backgrounds.count(kind), all.backgrounds.count(kind));
+            if (all.backgrounds.count(kind))
+                WSSS_VERIFY_CLOSE(only.backgrounds.at(kind), all.backgrounds.at(kind), 0.0);
+            WSSS_VERIFY_CLOSE(only.scores, all.scores, 0.0);
+            QVERIFY(only.affinities.empty()); // the studio's
+        }
+        QVERIFY(!method->inferMaps(x, labels, {"aff"}).maps.count("seg")); // no multi-scale segmentation
+        QVERIFY(!method->inferMaps(x, labels, {"seg"}).maps.count("cam")); // no multi-scale CAMs
+    }
+
     void segMapIsTheMultiScaleFlipMaximum()
     {
         torch::NoGradGuard noGrad;

@@ -229,6 +229,27 @@ private Q_SLOTS:
         QVERIFY(torch::equal(m->prototypes()[2], before[2]));
     }
 
+    // ECA's own maps need AFA's CAMs, not its walk or segmentation; each asked-for map is infer()'s.
+    void aMapAskedForIsInfersWithoutTheOthersWork()
+    {
+        auto m = makeMethod();
+        m->eval();
+        torch::NoGradGuard noGrad;
+        const auto image = torch::rand({1, 3, 32, 32});
+        const auto labels = torch::tensor({1.f, 1.f, 0.f});
+        const auto all = m->infer(image, false, labels);
+        for (const std::string kind : {"carm", "carm_raw", "carm_calibrated", "guider_cue", "aff", "seg"}) {
+            const auto only = m->inferMaps(image, labels, {kind});
+            WSSS_VERIFY_CLOSE(only.maps.at(kind), all.maps.at(kind), 0.0);
+            QCOMPARE(only.backgrounds.count(kind), all.backgrounds.count(kind));
+            if (all.backgrounds.count(kind))
+                WSSS_VERIFY_CLOSE(only.backgrounds.at(kind), all.backgrounds.at(kind), 0.0);
+        }
+        const auto carm = m->inferMaps(image, labels, {"carm"});
+        QVERIFY(!carm.maps.count("seg") && !carm.maps.count("aff") && !carm.maps.count("carm_raw"));
+        QVERIFY(carm.affinities.empty());
+    }
+
     void stagedLossesAndFrozenGuider()
     {
         auto m = makeMethod();

@@ -246,6 +246,7 @@ DatasetInferenceResult inferDataset(LoadedModel &model, const torch::Device &dev
     std::int64_t done = 0;
     std::size_t index = 0;
     vision::ThreadBudget threads(at::get_num_threads()); // fewer while other programs keep the cores busy
+    const std::string mapKind = o.map.empty() ? model.method->primaryMap() : o.map;
     for (const auto &item : dataset.items) {
         if (!inShard(index++, rank, world))
             continue;
@@ -272,7 +273,7 @@ DatasetInferenceResult inferDataset(LoadedModel &model, const torch::Device &dev
             rgb = vision::readImageRgb(item.imagePath);
             // A corrected image needs the model only for its maps.
             if (!corrected || o.saveMaps) {
-                auto output = inferImage(model, rgb, false, device, item.labels);
+                auto output = inferImage(model, rgb, false, device, item.labels, {mapKind});
                 if (!corrected)
                     mask = pseudoMask(model, output, item.labels, o.rule, rgb, o.map);
                 if (o.saveMaps)

@@ -23,7 +23,7 @@ struct InferredItem {
 InferredItem inferItem(LoadedModel &model, const vision::DatasetItem &item, const torch::Device &device)
 {
     InferredItem in{vision::readImageRgb(item.imagePath), vision::readLabelPng(item.maskPath), {}};
-    in.output = inferImage(model, in.rgb, false, device, item.labels);
+    in.output = inferImage(model, in.rgb, false, device, item.labels, {model.method->primaryMap()});
     return in;
 }
 

@@ -8,6 +8,8 @@
 #include "vision/refine/dense_crf.h"
 
 #include <opencv2/imgproc.hpp>
+
+#include <algorithm>
 #include <torch/cuda.h>
 #include <torch/torch.h>
 
@@ -38,7 +40,7 @@ void useHalfPrecision(LoadedModel &model, const torch::Device &device)
 }
 
 MethodOutput inferImage(LoadedModel &model, const cv::Mat &rgb, bool captureAttention, const torch::Device &device,
-                        const std::vector<int> &labels)
+                        const std::vector<int> &labels, const std::set<std::string> &mapKinds)
 {
     torch::NoGradGuard noGrad;
     model.method->eval();
@@ -59,7 +61,11 @@ MethodOutput inferImage(LoadedModel &model, const cv::Mat &rgb, bool captureAtte
     MethodOutput out;
     {
         const vision::PrecisionScope precision(model.precision, device); // outputs come back float32 below
-        out = model.method->infer(input, captureAttention, multiHot);
+        const bool some = !mapKinds.empty() && !captureAttention;
+        out = some ? model.method->inferMaps(input, multiHot, mapKinds) : model.method->infer(input, captureAttention, multiHot);
+        // A kind the method does not make: the whole output, so the caller's error lists its maps.
+        if (some && std::any_of(mapKinds.begin(), mapKinds.end(), [&](const auto &k) { return !out.maps.count(k); }))
+            out = model.method->infer(input, false, multiHot);
     }
 
     auto toImage = [&](const torch::Tensor &maps) { // [C, h, w] → [C, H, W] on the CPU

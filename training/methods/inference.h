@@ -10,6 +10,7 @@
 #include <opencv2/core/mat.hpp>
 
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -25,8 +26,11 @@ void useHalfPrecision(LoadedModel &model, const torch::Device &device);
 
 // Runs the method on an RGB image; maps, background and attention come back on the CPU, the
 // maps resized to the image's own size. labels: the image's classes (1..K), empty = unknown.
+// mapKinds: the maps the caller reads (Method::inferMaps: the method may skip the others' work);
+// empty = every map. Ignored when attention is captured (the studio reads everything).
 MethodOutput inferImage(LoadedModel &model, const cv::Mat &rgb, bool captureAttention,
-                        const torch::Device &device, const std::vector<int> &labels = {});
+                        const torch::Device &device, const std::vector<int> &labels = {},
+                        const std::set<std::string> &mapKinds = {});
 
 // The pseudo-mask of the method's default rule: argmax over background + classes where the
 // primary map comes with a background (MethodOutput::backgrounds), else the background

@@ -10,6 +10,7 @@
 
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -100,6 +101,16 @@ public:
     // when unknown (methods that need them, e.g. for a softmax over the present classes or a
     // gradient per class, then take the classes they score above 0.5).
     virtual MethodOutput infer(const torch::Tensor &image, bool captureAttention, const torch::Tensor &labels) = 0;
+    // infer() for a caller that reads only the maps `kinds` (with their backgrounds) and the
+    // scores, as `wsss infer`, the export and the evaluation do: a method may leave out the work
+    // only its other maps need (AFA's multi-scale segmentation when `aff` is read). The maps asked
+    // for are infer()'s; nothing is captured.
+    virtual MethodOutput inferMaps(const torch::Tensor &image, const torch::Tensor &labels,
+                                   const std::set<std::string> &kinds)
+    {
+        (void)kinds;
+        return infer(image, false, labels);
+    }
     // The map kind the default pseudo-label rule reads.
     virtual std::string primaryMap() const = 0;
     // True when the method predicts background itself for its primary map (its infer() gives

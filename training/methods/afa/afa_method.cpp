@@ -415,9 +415,16 @@ MethodOutput AfaMethod::infer(const torch::Tensor &image, bool captureAttention,
     return inferWith(image, captureAttention, labels, nullptr);
 }
 
-MethodOutput AfaMethod::inferWith(const torch::Tensor &image, bool captureAttention, const torch::Tensor &labels,
-                                  Forward *mainOut)
+MethodOutput AfaMethod::inferMaps(const torch::Tensor &image, const torch::Tensor &labels,
+                                  const std::set<std::string> &kinds)
 {
+    return inferWith(image, false, labels, nullptr, &kinds);
+}
+
+MethodOutput AfaMethod::inferWith(const torch::Tensor &image, bool captureAttention, const torch::Tensor &labels,
+                                  Forward *mainOut, const std::set<std::string> *only)
+{
+    const auto wants = [only](const char *kind) { return !only || only->count(kind) > 0; };
     const auto H = image.size(2), W = image.size(3);
     vision::BackboneOutput out;
     const auto info = m_backbone->info();
@@ -433,23 +440,31 @@ MethodOutput AfaMethod::inferWith(const torch::Tensor &image, bool captureAttent
     // CAM seeds (multi-scale + flip), and their random walk over the learned affinity of the
     // single-scale pass with background β_l, as the official validation scores "aff cams": the
     // argmax over the walked [background; classes] (unless aff_background is "rule").
-    const auto cams = multiScaleCams(image, nullptr, nullptr, nullptr);
-    result.maps["cam"] = cams[0];
     vision::RandomWalkConfig walk;
     walk.radius = m_config.radiusFor(result.gridHeight, result.gridWidth);
-    const auto small = vision::resizeMaps(cams * present.view({1, -1, 1, 1}), result.gridHeight, result.gridWidth);
-    const auto propagated =
-        vision::resizeMaps(vision::propagateWithBackground(small, main.affinity, present, m_config.bgLow, walk), H, W)[0];
-    result.maps["aff"] = propagated.slice(0, 1);
-    if (m_config.affBackground == "propagated")
-        result.backgrounds["aff"] = propagated[0];
-    result.affinities["afa"] = main.affinity[0];
-    result.affinities["transition"] =
-        vision::transitionMatrix(main.affinity[0], result.gridHeight, result.gridWidth, walk);
-
-    const auto probs = vision::resizeMaps(multiScaleSegment(image, main), H, W).softmax(1)[0];
-    result.backgrounds["seg"] = probs[0];
-    result.maps["seg"] = probs.slice(0, 1);
+    if (wants("cam") || wants("aff")) {
+        const auto cams = multiScaleCams(image, nullptr, nullptr, nullptr);
+        result.maps["cam"] = cams[0];
+        if (wants("aff")) {
+            const auto small =
+                vision::resizeMaps(cams * present.view({1, -1, 1, 1}), result.gridHeight, result.gridWidth);
+            const auto propagated = vision::resizeMaps(
+                vision::propagateWithBackground(small, main.affinity, present, m_config.bgLow, walk), H, W)[0];
+            result.maps["aff"] = propagated.slice(0, 1);
+            if (m_config.affBackground == "propagated")
+                result.backgrounds["aff"] = propagated[0];
+        }
+    }
+    if (!only) { // the studio's
+        result.affinities["afa"] = main.affinity[0];
+        result.affinities["transition"] =
+            vision::transitionMatrix(main.affinity[0], result.gridHeight, result.gridWidth, walk);
+    }
+    if (wants("seg")) {
+        const auto probs = vision::resizeMaps(multiScaleSegment(image, main), H, W).softmax(1)[0];
+        result.backgrounds["seg"] = probs[0];
+        result.maps["seg"] = probs.slice(0, 1);
+    }
     takeAttention(out, info, result);
     if (mainOut)
         *mainOut = std::move(main);

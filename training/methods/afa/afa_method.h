@@ -103,6 +103,9 @@ public:
     std::string name() const override { return "afa"; }
     StepResult trainStep(const Batch &batch) override;
     MethodOutput infer(const torch::Tensor &image, bool captureAttention, const torch::Tensor &labels) override;
+    // Only the multi-scale CAMs for `cam`, the walk for `aff`, the multi-scale segmentation for `seg`.
+    MethodOutput inferMaps(const torch::Tensor &image, const torch::Tensor &labels,
+                           const std::set<std::string> &kinds) override;
     // The pseudo-masks are the propagated CAMs (the official validation's "aff cams"): by
     // default the argmax over the walk's background and classes, as the official code takes it
     // (backgrounds["aff"]); with aff_background "rule", the rule's threshold or band decides. The
@@ -150,9 +153,10 @@ public:
 protected:
     // A method built on AFA (ECA) passes the AFA part of its own config.
     AfaMethod(const MethodSpec &spec, AfaConfig config);
-    // infer(), also handing back its single-scale forward (a method built on AFA reads its features).
+    // infer(), also handing back its single-scale forward (a method built on AFA reads its features);
+    // with `only`, just those maps (inferMaps).
     MethodOutput inferWith(const torch::Tensor &image, bool captureAttention, const torch::Tensor &labels,
-                           Forward *mainOut);
+                           Forward *mainOut, const std::set<std::string> *only = nullptr);
     // The classes an inference spreads: the given labels [K], else the scores above 0.5 (at least
     // the best) → [1, K] in the scores' dtype.
     static torch::Tensor presentClasses(const torch::Tensor &labels, const torch::Tensor &scores);

@@ -219,8 +219,29 @@ StepResult EcaMethod::trainStep(const Batch &batch)
 
 MethodOutput EcaMethod::infer(const torch::Tensor &image, bool captureAttention, const torch::Tensor &labels)
 {
+    return inferEca(image, captureAttention, labels, nullptr);
+}
+
+MethodOutput EcaMethod::inferMaps(const torch::Tensor &image, const torch::Tensor &labels,
+                                  const std::set<std::string> &kinds)
+{
+    for (const char *own : {"carm", "carm_raw", "carm_calibrated", "guider_cue"})
+        if (kinds.count(own))
+            return inferEca(image, false, labels, &kinds);
+    return AfaMethod::inferMaps(image, labels, kinds);
+}
+
+MethodOutput EcaMethod::inferEca(const torch::Tensor &image, bool captureAttention, const torch::Tensor &labels,
+                                 const std::set<std::string> *only)
+{
+    const auto wants = [only](const char *kind) { return !only || only->count(kind) > 0; };
+    std::set<std::string> afaKinds; // SAE spreads AFA's CAMs
+    if (only) {
+        afaKinds = *only;
+        afaKinds.insert("cam");
+    }
     Forward main;
-    auto result = inferWith(image, captureAttention, labels, &main);
+    auto result = inferWith(image, captureAttention, labels, &main, only ? &afaKinds : nullptr);
     const auto H = image.size(2), W = image.size(3);
     const auto norm = backboneInfo().norm;
     // The classes SAE spreads: those AFA's maps were made for.
@@ -231,21 +252,29 @@ MethodOutput EcaMethod::infer(const torch::Tensor &image, bool captureAttention,
                                     features, /*updateBank=*/false);
     // The CARM label's maps: PAR at half size (the official refinement), clamped to [0, 1] (PAR's
     // kernel sums to 1.01, so ten iterations grow the maps by ~10 %; the argmax is unchanged).
-    const auto half = halfImage(image, norm);
-    const auto refined = vision::resizeMaps(
-        vision::refineWithPar(half, vision::resizeMaps(sae.calibrated, half.size(2), half.size(3)),
-                              halfSidePar(m_config, H, W)),
-        H, W)[0].clamp(0, 1);
-    result.maps["carm"] = refined.slice(0, 1);
-    result.backgrounds["carm"] = refined[0];
-    result.maps["carm_raw"] = vision::resizeMaps(sae.raw, H, W)[0].slice(0, 1);
-    const auto calibrated = vision::resizeMaps(sae.calibrated, H, W)[0];
-    result.maps["carm_calibrated"] = calibrated.slice(0, 1);
-    result.backgrounds["carm_calibrated"] = calibrated[0];
-    const auto cue = ((sae.cue[0].view({1, 1, sae.gridH, sae.gridW}) + 1) / 2).clamp(0, 1);
-    result.maps["guider_cue"] = vision::resizeMaps(cue, H, W)[0].expand({m_numClasses, H, W}).contiguous();
-    result.affinities["guider"] =
-        resampleAffinity(sae.affinity[0], sae.gridH, sae.gridW, result.gridHeight, result.gridWidth);
+    if (wants("carm")) {
+        const auto half = halfImage(image, norm);
+        const auto refined = vision::resizeMaps(
+            vision::refineWithPar(half, vision::resizeMaps(sae.calibrated, half.size(2), half.size(3)),
+                                  halfSidePar(m_config, H, W)),
+            H, W)[0].clamp(0, 1);
+        result.maps["carm"] = refined.slice(0, 1);
+        result.backgrounds["carm"] = refined[0];
+    }
+    if (wants("carm_raw"))
+        result.maps["carm_raw"] = vision::resizeMaps(sae.raw, H, W)[0].slice(0, 1);
+    if (wants("carm_calibrated")) {
+        const auto calibrated = vision::resizeMaps(sae.calibrated, H, W)[0];
+        result.maps["carm_calibrated"] = calibrated.slice(0, 1);
+        result.backgrounds["carm_calibrated"] = calibrated[0];
+    }
+    if (wants("guider_cue")) {
+        const auto cue = ((sae.cue[0].view({1, 1, sae.gridH, sae.gridW}) + 1) / 2).clamp(0, 1);
+        result.maps["guider_cue"] = vision::resizeMaps(cue, H, W)[0].expand({m_numClasses, H, W}).contiguous();
+    }
+    if (!only)
+        result.affinities["guider"] =
+            resampleAffinity(sae.affinity[0], sae.gridH, sae.gridW, result.gridHeight, result.gridWidth);
     return result;
 }
 

@@ -22,6 +22,9 @@ public:
     // before calibration), "carm_calibrated" (before PAR, with its background), "guider_cue" (the class query's cosine with each patch key, mapped to
     // [0, 1] and shown for every class) and the affinity "guider" (the key graph at scale 1).
     MethodOutput infer(const torch::Tensor &image, bool captureAttention, const torch::Tensor &labels) override;
+    // ECA's own maps need AFA's CAMs only, not its walk or segmentation; PAR only for `carm`.
+    MethodOutput inferMaps(const torch::Tensor &image, const torch::Tensor &labels,
+                           const std::set<std::string> &kinds) override;
     std::string primaryMap() const override { return "carm"; }
     bool predictsBackground() const override { return true; }
     nlohmann::json config() const override;
@@ -54,6 +57,9 @@ public:
 
 private:
     EcaMethod(const MethodSpec &spec, EcaConfig config); // the config resolved once
+    // infer(); with `only`, just those maps (inferMaps).
+    MethodOutput inferEca(const torch::Tensor &image, bool captureAttention, const torch::Tensor &labels,
+                          const std::set<std::string> *only);
 
     EcaConfig m_eca;
     std::int64_t m_numClasses;
