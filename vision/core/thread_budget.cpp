@@ -125,7 +125,7 @@ int competingOthers()
         const std::string pid = process.path().filename().string();
         if (pid.empty() || !std::isdigit(static_cast<unsigned char>(pid[0])) || pid == ownPid)
             continue;
-        std::optional<bool> groupNiced; // read once per process, and only for a niced thread
+        std::optional<bool> niceWeighs; // against ours; read once per process, only for a niced thread
         std::error_code taskError;
         for (const auto &thread : std::filesystem::directory_iterator(process.path() / "task", taskError)) {
             TaskState task;
@@ -133,11 +133,11 @@ int competingOthers()
                 continue;
             bool background = task.nice >= self.nice + 10;
             if (background && ownGroup) {
-                if (!groupNiced) {
+                if (!niceWeighs) {
                     const auto group = readAutogroup(process.path() / "autogroup");
-                    groupNiced = !group || group->name == ownGroup->name || group->nice >= ownGroup->nice + 10;
+                    niceWeighs = !group || group->name == ownGroup->name || group->nice >= ownGroup->nice + 10;
                 }
-                background = *groupNiced;
+                background = *niceWeighs;
             }
             if (!background)
                 ++count;
