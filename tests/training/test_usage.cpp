@@ -264,6 +264,12 @@ private Q_SLOTS:
         const auto plain = m->infer(image, false, labels);
         QVERIFY(torch::allclose(plain.maps.at("usage_affinity"), out.maps.at("usage_affinity"), 1e-5, 1e-6));
         QVERIFY(plain.attention.empty());
+        // The seeds alone (`wsss infer`'s default map): the same maps, without the patch affinity.
+        const auto seeds = m->inferMaps(image, labels, {"usage"});
+        WSSS_VERIFY_CLOSE(seeds.maps.at("usage"), plain.maps.at("usage"), 0.0);
+        QVERIFY(!seeds.maps.count("usage_affinity") && seeds.affinities.empty());
+        WSSS_VERIFY_CLOSE(m->inferMaps(image, labels, {"usage_affinity"}).maps.at("usage_affinity"),
+                          plain.maps.at("usage_affinity"), 0.0);
     }
 
     void camNormalizationKeepsANegativeClass()

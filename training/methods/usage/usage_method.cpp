@@ -279,13 +279,14 @@ StepResult UsageMethod::trainStep(const Batch &batch)
 }
 
 std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> UsageMethod::seedPass(const torch::Tensor &image, bool teacher,
-                                                                              bool captureAttention, MethodOutput *result)
+                                                                              bool captureAttention, MethodOutput *result,
+                                                                              bool refine)
 {
     auto &backbone = teacher ? *m_teacherBackbone : *m_backbone;
     auto &classifier = teacher ? m_teacherClassifier : m_classifier;
     const auto info = backbone.info();
     auto request = inspectionCapture(captureAttention, info, image.size(2), image.size(3));
-    if (m_config.affinityRefine && !request.attention)
+    if (refine && !request.attention)
         request.queries = request.keys = true;
     auto out = backbone.forward(image, request);
     auto z = classifier(features(out)); // [1, K, h, w]
@@ -296,7 +297,7 @@ std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> UsageMethod::seedPass(co
     }
     const auto cam = torch::relu(z);
     torch::Tensor refined, R;
-    if (m_config.affinityRefine) {
+    if (refine) {
         // R = Σ over every block of the head-mean attention, patch rows and columns (usage.md §7.1 step 4).
         const auto p = out.prefixTokens;
         const double scale = 1.0 / std::sqrt(static_cast<double>(info.headDim));
@@ -336,10 +337,23 @@ std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> UsageMethod::seedPass(co
 
 MethodOutput UsageMethod::infer(const torch::Tensor &image, bool captureAttention, const torch::Tensor &labels)
 {
+    return inferUsage(image, captureAttention, labels, nullptr);
+}
+
+MethodOutput UsageMethod::inferMaps(const torch::Tensor &image, const torch::Tensor &labels,
+                                    const std::set<std::string> &kinds)
+{
+    return inferUsage(image, false, labels, &kinds);
+}
+
+MethodOutput UsageMethod::inferUsage(const torch::Tensor &image, bool captureAttention, const torch::Tensor &labels,
+                                     const std::set<std::string> *only)
+{
     const auto H = image.size(2), W = image.size(3);
     const bool teacher = m_config.seedWeights == "teacher" && teacherReady();
+    const bool refine = m_config.affinityRefine && (!only || only->count("usage_affinity"));
     MethodOutput result;
-    auto [z, refined, R] = seedPass(image, teacher, captureAttention, &result);
+    auto [z, refined, R] = seedPass(image, teacher, captureAttention, &result, refine);
     const bool relu = m_config.camNormalization == "relu_min_max";
     auto cams = vision::resizeMaps(relu ? torch::relu(z) : z, H, W);
     // α, the spatial activation distribution over [background κ; classes] (Eq. 7) of the first
@@ -349,7 +363,7 @@ MethodOutput UsageMethod::infer(const torch::Tensor &image, bool captureAttentio
     if (refined.defined())
         refinedMaps = vision::resizeMaps(refined, H, W);
     if (m_config.flipInference) {
-        auto [fc, fr, fR] = seedPass(image.flip({3}), teacher, false, nullptr);
+        auto [fc, fr, fR] = seedPass(image.flip({3}), teacher, false, nullptr, refine);
         cams = cams + vision::resizeMaps(relu ? torch::relu(fc) : fc, H, W).flip({3});
         if (refinedMaps.defined())
             refinedMaps = refinedMaps + vision::resizeMaps(fr, H, W).flip({3});

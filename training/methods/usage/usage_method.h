@@ -29,6 +29,9 @@ public:
     std::string name() const override { return "usage"; }
     StepResult trainStep(const Batch &batch) override;
     MethodOutput infer(const torch::Tensor &image, bool captureAttention, const torch::Tensor &labels) override;
+    // The patch affinity (every block's attention, both passes) only for `usage_affinity`.
+    MethodOutput inferMaps(const torch::Tensor &image, const torch::Tensor &labels,
+                           const std::set<std::string> &kinds) override;
     std::string primaryMap() const override { return "usage"; }
     nlohmann::json config() const override { return m_config.toJson(); }
     TrainRecipe recipe() const override { return m_config.recipe(); }
@@ -52,7 +55,11 @@ private:
     // One pass at the patch grid: {z, refined, R}: the raw activations z and, when refining,
     // R·ReLU(z) with the patch affinity R.
     std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> seedPass(const torch::Tensor &image, bool teacher,
-                                                                     bool captureAttention, MethodOutput *result);
+                                                                     bool captureAttention, MethodOutput *result,
+                                                                     bool refine);
+    // infer(); with `only`, just those maps (inferMaps).
+    MethodOutput inferUsage(const torch::Tensor &image, bool captureAttention, const torch::Tensor &labels,
+                            const std::set<std::string> *only);
 
     UsageConfig m_config;
     int m_classes = 0;
