@@ -43,6 +43,8 @@ method_shot() { # NAME MAP PANEL QUERY [MORE STUDIO OPTIONS]
 method_shot afa cam affinity 64,64
 method_shot acr acr affinity 64,64
 method_shot vitpcm pcm class-maps 64,64 --mask
+# ViT-PCM inferring at the training size (infer_scale 1): the items' own classes.
+method_shot vitpcm_scale1 pcm class-maps 64,64 --mask
 method_shot usage usage class-maps 64,64
 # ECA: its dress CARM, and the guider's key cosine of a background patch, high over items too.
 method_shot eca carm affinity 16,16
