@@ -153,6 +153,33 @@ private Q_SLOTS:
         QVERIFY(someRounded);
     }
 
+    // `wsss pack --set`: a copy that infers with the settings found to work (e.g. ViT-PCM's
+    // infer_scale=1 on the demo) without the user passing them again; what was set is recorded.
+    void packedCopyInfersWithTheSettingsItWasGiven()
+    {
+        const auto file = path("settings.wsss");
+        writeCheckpoint(file, kCustom);
+        const nlohmann::json set = {{"flip_inference", false}};
+        const auto out = path("settings_packed.wsss");
+        training::PackOptions options{file, out, "fp32", false};
+        options.configOverrides = set;
+        training::packCheckpoint(options);
+        QCOMPARE(training::readCheckpointHeader(out).config.at("flip_inference").get<bool>(), false);
+        QCOMPARE(nlohmann::json::parse(vision::readSafetensors(out).metadata.at("wsss")).at("packed_set"), set);
+        torch::NoGradGuard noGrad;
+        const auto x = torch::randn({1, 3, 64, 64});
+        const auto copy = training::loadCheckpoint(out); // no override at load
+        QCOMPARE(copy.method->config().at("flip_inference").get<bool>(), false);
+        WSSS_VERIFY_CLOSE(copy.method->infer(x, false, {}).maps.at("cam"),
+                          training::loadCheckpoint(file, torch::kCPU, set).method->infer(x, false, {}).maps.at("cam"), 0.0);
+        // A key the method does not have: refused by name, nothing written.
+        const auto bad = path("settings_bad.wsss");
+        options = training::PackOptions{file, bad, "fp16", false};
+        options.configOverrides = {{"no_such_key", 1}};
+        WSSS_VERIFY_THROWS_WITH(training::packCheckpoint(options), "no_such_key");
+        QVERIFY(!QFile::exists(QString::fromStdString(bad)));
+    }
+
     void packNeverOverwritesWithoutBeingAsked()
     {
         const auto file = path("keep.wsss");

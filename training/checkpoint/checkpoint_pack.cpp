@@ -1,6 +1,7 @@
 #include "training/checkpoint/checkpoint_pack.h"
 
 #include "training/checkpoint/checkpoint.h"
+#include "training/methods/method.h"
 #include "vision/core/error.h"
 #include "vision/weights/safetensors.h"
 
@@ -90,6 +91,15 @@ PackResult packCheckpoint(const PackOptions &o)
     auto file = vision::readSafetensors(o.in);
     auto header = checkpointHeaderJson(file.metadata, o.in);
     CheckpointHeader::fromJson(header, o.in); // a checkpoint this version reads, or a clear error
+    if (o.configOverrides.is_object() && !o.configOverrides.empty()) {
+        // As `wsss infer --set` would load it: the method checks the keys and the weights still fit.
+        const auto model = loadCheckpoint(o.in, torch::kCPU, o.configOverrides);
+        for (const auto &key : model.method->auxiliaryWeightKeys())
+            if (o.configOverrides.contains(key))
+                throw Error("pack: --set " + key + " would change the weights the copy carries; train or infer with it instead");
+        header["config"] = model.header.config;
+        header["packed_set"] = o.configOverrides;
+    }
 
     PackResult result;
     reducePaths(header, "", result.pathsReduced);

@@ -1,12 +1,14 @@
 // `wsss pack`: a checkpoint made fit to share (training/checkpoint/checkpoint_pack.h).
 #include "training/checkpoint/checkpoint_pack.h"
 #include "training/cli/verbs.h"
+#include "training/methods/config_overrides.h"
 
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace wsss::training {
 
@@ -19,8 +21,16 @@ std::string megabytes(std::uintmax_t bytes)
     return text;
 }
 
-void runPack(const PackOptions &o)
+struct PackFlags {
+    PackOptions options;
+    std::string configFile;        // --config FILE.json
+    std::vector<std::string> sets; // --set key=value
+};
+
+void runPack(PackFlags &flags)
 {
+    flags.options.configOverrides = configOverrides(flags.configFile, flags.sets);
+    const PackOptions &o = flags.options;
     const auto r = packCheckpoint(o);
     std::string paths;
     for (const auto &p : r.pathsReduced)
@@ -32,13 +42,16 @@ void runPack(const PackOptions &o)
     std::fprintf(stderr, "pack: %s; %zu paths reduced to their names%s%s%s; %s → %s → %s\n", tensors.c_str(),
                  r.pathsReduced.size(), paths.empty() ? "" : " (", paths.c_str(), paths.empty() ? "" : ")",
                  megabytes(r.bytesIn).c_str(), megabytes(r.bytesOut).c_str(), o.out.c_str());
+    if (!o.configOverrides.empty())
+        std::fprintf(stderr, "pack: the copy infers with %s\n", o.configOverrides.dump().c_str());
 }
 
 } // namespace
 
 void addPackVerb(CLI::App &app)
 {
-    auto o = std::make_shared<PackOptions>();
+    auto flags = std::make_shared<PackFlags>();
+    auto *o = &flags->options;
     auto *verb = app.add_subcommand("pack", "Write a checkpoint to share or bundle: tensors at a lower precision, "
                                             "the paths in its header reduced to their names");
     verb->add_option("--checkpoint", o->in, "The checkpoint.wsss to copy")->required();
@@ -49,7 +62,12 @@ void addPackVerb(CLI::App &app)
         ->capture_default_str()
         ->check(CLI::IsMember({"fp16", "bf16", "fp32"}));
     verb->add_flag("--force", o->force, "Replace an existing output file");
-    verb->callback([o] { runPack(*o); });
+    verb->add_option("--config", flags->configFile,
+                     "Method config JSON stored with the copy (keys that change how maps are made, as `infer --config`)");
+    verb->add_option("--set", flags->sets,
+                     "key=value stored with the copy, e.g. infer_scale=1 (repeatable; as `infer --set`; recorded as "
+                     "\"packed_set\")");
+    verb->callback([flags] { runPack(*flags); });
 }
 
 } // namespace wsss::training
