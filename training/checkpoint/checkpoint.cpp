@@ -112,7 +112,12 @@ nlohmann::json checkpointHeaderJson(const std::map<std::string, std::string> &me
 
 LoadedModel loadCheckpoint(const std::string &path, const torch::Device &device, const nlohmann::json &configOverrides)
 {
-    auto file = vision::readSafetensors(path);
+    return loadCheckpoint(vision::readSafetensors(path), path, device, configOverrides);
+}
+
+LoadedModel loadCheckpoint(const vision::SafetensorsFile &file, const std::string &path, const torch::Device &device,
+                           const nlohmann::json &configOverrides)
+{
     LoadedModel m;
     m.header = CheckpointHeader::fromJson(checkpointHeaderJson(file.metadata, path), path);
     const bool overridden = configOverrides.is_object() && !configOverrides.empty();

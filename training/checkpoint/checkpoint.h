@@ -12,6 +12,10 @@
 #include <optional>
 #include <string>
 
+namespace wsss::vision {
+struct SafetensorsFile;
+}
+
 namespace wsss::training {
 
 struct CheckpointHeader {
@@ -48,6 +52,10 @@ void saveCheckpoint(const std::string &path, const CheckpointHeader &header, Met
 // a trained model; one that changes its layers fails on the tensors, with a message saying so.
 LoadedModel loadCheckpoint(const std::string &path, const torch::Device &device = torch::kCPU,
                            const nlohmann::json &configOverrides = nlohmann::json::object());
+// The same from a file already read with vision::readSafetensors (`path` names it in messages);
+// the file is left as it is.
+LoadedModel loadCheckpoint(const vision::SafetensorsFile &file, const std::string &path, const torch::Device &device,
+                           const nlohmann::json &configOverrides);
 // Only the header (cheap: no tensors are built).
 CheckpointHeader readCheckpointHeader(const std::string &path);
 

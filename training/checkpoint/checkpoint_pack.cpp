@@ -93,7 +93,7 @@ PackResult packCheckpoint(const PackOptions &o)
     CheckpointHeader::fromJson(header, o.in); // a checkpoint this version reads, or a clear error
     if (o.configOverrides.is_object() && !o.configOverrides.empty()) {
         // As `wsss infer --set` would load it: the method checks the keys and the weights still fit.
-        const auto model = loadCheckpoint(o.in, torch::kCPU, o.configOverrides);
+        const auto model = loadCheckpoint(file, o.in, torch::kCPU, o.configOverrides);
         for (const auto &key : model.method->auxiliaryWeightKeys())
             if (o.configOverrides.contains(key))
                 throw Error("pack: --set " + key + " would change the weights the copy carries; train or infer with it instead");

@@ -106,10 +106,15 @@ public:
     // only its other maps need (AFA's multi-scale segmentation when `aff` is read). The maps asked
     // for are infer()'s; nothing is captured.
     virtual MethodOutput inferMaps(const torch::Tensor &image, const torch::Tensor &labels,
-                                   const std::set<std::string> &kinds)
+                                   const std::set<std::string> & /*kinds*/)
     {
-        (void)kinds;
         return infer(image, false, labels);
+    }
+    // Whether an inference limited to `only` (inferMaps' kinds; null: every map, as infer())
+    // makes the map `kind`.
+    static bool makesMap(const std::set<std::string> *only, const char *kind)
+    {
+        return !only || only->count(kind) > 0;
     }
     // The map kind the default pseudo-label rule reads.
     virtual std::string primaryMap() const = 0;

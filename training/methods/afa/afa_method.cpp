@@ -424,7 +424,6 @@ MethodOutput AfaMethod::inferMaps(const torch::Tensor &image, const torch::Tenso
 MethodOutput AfaMethod::inferWith(const torch::Tensor &image, bool captureAttention, const torch::Tensor &labels,
                                   Forward *mainOut, const std::set<std::string> *only)
 {
-    const auto wants = [only](const char *kind) { return !only || only->count(kind) > 0; };
     const auto H = image.size(2), W = image.size(3);
     vision::BackboneOutput out;
     const auto info = m_backbone->info();
@@ -442,10 +441,10 @@ MethodOutput AfaMethod::inferWith(const torch::Tensor &image, bool captureAttent
     // argmax over the walked [background; classes] (unless aff_background is "rule").
     vision::RandomWalkConfig walk;
     walk.radius = m_config.radiusFor(result.gridHeight, result.gridWidth);
-    if (wants("cam") || wants("aff")) {
+    if (makesMap(only, "cam") || makesMap(only, "aff")) {
         const auto cams = multiScaleCams(image, nullptr, nullptr, nullptr);
         result.maps["cam"] = cams[0];
-        if (wants("aff")) {
+        if (makesMap(only, "aff")) {
             const auto small =
                 vision::resizeMaps(cams * present.view({1, -1, 1, 1}), result.gridHeight, result.gridWidth);
             const auto propagated = vision::resizeMaps(
@@ -460,7 +459,7 @@ MethodOutput AfaMethod::inferWith(const torch::Tensor &image, bool captureAttent
         result.affinities["transition"] =
             vision::transitionMatrix(main.affinity[0], result.gridHeight, result.gridWidth, walk);
     }
-    if (wants("seg")) {
+    if (makesMap(only, "seg")) {
         const auto probs = vision::resizeMaps(multiScaleSegment(image, main), H, W).softmax(1)[0];
         result.backgrounds["seg"] = probs[0];
         result.maps["seg"] = probs.slice(0, 1);

@@ -234,7 +234,6 @@ MethodOutput EcaMethod::inferMaps(const torch::Tensor &image, const torch::Tenso
 MethodOutput EcaMethod::inferEca(const torch::Tensor &image, bool captureAttention, const torch::Tensor &labels,
                                  const std::set<std::string> *only)
 {
-    const auto wants = [only](const char *kind) { return !only || only->count(kind) > 0; };
     std::set<std::string> afaKinds; // SAE spreads AFA's CAMs
     if (only) {
         afaKinds = *only;
@@ -252,7 +251,7 @@ MethodOutput EcaMethod::inferEca(const torch::Tensor &image, bool captureAttenti
                                     features, /*updateBank=*/false);
     // The CARM label's maps: PAR at half size (the official refinement), clamped to [0, 1] (PAR's
     // kernel sums to 1.01, so ten iterations grow the maps by ~10 %; the argmax is unchanged).
-    if (wants("carm")) {
+    if (makesMap(only, "carm")) {
         const auto half = halfImage(image, norm);
         const auto refined = vision::resizeMaps(
             vision::refineWithPar(half, vision::resizeMaps(sae.calibrated, half.size(2), half.size(3)),
@@ -261,14 +260,14 @@ MethodOutput EcaMethod::inferEca(const torch::Tensor &image, bool captureAttenti
         result.maps["carm"] = refined.slice(0, 1);
         result.backgrounds["carm"] = refined[0];
     }
-    if (wants("carm_raw"))
+    if (makesMap(only, "carm_raw"))
         result.maps["carm_raw"] = vision::resizeMaps(sae.raw, H, W)[0].slice(0, 1);
-    if (wants("carm_calibrated")) {
+    if (makesMap(only, "carm_calibrated")) {
         const auto calibrated = vision::resizeMaps(sae.calibrated, H, W)[0];
         result.maps["carm_calibrated"] = calibrated.slice(0, 1);
         result.backgrounds["carm_calibrated"] = calibrated[0];
     }
-    if (wants("guider_cue")) {
+    if (makesMap(only, "guider_cue")) {
         const auto cue = ((sae.cue[0].view({1, 1, sae.gridH, sae.gridW}) + 1) / 2).clamp(0, 1);
         result.maps["guider_cue"] = vision::resizeMaps(cue, H, W)[0].expand({m_numClasses, H, W}).contiguous();
     }

@@ -351,7 +351,7 @@ MethodOutput UsageMethod::inferUsage(const torch::Tensor &image, bool captureAtt
 {
     const auto H = image.size(2), W = image.size(3);
     const bool teacher = m_config.seedWeights == "teacher" && teacherReady();
-    const bool refine = m_config.affinityRefine && (!only || only->count("usage_affinity"));
+    const bool refine = m_config.affinityRefine && makesMap(only, "usage_affinity");
     MethodOutput result;
     auto [z, refined, R] = seedPass(image, teacher, captureAttention, &result, refine);
     const bool relu = m_config.camNormalization == "relu_min_max";
