@@ -5,8 +5,10 @@
 #include "vision/core/thread_budget.h"
 
 #include <ATen/Parallel.h>
+#include <QDir>
 #include <QFile>
 #include <QProcess>
+#include <QTemporaryDir>
 #include <QTest>
 
 #include <algorithm>
@@ -153,6 +155,89 @@ private Q_SLOTS:
         BusyCores elsewhere(19, Where{true, 0});
         QVERIFY2(elsewhere.failed().isEmpty(), qPrintable(elsewhere.failed()));
         QVERIFY2(othersRunning() >= cores(), qPrintable(QString::number(othersRunning())));
+    }
+
+    // The rule across the scheduler's groups, for the places a program starts from: a terminal's
+    // autogroup, or the root group where a service or a CI runner started by init stays (its
+    // /proc/PID/autogroup is empty), beside a job in another session's group or in the root group.
+    void aNiceWeighsAsItsGroupDoes_data()
+    {
+        QTest::addColumn<QString>("ours");
+        QTest::addColumn<int>("oursNice");
+        QTest::addColumn<QString>("theirs");
+        QTest::addColumn<int>("theirsNice");
+        QTest::addColumn<int>("threadNice");
+        QTest::addColumn<bool>("leaves");
+        QTest::newRow("same autogroup, nice 19") << "/autogroup-3" << 0 << "/autogroup-3" << 0 << 19 << true;
+        QTest::newRow("same autogroup, nice 5") << "/autogroup-3" << 0 << "/autogroup-3" << 0 << 5 << false;
+        QTest::newRow("another terminal, nice 19") << "/autogroup-3" << 0 << "/autogroup-4" << 0 << 19 << false;
+        QTest::newRow("another terminal niced whole") << "/autogroup-3" << 0 << "/autogroup-4" << 19 << 0 << true;
+        QTest::newRow("we in root, terminal's nice 19") << "" << 0 << "/autogroup-4" << 0 << 19 << false;
+        QTest::newRow("we in root, terminal niced whole") << "" << 0 << "/autogroup-4" << 19 << 19 << true;
+        QTest::newRow("both in root, nice 19") << "" << 0 << "" << 0 << 19 << true;
+        QTest::newRow("root job nice 19 beside our terminal") << "/autogroup-3" << 0 << "" << 0 << 19 << true;
+        QTest::newRow("root job beside our niced terminal") << "/autogroup-3" << 19 << "" << 0 << 19 << false;
+        QTest::newRow("another cpu cgroup, nice 19") << "cgroup /a" << 0 << "cgroup /b" << 0 << 19 << false;
+    }
+
+    void aNiceWeighsAsItsGroupDoes()
+    {
+        QFETCH(QString, ours);
+        QFETCH(int, oursNice);
+        QFETCH(QString, theirs);
+        QFETCH(int, theirsNice);
+        QFETCH(int, threadNice);
+        QFETCH(bool, leaves);
+        // Our thread at nice 0; a group's nice only where it is an autogroup.
+        QCOMPARE(leavesTheCore(SchedGroup{ours.toStdString(), oursNice}, 0,
+                               SchedGroup{theirs.toStdString(), theirsNice}, threadNice),
+                 leaves);
+    }
+
+    // What /proc says of a process's group, as the kernel writes it: an empty autogroup file is the
+    // root group (a process init started, a CI runner), not an unknown one.
+    void theGroupIsReadAsTheKernelWritesIt()
+    {
+        if (!autogroupsOn())
+            QSKIP("autogroups are off here: every process not in a cpu cgroup shares the root group");
+        QTemporaryDir dir;
+        auto process = [&](const QString &name, const QByteArray &cgroup, const QByteArray &autogroup) {
+            QDir(dir.path()).mkdir(name);
+            QFile c(dir.filePath(name + "/cgroup")), a(dir.filePath(name + "/autogroup"));
+            c.open(QIODevice::WriteOnly);
+            c.write(cgroup);
+            a.open(QIODevice::WriteOnly);
+            a.write(autogroup);
+            c.close();
+            a.close();
+            return schedGroupOf(dir.filePath(name).toStdString());
+        };
+        const auto root = process("root", "1:cpu:/\n0::/\n", "");
+        QVERIFY(root && root->name.empty());
+        const auto terminal = process("terminal", "2:cpu,cpuacct:/\n", "/autogroup-38 nice 19\n");
+        QVERIFY(terminal && terminal->name == "/autogroup-38" && terminal->nice == 19);
+        const auto batch = process("batch", "3:cpuacct,cpu:/batch\n", "/autogroup-38 nice 19\n");
+        QVERIFY(batch && batch->name == "cgroup /batch" && batch->nice == 0);
+        QVERIFY(!schedGroupOf(dir.filePath("gone").toStdString()));
+    }
+
+    // A new session is a group of its own where autogroups are on (and the cpu cgroup is shared).
+    void aNewSessionIsAnotherGroup()
+    {
+        const auto ours = schedGroupOf("/proc/self");
+        QVERIFY(ours.has_value());
+        QProcess child;
+        child.setChildProcessModifier([] { ::setsid(); });
+        child.start("sleep", QStringList{"5"});
+        QVERIFY(child.waitForStarted());
+        const auto theirs = schedGroupOf(QString("/proc/%1").arg(child.processId()).toStdString());
+        child.kill();
+        child.waitForFinished();
+        QVERIFY(theirs.has_value());
+        if (!autogroupsOn() || ours->name.rfind("cgroup ", 0) == 0)
+            QCOMPARE(theirs->name, ours->name);
+        else
+            QVERIFY2(theirs->name != ours->name, ours->name.c_str());
     }
 
     void aSessionNicedAsAWholeDoesNotCount()

@@ -81,14 +81,6 @@ int ownRunning()
     return ec ? -1 : running;
 }
 
-// The scheduler's autogroup of a process ("/autogroup-38 nice 19"). Where autogroups are on (the
-// default of desktop kernels), each session (a terminal, a setsid) is one group, the groups share
-// the cores by their own nice value, and a thread's nice weighs only within its group.
-struct Autogroup {
-    std::string name;
-    int nice = 0;
-};
-
 bool autogroupsOn()
 {
     std::ifstream in("/proc/sys/kernel/sched_autogroup_enabled");
@@ -96,36 +88,86 @@ bool autogroupsOn()
     return (in >> on) && on == 1;
 }
 
-std::optional<Autogroup> readAutogroup(const std::filesystem::path &file)
+// The cpu cgroup of a process, "/" for the root one. cgroup v1 names the controller ("1:cpu:/x",
+// "2:cpu,cpuacct:/x"); under v2 alone ("0::/x") the path is a cpu group only where the root
+// hands the cpu controller down.
+std::optional<std::string> cpuCgroup(const std::filesystem::path &file)
 {
     std::ifstream in(file);
-    Autogroup group;
-    std::string word;
-    if (in >> group.name >> word >> group.nice && word == "nice")
-        return group;
-    return std::nullopt;
+    if (!in)
+        return std::nullopt;
+    std::optional<std::string> unified;
+    for (std::string line; std::getline(in, line);) {
+        const auto first = line.find(':');
+        const auto second = line.find(':', first + 1);
+        if (first == std::string::npos || second == std::string::npos)
+            continue;
+        const std::string controllers = "," + line.substr(first + 1, second - first - 1) + ",";
+        const std::string path = line.substr(second + 1);
+        if (controllers.find(",cpu,") != std::string::npos)
+            return path;
+        if (controllers == ",,")
+            unified = path;
+    }
+    if (!unified)
+        return std::string("/");
+    std::ifstream control("/sys/fs/cgroup/cgroup.subtree_control");
+    for (std::string word; control >> word;)
+        if (word == "cpu")
+            return unified;
+    return std::string("/");
 }
+
+} // namespace
+
+std::optional<SchedGroup> schedGroupOf(const std::filesystem::path &process)
+{
+    const auto cgroup = cpuCgroup(process / "cgroup");
+    if (cgroup && *cgroup != "/")
+        return SchedGroup{"cgroup " + *cgroup, 0};
+    if (!autogroupsOn())
+        return SchedGroup{};
+    std::ifstream in(process / "autogroup");
+    if (!in)
+        return std::nullopt;
+    std::string name, word;
+    int nice = 0;
+    if (in >> name >> word >> nice && word == "nice")
+        return SchedGroup{name, nice};
+    return SchedGroup{}; // an empty file: the root group, where the processes init started stay
+}
+
+bool leavesTheCore(const SchedGroup &ours, int ownNice, const SchedGroup &theirs, int theirNice)
+{
+    if (ours.name == theirs.name)
+        return theirNice >= ownNice + 10;
+    // Across groups each side weighs as its group does; a thread of the root group as itself.
+    const int theirWeight = theirs.name.empty() ? theirNice : theirs.nice;
+    const int ourWeight = ours.name.empty() ? ownNice : ours.nice;
+    return theirWeight >= ourWeight + 10;
+}
+
+namespace {
 
 // Runnable threads of other processes that compete with this one. A background job niced 10 or
 // more below this process gets under a tenth of a core's time beside one of ours, so it leaves the
-// core to us and is not counted, nor are the kernel's own short jobs. Its nice counts only in our
-// own autogroup: `nice wsss train` in another terminal is its group's one job, with the group's
-// weight (nice 0 unless the whole group is niced), and beside it a team of two of our threads ran
-// a `cam` training step in 1073 ms against 777 ms with one.
+// core to us and is not counted, nor are the kernel's own short jobs. Its nice weighs only inside
+// its scheduling group (leavesTheCore): `nice wsss train` in another terminal is its autogroup's
+// one job, with the group's weight (nice 0 unless the whole group is niced), and beside it a team
+// of two of our threads ran a `cam` training step in 1073 ms against 777 ms with one.
 int competingOthers()
 {
     TaskState self;
     readTask("/proc/self/stat", self);
     const std::string ownPid = std::to_string(getpid());
-    const std::optional<Autogroup> ownGroup =
-        autogroupsOn() ? readAutogroup("/proc/self/autogroup") : std::optional<Autogroup>{};
+    const std::optional<SchedGroup> ownGroup = schedGroupOf("/proc/self");
     int count = 0;
     std::error_code ec;
     for (const auto &process : std::filesystem::directory_iterator("/proc", ec)) {
         const std::string pid = process.path().filename().string();
         if (pid.empty() || !std::isdigit(static_cast<unsigned char>(pid[0])) || pid == ownPid)
             continue;
-        std::optional<bool> niceWeighs; // against ours; read once per process, only for a niced thread
+        std::optional<std::optional<SchedGroup>> group; // read once per process, only for a niced thread
         std::error_code taskError;
         for (const auto &thread : std::filesystem::directory_iterator(process.path() / "task", taskError)) {
             TaskState task;
@@ -133,11 +175,10 @@ int competingOthers()
                 continue;
             bool background = task.nice >= self.nice + 10;
             if (background && ownGroup) {
-                if (!niceWeighs) {
-                    const auto group = readAutogroup(process.path() / "autogroup");
-                    niceWeighs = !group || group->name == ownGroup->name || group->nice >= ownGroup->nice + 10;
-                }
-                background = *niceWeighs;
+                if (!group)
+                    group = schedGroupOf(process.path());
+                // A group that cannot be read is taken as ours: its nice weighs, as without groups.
+                background = !*group || leavesTheCore(*ownGroup, self.nice, **group, task.nice);
             }
             if (!background)
                 ++count;

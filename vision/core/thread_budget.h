@@ -5,10 +5,13 @@
 // barrier for the mate the scheduler put aside, and a forward of many small regions (the demo
 // backbone at batch 1) ran 37 ms against 21 ms with one thread. So before each piece of work (a
 // training step, an image's inference) the count is set to the free cores, at least 1 and at
-// most what the program was given; background jobs niced well below this program (in its own
-// autogroup, or in a group niced as a whole) do not count.
+// most what the program was given; background jobs niced well below this program where that nice
+// weighs (in its own scheduling group, or in a group niced as a whole) do not count.
 // A count the user fixed with WSSS_THREADS is left alone.
 #include <chrono>
+#include <filesystem>
+#include <optional>
+#include <string>
 
 namespace wsss::vision {
 
@@ -25,6 +28,21 @@ int parallelLoopThreads();
 // core (not niced 10 or more below it where that nice weighs: see competingOthers). -1 where the
 // platform does not say (no /proc).
 int othersRunning();
+
+// The group the scheduler shares the cores between first (kernel/sched/autogroup.c): a process in
+// a cpu cgroup of its own is weighed in it; else, where autogroups are on, in its session's
+// autogroup, whose nice is set for the group as a whole; else in the root group, where each
+// thread weighs by its own nice.
+struct SchedGroup {
+    std::string name; // "cgroup /x", "/autogroup-38", or "" for the root group
+    int nice = 0;     // an autogroup's nice; 0 for the others
+};
+// The group of the process whose /proc folder is given ("/proc/self"); nullopt where it cannot be
+// read.
+std::optional<SchedGroup> schedGroupOf(const std::filesystem::path &process);
+// Whether a thread niced theirNice in group theirs leaves a core to ours (niced ownNice, in group
+// ours): it gets under a tenth of the core beside us, its weight 10 or more nice steps below.
+bool leavesTheCore(const SchedGroup &ours, int ownNice, const SchedGroup &theirs, int theirNice);
 
 class ThreadBudget {
 public:
