@@ -46,6 +46,12 @@ method_shot vitpcm pcm class-maps 64,64 --mask
 # ViT-PCM inferring at the training size (infer_scale 1): the items' own classes.
 method_shot vitpcm_scale1 pcm class-maps 64,64 --mask
 method_shot usage usage class-maps 64,64
+# Why: USAGE's spatial distribution α of the two classes, which should cover the items and does
+# not (the dress's is near 0 everywhere, the bag's on the bag's top edge only).
+[[ ! -f "$runs/usage_s0/train/checkpoint.wsss" ]] ||
+  shot usage_alpha "$runs/usage_s0/train/checkpoint.wsss" val_000007 64,64 dress --map usage_alpha --panel class-maps
+# USAGE on the final LayerNorm's tokens (final_norm, the benchmark's usage_final_norm).
+method_shot usage_final_norm usage class-maps 64,64
 # ECA: its dress CARM, and the guider's key cosine of a background patch, high over items too.
 method_shot eca carm affinity 16,16
 # The same with the guider's keys centred (center_keys): the corner patch's row is low on the items.

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The demo benchmark of the README: the demo dataset (2000 train / 500 val at 128 px), the runs
-# cam_gap, cam_gmp, afa, acr, supervised, vitpcm, vitpcm_scale1, usage, eca and eca_centred
+# cam_gap, cam_gmp, afa, acr, supervised, vitpcm, vitpcm_scale1, usage, usage_final_norm, eca and
+# eca_centred
 # trained with the same backbone (vit_demo_patch8, the bundled weights or WSSS_BENCH_WEIGHTS) and
 # the same budget (iters × batch) on the CPU, each with seeds 0 1 2.
 #
@@ -132,8 +133,11 @@ dino_token=@dino
 # eca_centred: the same with the guider's keys centred per image (center_keys, see the README's
 # method notes: the demo's dino guider shares one key direction). vitpcm_scale1: ViT-PCM inferring
 # at the training size (infer_scale 1, chosen on train_sweep) instead of the official 2.5×.
+# usage_final_norm: USAGE's classifier on the final LayerNorm's tokens (final_norm, chosen on
+# train_sweep) instead of MCTformer's un-normalised ones.
 runs=("cam_gap|cam|--set pooling=gap" "cam_gmp|cam|--set pooling=gmp" "afa|afa|" "acr|acr|" "supervised|supervised|"
-      "vitpcm|vitpcm|" "vitpcm_scale1|vitpcm|--set infer_scale=1" "usage|usage|" "eca|eca|--guider $dino_token"
+      "vitpcm|vitpcm|" "vitpcm_scale1|vitpcm|--set infer_scale=1" "usage|usage|" "usage_final_norm|usage|--set final_norm=true"
+      "eca|eca|--guider $dino_token"
       "eca_centred|eca|--guider $dino_token --set center_keys=true")
 if [[ -n "${WSSS_BENCH_RUNS:-}" ]]; then
   picked=()
@@ -143,7 +147,7 @@ if [[ -n "${WSSS_BENCH_RUNS:-}" ]]; then
       name=${run%%|*}
       if [[ "$name" == "$want" || ( "$want" == cam && "$name" == cam_* ) ]]; then picked+=("$run"); found=1; fi
     done
-    (( found )) || die "WSSS_BENCH_RUNS: no run \"$want\" (cam, cam_gap, cam_gmp, afa, acr, supervised, vitpcm, vitpcm_scale1, usage, eca, eca_centred)"
+    (( found )) || die "WSSS_BENCH_RUNS: no run \"$want\" (cam, cam_gap, cam_gmp, afa, acr, supervised, vitpcm, vitpcm_scale1, usage, usage_final_norm, eca, eca_centred)"
   done
   runs=("${picked[@]}")
 fi
