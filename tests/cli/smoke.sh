@@ -13,6 +13,9 @@ env -u OPENBLAS_CORETYPE "$WSSS" info > "$work/info.txt"
 grep -q '^libtorch: ' "$work/info.txt"
 grep -q '^cpu threads: 2$' "$work/info.txt" # the core's own loops on both threads too
 grep -q '^bf16 on the cpu: ' "$work/info.txt"
+grep -q '^thread budget: fixed by WSSS_THREADS=2$' "$work/info.txt"
+# Without WSSS_THREADS the count follows the load, and info says what the budget sees.
+env -u WSSS_THREADS "$WSSS" info | grep -Eq '^thread budget: follows the load \(other programs.? threads competing now: [0-9]+; scheduling group: (the root group|autogroup /autogroup-[0-9]+, nice -?[0-9]+|cpu cgroup /.*|unknown)\)$'
 if grep '^blas: ' "$work/info.txt" | grep -q 'slower than'; then cat "$work/info.txt" >&2; exit 1; fi
 
 "$WSSS" demo-data --out "$work/data" --train 16 --val 8 --size 64 --seed 3

@@ -1,5 +1,5 @@
 // `wsss info`: what this build runs on, for bug reports and for checking a server before a long
-// run: LibTorch, CPU threads, the BLAS kernels in use, CUDA devices.
+// run: LibTorch, CPU threads and what the thread budget sees, the BLAS kernels in use, CUDA devices.
 #include "training/cli/verbs.h"
 #include "vision/core/blas_kernels.h"
 #include "vision/core/precision.h"
@@ -11,6 +11,7 @@
 #include <torch/version.h>
 
 #include <cstdio>
+#include <string>
 
 namespace wsss::training {
 
@@ -26,6 +27,22 @@ void addInfoVerb(CLI::App &app)
             std::printf("cpu threads: %d\n", threads);
         else // a build without OpenMP: LibTorch's own kernels use the threads, the core's loops do not
             std::printf("cpu threads: %d (the core's own loops: %d)\n", threads, looping);
+        // Why a run may use fewer threads than the cores: the budget and what it sees now.
+        if (vision::userThreads() > 0) {
+            std::printf("thread budget: fixed by WSSS_THREADS=%d\n", vision::userThreads());
+        } else {
+            const auto group = vision::schedGroupOf("/proc/self");
+            std::string where = "unknown";
+            if (group && group->name.empty())
+                where = "the root group";
+            else if (group && group->name.rfind("cgroup ", 0) == 0)
+                where = "cpu " + group->name;
+            else if (group)
+                where = "autogroup " + group->name + ", nice " + std::to_string(group->nice);
+            std::printf("thread budget: follows the load (other programs' threads competing now: %d; scheduling "
+                        "group: %s)\n",
+                        vision::othersRunning(), where.c_str());
+        }
         const std::string core = vision::blasCoreName(), fastest = vision::fastestBlasCoreForThisCpu();
         if (core.empty())
             std::printf("blas: not OpenBLAS\n");
