@@ -32,13 +32,7 @@ void addInfoVerb(CLI::App &app)
             std::printf("thread budget: fixed by WSSS_THREADS=%d\n", vision::userThreads());
         } else {
             const auto group = vision::schedGroupOf("/proc/self");
-            std::string where = "unknown";
-            if (group && group->name.empty())
-                where = "the root group";
-            else if (group && group->name.rfind("cgroup ", 0) == 0)
-                where = "cpu " + group->name;
-            else if (group)
-                where = "autogroup " + group->name + ", nice " + std::to_string(group->nice);
+            const std::string where = group ? vision::describe(*group) : "unknown";
             std::printf("thread budget: follows the load (other programs' threads competing now: %d; scheduling "
                         "group: %s)\n",
                         vision::othersRunning(), where.c_str());

@@ -137,6 +137,15 @@ std::optional<SchedGroup> schedGroupOf(const std::filesystem::path &process)
     return SchedGroup{}; // an empty file: the root group, where the processes init started stay
 }
 
+std::string describe(const SchedGroup &group)
+{
+    if (group.name.empty())
+        return "the root group";
+    if (group.name.rfind("cgroup ", 0) == 0)
+        return "cpu " + group.name;
+    return "autogroup " + group.name + ", nice " + std::to_string(group.nice);
+}
+
 bool leavesTheCore(const SchedGroup &ours, int ownNice, const SchedGroup &theirs, int theirNice)
 {
     if (ours.name == theirs.name)

@@ -40,6 +40,8 @@ struct SchedGroup {
 // The group of the process whose /proc folder is given ("/proc/self"); nullopt where it cannot be
 // read.
 std::optional<SchedGroup> schedGroupOf(const std::filesystem::path &process);
+// For a user: "the root group", "cpu cgroup /x" or "autogroup /autogroup-38, nice 0".
+std::string describe(const SchedGroup &group);
 // Whether a thread niced theirNice in group theirs leaves a core to ours (niced ownNice, in group
 // ours): it gets under a tenth of the core beside us, its weight 10 or more nice steps below.
 bool leavesTheCore(const SchedGroup &ours, int ownNice, const SchedGroup &theirs, int theirNice);
