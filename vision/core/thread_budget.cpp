@@ -14,6 +14,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include <unistd.h>
@@ -118,13 +119,16 @@ std::optional<std::string> cpuCgroup(const std::filesystem::path &file)
     return std::string("/");
 }
 
+// How a cpu cgroup's name starts (SchedGroup::name), written by schedGroupOf, read by describe.
+constexpr std::string_view kCgroupPrefix = "cgroup ";
+
 } // namespace
 
 std::optional<SchedGroup> schedGroupOf(const std::filesystem::path &process)
 {
     const auto cgroup = cpuCgroup(process / "cgroup");
     if (cgroup && *cgroup != "/")
-        return SchedGroup{"cgroup " + *cgroup, 0};
+        return SchedGroup{std::string(kCgroupPrefix) + *cgroup, 0};
     if (!autogroupsOn())
         return SchedGroup{};
     std::ifstream in(process / "autogroup");
@@ -141,7 +145,7 @@ std::string describe(const SchedGroup &group)
 {
     if (group.name.empty())
         return "the root group";
-    if (group.name.rfind("cgroup ", 0) == 0)
+    if (group.name.rfind(kCgroupPrefix, 0) == 0)
         return "cpu " + group.name;
     return "autogroup " + group.name + ", nice " + std::to_string(group.nice);
 }
