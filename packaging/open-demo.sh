@@ -26,10 +26,10 @@ if [[ ! -f "$checkpoint" ]]; then
 fi
 # The project keeps the user's review states and corrected masks: made once, never overwritten
 # (a project made by an earlier version stays on the checkpoint it was made with).
-# It opens on val_000176, a shirt over a pair of trousers, both found by the maps.
+# It opens on val_000247, a dress beside a bag, both found by the maps.
 if [[ ! -f "$demo/demo.wsssproj" ]]; then
   "$wsss" project new --data "$demo/data" --split val --checkpoint "$checkpoint" --out "$demo/demo.wsssproj" \
-    --image val_000176 "${rule[@]}"
+    --image val_000247 "${rule[@]}"
 elif ! grep -qF "$(basename "$checkpoint")" "$demo/demo.wsssproj"; then
   echo "$demo/demo.wsssproj was made with another checkpoint and is left as it is; remove it (and" \
        "$demo/demo.masks) to open the demo on $(basename "$checkpoint")" >&2

@@ -15,22 +15,22 @@ shot() { # NAME CHECKPOINT IMAGE QUERY CLASS [MORE STUDIO OPTIONS]
 }
 demo_checkpoint=resources/demo/eca_vit_demo_patch8.wsss
 # The first screen of `make run`: the demo project as packaging/open-demo.sh writes it (the
-# bundled ECA checkpoint with its refined rule, PAR + CRF), on val_000176 (a shirt over trousers):
-# the pseudo-mask over the trousers' CARM, the query patch on the shirt.
+# bundled ECA checkpoint with its refined rule, PAR + CRF), on val_000247 (a dress beside a bag):
+# the pseudo-mask over the dress's CARM, the query patch on the dress.
 first=.bench/screenshots/first.wsssproj
 mkdir -p .bench/screenshots
 rm -rf "$first" .bench/screenshots/first.masks
 "$build/bin/wsss" project new --data "$demo/data" --split val --checkpoint "$demo_checkpoint" --out "$first" \
-  --image val_000176 --rule resources/demo/eca_vit_demo_patch8.rule.json
-xvfb-run -a -s "-screen 0 1600x1000x24" "$build/bin/wsss-studio" "$first" --device cpu --query 64,64 --class trouser \
+  --image val_000247 --rule resources/demo/eca_vit_demo_patch8.rule.json
+xvfb-run -a -s "-screen 0 1600x1000x24" "$build/bin/wsss-studio" "$first" --device cpu --query 32,64 --class dress \
   --mask --screenshot "$out/studio.png"
 # The inspection panels with the val split evaluated under that rule (the sweep of refined masks,
 # per-class bars, per-image IoU; a few minutes: a CRF per image and threshold).
-xvfb-run -a -s "-screen 0 1600x1000x24" "$build/bin/wsss-studio" "$first" --device cpu --query 64,64 --class trouser \
+xvfb-run -a -s "-screen 0 1600x1000x24" "$build/bin/wsss-studio" "$first" --device cpu --query 32,64 --class dress \
   --mask --evaluate --screenshot "$out/panels.png"
-# Where the first screen's checkpoint fails: val_000033, whose pullover CARM is highest on the
-# textured background and lowest on the pullover (the argmax inverts the mask).
-shot eca_inverted "$demo_checkpoint" val_000033 8,8 pullover --panel class-maps
+# Where the first screen's checkpoint fails: val_000184, whose trousers' CARM (and CAM) is highest
+# on the background and lowest on the trousers (the argmax inverts the mask).
+shot eca_inverted "$demo_checkpoint" val_000184 8,8 trouser --panel class-maps
 # The other methods on the same image, each on the map that shows why it scores below `cam`:
 # AFA's own CAMs and the query's learned affinity; ACR's refined map and the query's nearly
 # uniform patch attention; ViT-PCM's pseudo-mask (its own background) and per-class maps; USAGE's
