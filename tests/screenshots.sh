@@ -22,12 +22,12 @@ mkdir -p .bench/screenshots
 rm -rf "$first" .bench/screenshots/first.masks
 "$build/bin/wsss" project new --data "$demo/data" --split val --checkpoint "$demo_checkpoint" --out "$first" \
   --image val_000247 --rule resources/demo/eca_vit_demo_patch8.rule.json
-xvfb-run -a -s "-screen 0 1600x1000x24" "$build/bin/wsss-studio" "$first" --device cpu --query 32,64 --class dress \
-  --mask --screenshot "$out/studio.png"
+first_view=(--device cpu --query "32,64" --class dress --mask) # the query on the dress, over its CARM
+xvfb-run -a -s "-screen 0 1600x1000x24" "$build/bin/wsss-studio" "$first" "${first_view[@]}" --screenshot "$out/studio.png"
 # The inspection panels with the val split evaluated under that rule (the sweep of refined masks,
 # per-class bars, per-image IoU; a few minutes: a CRF per image and threshold).
-xvfb-run -a -s "-screen 0 1600x1000x24" "$build/bin/wsss-studio" "$first" --device cpu --query 32,64 --class dress \
-  --mask --evaluate --screenshot "$out/panels.png"
+xvfb-run -a -s "-screen 0 1600x1000x24" "$build/bin/wsss-studio" "$first" "${first_view[@]}" --evaluate \
+  --screenshot "$out/panels.png"
 # Where the first screen's checkpoint fails: val_000184, whose trousers' CARM (and CAM) is highest
 # on the background and lowest on the trousers (the argmax inverts the mask).
 shot eca_inverted "$demo_checkpoint" val_000184 8,8 trouser --panel class-maps
